@@ -1,0 +1,68 @@
+# 民微 MinWei — the two commands are `make run` and `make test`; everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SUFFIXES:
+
+VENV      := .venv
+RASA_VENV := .venv-rasa
+PY        := $(VENV)/bin/python
+RASA_PY   := $(RASA_VENV)/bin/python
+APP_STAMP := $(VENV)/.minwei-installed
+RASA_STAMP:= $(RASA_VENV)/.minwei-installed
+
+# Rasa must never phone home; jieba and TensorFlow keep quiet.
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL   := 2
+export PYTHONUTF8             := 1
+
+RASA_MODEL := models/rasa/minwei.tar.gz
+NLU_MODEL  := models/nlu/model.json
+NLU_INPUTS := $(wildcard data/nlu/*.yml) data/taxonomy.yml $(wildcard data/jieba/*.txt) $(wildcard nlu/*.py)
+RASA_INPUTS:= config.yml domain.yml endpoints.yml $(NLU_INPUTS) $(wildcard data/*.yml)
+
+.PHONY: help setup run test test-fast lint format train classify chat bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+setup: $(APP_STAMP) $(RASA_STAMP)  ## create .venv (Python ≥3.11) and .venv-rasa (Python 3.10); no-op when current
+
+$(APP_STAMP): requirements/app.lock scripts/setup-venv.sh scripts/find-python.sh
+	@scripts/setup-venv.sh app
+	@touch $@
+
+$(RASA_STAMP): requirements/rasa.lock scripts/setup-venv.sh scripts/find-python.sh
+	@scripts/setup-venv.sh rasa
+	@touch $@
+
+train: $(NLU_MODEL) $(RASA_MODEL)  ## train the NLU model and the Rasa model when missing or stale
+
+$(NLU_MODEL): $(RASA_STAMP) $(NLU_INPUTS)
+	@echo "[train] NLU model → $(dir $@)" >&2
+	@$(RASA_PY) -m nlu train --out $(dir $@) >&2
+
+$(RASA_MODEL): $(RASA_STAMP) $(RASA_INPUTS)
+	@echo "[train] Rasa model → $@" >&2
+	@scripts/train-rasa.sh $@ >&2
+
+run: setup train  ## set up, train if needed, then run Rasa, actions, console (and the bot when TELEGRAM_BOT_TOKEN is set)
+	@$(PY) scripts/supervise.py
+
+test: setup  ## set up and run the whole test suite (PostgreSQL cases run when PostgreSQL is installed)
+	@scripts/test.sh
+
+lint: $(APP_STAMP)  ## ruff (lint + format check) and mypy
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
+
+format: $(APP_STAMP)  ## apply ruff's formatting and safe fixes
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+classify: $(RASA_STAMP)  ## JSON lines {"id","text"} on stdin → classifications on stdout (see README)
+	@$(MAKE) --no-print-directory -s $(NLU_MODEL) 1>&2
+	@exec $(RASA_PY) -m nlu classify $(ARGS)
+
+clean:  ## remove trained models and local state (keeps the virtual environments)
+	rm -rf models/nlu models/rasa var/*.sqlite3 .pytest_cache

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test suite as `make test` runs it. In CI (CI set) PostgreSQL is installed from Debian's packages when
+# missing, so the store tests run against SQLite and PostgreSQL; the tests start their own server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -n "${CI:-}" ] || [ -n "${MINWEI_INSTALL_POSTGRES:-}" ]; then
+    scripts/ensure-postgres.sh
+fi
+exec .venv/bin/python -m pytest "$@"
