@@ -1,0 +1,74 @@
+"""Helpers that build classified messages, people and tickets for tests."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tickets import services
+from tickets.domain import Domain
+from tickets.models import Person, Ticket
+from tickets.statuses import Role, Source
+
+
+def classified(
+    category: str | None,
+    *,
+    urgent: bool = False,
+    locations: list[str] | None = None,
+    text: str = "",
+    confidence: float = 0.9,
+) -> services.Classification:
+    """A classification as the NLU would return it; location spans are found in ``text``."""
+    spans = []
+    for loc in locations or []:
+        start = text.find(loc)
+        spans.append({"text": loc, "start": start, "end": start + len(loc)})
+    return services.Classification(
+        is_demand=category is not None,
+        demand_confidence=0.95,
+        category=category,
+        category_confidence=confidence,
+        ranking=[(category, confidence)] if category else [],
+        urgent=urgent,
+        locations=spans,
+        classifier_version="test",
+    )
+
+
+def person(
+    session: Session,
+    role: Role = Role.RESIDENT,
+    *,
+    tg: int | None = None,
+    unit: str | None = None,
+    domain: Domain | None = None,
+    name: str = "",
+) -> Person:
+    unit_id = domain.units(session).get(unit).id if unit and domain else None
+    p = Person(role=role, telegram_user_id=tg, unit_id=unit_id, display_name=name or role.label)
+    session.add(p)
+    session.flush()
+    return p
+
+
+def file(
+    session: Session,
+    domain: Domain,
+    text: str,
+    category: str,
+    *,
+    locations: list[str] | None = None,
+    urgent: bool = False,
+    reporter: Person | None = None,
+    source: Source = Source.PRIVATE,
+    **kwargs: object,
+) -> Ticket:
+    return services.file_ticket(
+        session=session,
+        domain=domain,
+        text=text,
+        source=source,
+        classification=classified(category, urgent=urgent, locations=locations, text=text),
+        reporter=reporter,
+        **kwargs,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,202 @@
+"""``python -m tickets``: database, units, accounts, API keys and statistics from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tickets import auth, migrate, stats, units
+from tickets.db import Database
+from tickets.domain import Domain
+from tickets.errors import TicketError
+from tickets.settings import Settings
+from tickets.statuses import Role
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}h"
+
+
+def cmd_migrate(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    migrate.upgrade(db.engine)
+    print(
+        f"数据库已是最新结构（{migrate.current(db.engine)}）：{db.engine.url.render_as_string(hide_password=True)}"
+    )
+    return 0
+
+
+def cmd_load_units(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    with db.unit_of_work() as uow:
+        created, updated = units.load_units(uow.session, Path(args.file))
+        uow.commit()
+    print(f"已导入单位：新增 {created}，更新 {updated}")
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    password = sys.stdin.readline().rstrip("\n")
+    with db.unit_of_work() as uow:
+        unit = domain.units(uow.session).get(args.unit) if args.unit else None
+        person = auth.create_user(
+            uow.session,
+            username=args.username,
+            password=password,
+            role=Role(args.role),
+            unit=unit,
+            display_name=args.name or "",
+            pii_access=args.pii,
+        )
+        uow.commit()
+    print(f"已创建账号 {person.username}（{person.role.label}{'，' + unit.name if unit else ''}）")
+    return 0
+
+
+def cmd_api_key_create(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    with db.unit_of_work() as uow:
+        _, key = auth.create_api_key(uow.session, name=args.name)
+        uow.commit()
+    print(key)
+    print("请妥善保存：此密钥只显示这一次。", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    tz = domain.settings.timezone
+    period = stats.parse_period(args.period, tz, domain.clock())
+    with db.session() as session:
+        rows = stats.compute(
+            session,
+            period=period,
+            by=args.by,
+            tz=tz,
+            response_limit_hours=domain.settings.response_limit_hours,
+            urgent_response_limit_hours=domain.settings.urgent_response_limit_hours,
+        )
+        spots = stats.hotspots(session, period=period, limit=args.hotspots)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "period": period.label,
+                    "rows": [r.as_dict() for r in rows],
+                    "hotspots": [
+                        s.__dict__ | {"last_report_at": s.last_report_at.isoformat()} for s in spots
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    names = {c.code: c.name for c in domain.taxonomy.categories}
+    print(f"统计时段：{period.label}")
+    header = (
+        "维度",
+        "诉求量",
+        "受理量",
+        "办结",
+        "响应率",
+        "办结率",
+        "按时办结率",
+        "满意率",
+        "告知率",
+        "平均响应",
+        "平均办结",
+    )
+    print("\t".join(header))
+    for r in rows:
+        label = names.get(r.key, r.label) if args.by == "category" else r.label
+        print(
+            "\t".join(
+                [
+                    label,
+                    str(r.filed),
+                    str(r.accepted),
+                    str(r.done),
+                    _pct(r.response_rate),
+                    _pct(r.completion_rate),
+                    _pct(r.on_time_rate),
+                    _pct(r.satisfaction_rate),
+                    _pct(r.inform_rate),
+                    _hours(r.mean_response_hours),
+                    _hours(r.mean_resolution_hours),
+                ]
+            )
+        )
+    if spots:
+        print("\n热点（类案）：")
+        for s in spots:
+            print(
+                f"  {s.case_code}\t{names.get(s.category, s.category)}\t{s.reports} 次\t{s.title[:40]}"
+            )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tickets", description="民微工单管理命令")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
+        func=cmd_migrate
+    )
+    p = sub.add_parser(
+        "load-units", help="load units (district → street → community → grid) from YAML"
+    )
+    p.add_argument("file")
+    p.set_defaults(func=cmd_load_units)
+    user = sub.add_parser("user", help="console accounts").add_subparsers(
+        dest="user_command", required=True
+    )
+    p = user.add_parser("create", help="create an account; the password is read from stdin")
+    p.add_argument("--username", required=True)
+    p.add_argument(
+        "--role", required=True, choices=[r.value for r in Role if r is not Role.RESIDENT]
+    )
+    p.add_argument("--unit", help="unit code (required below district level)")
+    p.add_argument("--name", help="display name")
+    p.add_argument(
+        "--pii",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="may see phone/ID numbers (default: by role)",
+    )
+    p.set_defaults(func=cmd_user_create)
+    keys = sub.add_parser("api-key", help="Open311 API keys").add_subparsers(
+        dest="key_command", required=True
+    )
+    p = keys.add_parser("create", help="create a key and print it once")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_api_key_create)
+    p = sub.add_parser("stats", help="print statistics")
+    p.add_argument(
+        "--period", default="month", help="today, week, month, 30d, 2026-11, 2026-11-01..2026-11-30"
+    )
+    p.add_argument("--by", default="total", choices=stats.DIMENSIONS)
+    p.add_argument("--hotspots", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        domain = Domain.load(settings)
+        db = Database(settings.database_url)
+    except TicketError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args, db, domain))
+    except TicketError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()

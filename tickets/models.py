@@ -1,0 +1,370 @@
+"""SQLAlchemy 2.0 typed models. The schema is created by the Alembic migrations in ``tickets/migrations``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tickets.statuses import HandlingMode, Role, Satisfaction, Source, Status
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy's documented form)
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[E]):
+    """A ``StrEnum`` stored as its string value: portable, readable in SQL, no ALTER TYPE to extend."""
+
+    impl = String(24)
+    cache_ok = True
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
+def _enum(enum: type[StrEnum]) -> EnumString[Any]:
+    return EnumString(enum)
+
+
+class Unit(Base):
+    """An administrative area (district → street → community → grid) or a department attached to one."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(
+        String(16)
+    )  # district | street | community | grid | department
+    dept_type: Mapped[str | None] = mapped_column(String(40))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    places: Mapped[list[Any]] = mapped_column(default=list)  # gazetteer names inside this unit
+    routes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # category → unit code override
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent")
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code} {self.name}>"
+
+
+class Person(Base):
+    """Residents, grid members, staff and admins. Staff sign in to the console with username/password."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.RESIDENT)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_username: Mapped[str | None] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    pii_access: Mapped[bool | None] = mapped_column(Boolean)  # None → the role's default
+    phone: Mapped[str | None] = mapped_column(String(32))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def can_see_pii(self) -> bool:
+        return self.role.sees_pii_by_default if self.pii_access is None else self.pii_access
+
+    def __repr__(self) -> str:
+        return f"<Person {self.id} {self.role} {self.display_name or self.username}>"
+
+
+class ApiKey(Base):
+    """Keys for the Open311 API; only a SHA-256 of the key is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class ChatBinding(Base):
+    """A Telegram grid group bound to a grid unit."""
+
+    __tablename__ = "chat_bindings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    grid_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    reply_in_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    bound_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    bound_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    grid: Mapped[Unit] = relationship()
+
+
+class Case(Base):
+    """A cluster of tickets about the same thing in the same place (个案到类案)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_report_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    area: Mapped[Unit | None] = relationship()
+    tickets: Mapped[list[Ticket]] = relationship(back_populates="case")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_category_created", "category", "created_at"),
+        Index("ix_tickets_chat_message", "chat_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    source: Mapped[Source] = mapped_column(_enum(Source))
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.NEW)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    forwarder_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    origin_label: Mapped[str | None] = mapped_column(String(255))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    original_text: Mapped[str] = mapped_column(Text)
+    redacted_text: Mapped[str] = mapped_column(Text)
+    demand_confidence: Mapped[float | None] = mapped_column(Float)
+    category: Mapped[str] = mapped_column(String(40))
+    category_confidence: Mapped[float | None] = mapped_column(Float)
+    ranking: Mapped[list[Any]] = mapped_column(default=list)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    handling_mode: Mapped[HandlingMode] = mapped_column(_enum(HandlingMode))
+    locations: Mapped[list[Any]] = mapped_column(default=list)
+    location_text: Mapped[str] = mapped_column(String(255), default="")
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    classifier_version: Mapped[str] = mapped_column(String(64), default="")
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    contact_allowed: Mapped[bool | None] = mapped_column(Boolean)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_response_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    satisfaction: Mapped[Satisfaction | None] = mapped_column(_enum(Satisfaction))
+    satisfaction_note: Mapped[str | None] = mapped_column(Text)
+    accept_notified_at: Mapped[datetime | None]
+    result_notified_at: Mapped[datetime | None]
+
+    reporter: Mapped[Person | None] = relationship(foreign_keys=[reporter_id])
+    forwarder: Mapped[Person | None] = relationship(foreign_keys=[forwarder_id])
+    area: Mapped[Unit | None] = relationship(foreign_keys=[area_id])
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    case: Mapped[Case | None] = relationship(back_populates="tickets")
+    duplicate_of: Mapped[Ticket | None] = relationship(remote_side=[id])
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id"
+    )
+
+    def text_for(self, viewer: Person | None) -> str:
+        """The ticket text as ``viewer`` may see it: original only with the PII privilege."""
+        return (
+            self.original_text if viewer is not None and viewer.can_see_pii else self.redacted_text
+        )
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status.is_open and self.due_at is not None and self.due_at < utcnow()
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.code} {self.status} {self.category}>"
+
+
+class TicketEvent(Base):
+    """The audit log: one row per change, with actor and time."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_label: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[Person | None] = relationship()
+
+
+class LabelFeedback(Base):
+    """A correction of NLU output by staff or a grid member; exportable as Rasa training data."""
+
+    __tablename__ = "label_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    predicted: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    corrected: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[str] = mapped_column(String(24))  # console | staff_group | grid_member | review
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    exported_at: Mapped[datetime | None]
+
+
+class ReviewItem(Base):
+    """A message the NLU was unsure about, waiting for a person to confirm or dismiss it (待复核)."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[Source] = mapped_column(_enum(Source))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    forwarder_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    origin_label: Mapped[str | None] = mapped_column(String(255))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    redacted_text: Mapped[str] = mapped_column(Text)
+    nlu: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None]
+
+
+class InboxItem(Base):
+    """A raw incoming Telegram update, stored before it is processed (idempotent by update id)."""
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxItem(Base):
+    """A message to send to Telegram; retried with backoff until sent (never lost)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(32), default="sendMessage")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    ticket: Mapped[Ticket | None] = relationship()
+
+
+class Counter(Base):
+    """Gap-free per-day sequences for public codes (row-locked inside the filing transaction)."""
+
+    __tablename__ = "counters"
+    __table_args__ = (UniqueConstraint("scope", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    day: Mapped[str] = mapped_column(String(8))
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,139 @@
+"""The outbox: messages to Telegram, stored in the same transaction as the change that caused them.
+
+A sender claims due rows, sends them and marks them sent; network errors and rate limits reschedule the row
+with backoff; permanent errors (blocked by the user, chat not found) mark it failed with the reason. No row
+is ever deleted, so nothing is lost and every message can be audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tickets.models import OutboxItem, Ticket, utcnow
+
+MAX_ATTEMPTS = 12
+#: A claimed row whose sender died is claimable again after this long.
+CLAIM_TIMEOUT = timedelta(minutes=2)
+
+
+def enqueue(
+    session: Session,
+    *,
+    chat_id: int,
+    text: str,
+    kind: str,
+    ticket: Ticket | None = None,
+    person_id: int | None = None,
+    reply_markup: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+    method: str = "sendMessage",
+    extra: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    check_duplicate: bool = True,
+) -> OutboxItem | None:
+    """Add a message to send; returns None when ``dedupe_key`` was already queued.
+
+    ``check_duplicate=False`` skips the lookup when the key cannot exist yet (the unique constraint
+    still guards it)."""
+    if dedupe_key is not None and check_duplicate:
+        existing = session.scalar(select(OutboxItem.id).where(OutboxItem.dedupe_key == dedupe_key))
+        if existing is not None:
+            return None
+    payload: dict[str, Any] = {"chat_id": chat_id, "text": text, **(extra or {})}
+    if reply_markup is not None:
+        payload["reply_markup"] = reply_markup
+    item = OutboxItem(
+        chat_id=chat_id,
+        method=method,
+        payload=payload,
+        kind=kind,
+        ticket=ticket,
+        person_id=person_id,
+        dedupe_key=dedupe_key,
+        next_attempt_at=now or utcnow(),
+        created_at=now or utcnow(),
+    )
+    session.add(item)
+    return item
+
+
+def claim_due(
+    session: Session, *, limit: int = 50, now: datetime | None = None
+) -> list[OutboxItem]:
+    """Claim up to ``limit`` due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and mark them sending."""
+    now = now or utcnow()
+    stmt = (
+        select(OutboxItem)
+        .where(
+            ((OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now))
+            | (
+                (OutboxItem.status == "sending")
+                & (OutboxItem.next_attempt_at <= now - CLAIM_TIMEOUT)
+            )
+        )
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    items = list(session.scalars(stmt))
+    for item in items:
+        item.status = "sending"
+        item.next_attempt_at = now
+        item.attempts += 1
+    return items
+
+
+def mark_sent(
+    session: Session, item: OutboxItem, *, message_id: int | None, now: datetime | None = None
+) -> None:
+    """Record delivery; acceptance/result notices also stamp the ticket (for 告知率)."""
+    now = now or utcnow()
+    item.status = "sent"
+    item.sent_at = now
+    item.telegram_message_id = message_id
+    item.last_error = None
+    if item.ticket_id is not None and item.kind in ("accepted", "assigned", "resolved", "rejected"):
+        column = (
+            Ticket.result_notified_at
+            if item.kind in ("resolved", "rejected")
+            else Ticket.accept_notified_at
+        )
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id == item.ticket_id, column.is_(None))
+            .values({column: now})
+        )
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff: 2 s, 4 s, 8 s … capped at 10 minutes."""
+    return timedelta(seconds=min(600, 2 ** max(1, attempts)))
+
+
+def mark_retry(
+    session: Session,
+    item: OutboxItem,
+    *,
+    error: str,
+    retry_after: float | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Reschedule after a temporary error (``retry_after`` from Telegram's RetryAfter wins)."""
+    now = now or utcnow()
+    item.last_error = error[:2000]
+    if retry_after is None and item.attempts >= MAX_ATTEMPTS:
+        item.status = "failed"
+        return
+    item.status = "pending"
+    delay = timedelta(seconds=retry_after) if retry_after is not None else backoff(item.attempts)
+    item.next_attempt_at = now + delay
+
+
+def mark_failed(session: Session, item: OutboxItem, *, error: str) -> None:
+    """Give up on a message Telegram will never accept (the row stays, with the reason)."""
+    item.status = "failed"
+    item.last_error = error[:2000]

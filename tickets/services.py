@@ -1,0 +1,581 @@
+"""Ticket services: plain functions that take a session and the domain, change tickets and write events.
+
+Every function validates first and changes nothing on error; every change appends a ``TicketEvent`` (the
+audit log) and, where the resident should hear about it, an outbox message. Callers own the transaction
+(``Database.unit_of_work()``) and commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nlu.pii import redact
+from tickets import clustering, codes, messages, outbox
+from tickets.access import ensure_can_act
+from tickets.domain import Domain
+from tickets.errors import InvalidInput, NotFound, UnknownCategory
+from tickets.models import Case, LabelFeedback, Person, Ticket, TicketEvent, Unit
+from tickets.routing import route
+from tickets.statuses import Action, HandlingMode, Satisfaction, Source, Status, next_status
+from tickets.timelimits import due_at
+
+#: Longest ticket text accepted (Telegram messages are ≤ 4,096; web and API texts may be longer).
+MAX_TEXT_CHARS = 10_000
+MAX_NOTE_CHARS = 2_000
+#: Category confidence below which a filed ticket is flagged for review (待复核).
+REVIEW_BELOW = 0.5
+
+Actor = Person | str
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the NLU said about a message (the ``nlu classify`` JSON, minus id and PII)."""
+
+    is_demand: bool
+    demand_confidence: float
+    category: str | None
+    category_confidence: float = 0.0
+    ranking: list[tuple[str, float]] = field(default_factory=list)
+    urgent: bool = False
+    locations: list[dict[str, Any]] = field(default_factory=list)
+    classifier_version: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Classification:
+        return cls(
+            is_demand=bool(d["is_demand"]),
+            demand_confidence=float(d.get("demand_confidence", 0.0)),
+            category=d.get("category"),
+            category_confidence=float(d.get("category_confidence") or 0.0),
+            ranking=[(str(c), float(p)) for c, p in d.get("ranking", [])],
+            urgent=bool(d.get("urgent", False)),
+            locations=list(d.get("locations", [])),
+            classifier_version=str(d.get("classifier_version", "")),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "is_demand": self.is_demand,
+            "demand_confidence": self.demand_confidence,
+            "category": self.category,
+            "category_confidence": self.category_confidence,
+            "urgent": self.urgent,
+        }
+
+
+def _actor_fields(actor: Actor) -> dict[str, Any]:
+    if isinstance(actor, Person):
+        return {
+            "actor_id": actor.id,
+            "actor_label": actor.display_name or actor.username or f"#{actor.id}",
+        }
+    return {"actor_id": None, "actor_label": actor}
+
+
+def _event(
+    session: Session, domain: Domain, ticket: Ticket, actor: Actor, kind: str, **data: Any
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket=ticket, at=domain.clock(), kind=kind, data=data, **_actor_fields(actor)
+    )
+    session.add(event)
+    ticket.updated_at = event.at
+    return event
+
+
+def _clean_text(text: str, limit: int, what: str) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput(f"{what}必须是文字")
+    text = text.replace("\x00", "").strip()
+    if not text:
+        raise InvalidInput(f"{what}不能为空")
+    if len(text) > limit:
+        raise InvalidInput(f"{what}过长（{len(text)} 字），最多 {limit} 字")
+    return text
+
+
+def _recipients(session: Session, ticket: Ticket) -> list[tuple[int, int | None]]:
+    """(chat id, person id) of everyone to tell about ``ticket``: its reporter, the grid member who
+    forwarded it, and the reporters of tickets merged into it."""
+    tickets = [ticket, *session.scalars(select(Ticket).where(Ticket.duplicate_of_id == ticket.id))]
+    seen: dict[int, int | None] = {}
+    for t in tickets:
+        for person in (t.reporter, t.forwarder):
+            if person is not None and person.telegram_user_id is not None:
+                seen.setdefault(person.telegram_user_id, person.id)
+    return list(seen.items())
+
+
+def _notify(
+    session: Session, domain: Domain, ticket: Ticket, kind: str, event: TicketEvent, extra: str = ""
+) -> None:
+    """Queue the resident-facing message for ``kind`` to every recipient of ``ticket``."""
+    category_name = domain.taxonomy.name(ticket.category)
+    text = messages.status_update(ticket, kind, category_name, domain.settings.timezone, extra)
+    markup = messages.rating_keyboard(ticket.code) if kind == "resolved" else None
+    session.flush()
+    for chat_id, person_id in _recipients(session, ticket):
+        outbox.enqueue(
+            session,
+            chat_id=chat_id,
+            text=text,
+            kind=kind,
+            ticket=ticket,
+            person_id=person_id,
+            reply_markup=markup,
+            dedupe_key=f"{ticket.code}:{event.id}:{chat_id}",
+            now=event.at,
+        )
+
+
+def _post_staff_card(
+    session: Session, domain: Domain, ticket: Ticket, area: Unit | None, unit: Unit | None
+) -> None:
+    chat_id = domain.settings.staff_chat_id
+    if chat_id is None:
+        return
+    text = messages.staff_card(
+        ticket,
+        domain.taxonomy.name(ticket.category),
+        domain.settings.timezone,
+        area_name=area.name if area else None,
+        unit_name=unit.name if unit else None,
+    )
+    outbox.enqueue(
+        session,
+        chat_id=chat_id,
+        text=text,
+        kind="staff_card_urgent" if ticket.urgent else "staff_card",
+        ticket=ticket,
+        reply_markup=messages.staff_keyboard(ticket.code),
+        dedupe_key=f"{ticket.code}:staff_card",
+        now=ticket.created_at,
+        check_duplicate=False,
+    )
+
+
+def get_ticket(session: Session, code: str) -> Ticket:
+    ticket = session.scalar(select(Ticket).where(Ticket.code == code.strip().upper()))
+    if ticket is None:
+        raise NotFound(f"没有找到工单 {code}")
+    return ticket
+
+
+def file_ticket(
+    *,
+    session: Session,
+    domain: Domain,
+    text: str,
+    source: Source,
+    classification: Classification,
+    reporter: Person | None = None,
+    forwarder: Person | None = None,
+    origin_label: str | None = None,
+    chat_id: int | None = None,
+    message_id: int | None = None,
+    area: Unit | None = None,
+    contact_allowed: bool | None = None,
+    attachments: list[str] | None = None,
+    actor: Actor = "system",
+) -> Ticket:
+    """File a ticket from a classified message; idempotent for the same (chat, message).
+
+    Redacts PII, finds the area (given, or from the locations via the gazetteer), routes it, sets the
+    handling mode (立即办 when urgent) and due time, clusters it into a case, writes the ``filed`` event and
+    posts the staff card.
+    """
+    text = _clean_text(text, MAX_TEXT_CHARS, "诉求内容")
+    if chat_id is not None and message_id is not None:
+        existing = session.scalar(
+            select(Ticket).where(Ticket.chat_id == chat_id, Ticket.message_id == message_id)
+        )
+        if existing is not None:
+            return existing
+    category = domain.taxonomy.get(classification.category or "other")
+    now = domain.clock()
+    tree = domain.units(session)
+    locations = [
+        loc for loc in classification.locations if isinstance(loc, dict) and loc.get("text")
+    ]
+    area_unit = area or tree.locate([loc["text"] for loc in locations])
+    mode = HandlingMode.IMMEDIATE if classification.urgent else category.handling_mode
+    unit = route(tree, category, area_unit)
+    redacted = redact(text)
+    cluster_area = clustering.cluster_area(tree, area_unit.id if area_unit else None)
+    case, score = clustering.find_case(
+        session,
+        category=category.code,
+        area_id=cluster_area,
+        text=redacted,
+        now=now,
+        window_days=domain.settings.cluster_window_days,
+        threshold=domain.settings.cluster_threshold,
+    )
+    tz = domain.settings.timezone
+    if case is None:
+        case = Case(
+            code=codes.next_code(session, "case", now, tz),
+            category=category.code,
+            area_id=cluster_area,
+            title=redacted[:80],
+            created_at=now,
+            report_count=1,
+        )
+        session.add(case)
+        score = 1.0
+    else:  # an atomic increment: concurrent filers must not overwrite each other's count
+        case.report_count = Case.report_count + 1
+    case.last_report_at = now
+    case.is_open = True
+    ticket = Ticket(
+        code=codes.next_code(session, "ticket", now, tz),
+        source=source,
+        status=Status.NEW,
+        reporter_id=reporter.id if reporter else None,
+        forwarder_id=forwarder.id if forwarder else None,
+        origin_label=origin_label,
+        chat_id=chat_id,
+        message_id=message_id,
+        original_text=text,
+        redacted_text=redacted,
+        demand_confidence=classification.demand_confidence,
+        category=category.code,
+        category_confidence=classification.category_confidence,
+        ranking=[list(r) for r in classification.ranking[:5]],
+        urgent=classification.urgent,
+        handling_mode=mode,
+        locations=locations,
+        location_text="、".join(dict.fromkeys(loc["text"] for loc in locations))[:255],
+        area_id=area_unit.id if area_unit else None,
+        unit_id=unit.id if unit else None,
+        case=case,
+        classifier_version=classification.classifier_version,
+        needs_review=classification.category_confidence < REVIEW_BELOW,
+        contact_allowed=contact_allowed,
+        attachments=list(attachments or []),
+        created_at=now,
+        updated_at=now,
+        due_at=due_at(now, mode, category, domain.taxonomy, domain.calendar, tz),
+    )
+    session.add(ticket)
+    _event(
+        session,
+        domain,
+        ticket,
+        actor,
+        "filed",
+        source=source.value,
+        category=category.code,
+        urgent=ticket.urgent,
+        confidence=classification.category_confidence,
+        case=case.code,
+        similarity=round(score, 3),
+        unit=unit.code if unit else None,
+        area=area_unit.code if area_unit else None,
+    )
+    _post_staff_card(session, domain, ticket, area_unit, unit)
+    session.flush()
+    return ticket
+
+
+def _transition(
+    session: Session, domain: Domain, ticket: Ticket, action: Action, actor: Actor, **data: Any
+) -> TicketEvent:
+    ensure_can_act(actor, ticket, domain.units(session))
+    new = next_status(ticket.code, ticket.status, action)
+    old = ticket.status
+    ticket.status = new
+    event = _event(
+        session, domain, ticket, actor, action.value, **{"from": old.value, "to": new.value, **data}
+    )
+    if ticket.first_response_at is None:  # 首次响应: the first status change made on the ticket
+        ticket.first_response_at = event.at
+    return event
+
+
+def accept(*, session: Session, domain: Domain, ticket: Ticket, actor: Actor) -> Ticket:
+    """受理: take the ticket on and tell the resident."""
+    event = _transition(session, domain, ticket, Action.ACCEPT, actor)
+    _notify(session, domain, ticket, "accepted", event)
+    return ticket
+
+
+def assign(*, session: Session, domain: Domain, ticket: Ticket, unit: Unit, actor: Actor) -> Ticket:
+    """派单: give the ticket to ``unit`` (accepting it too when it was new)."""
+    was_new = ticket.status is Status.NEW
+    event = _transition(
+        session, domain, ticket, Action.ASSIGN, actor, unit=unit.code, unit_name=unit.name
+    )
+    ticket.unit_id = unit.id
+    session.flush()
+    session.refresh(ticket, ["unit"])
+    _notify(session, domain, ticket, "accepted" if was_new else "assigned", event)
+    if was_new:
+        _notify(session, domain, ticket, "assigned", event)
+    return ticket
+
+
+def start(*, session: Session, domain: Domain, ticket: Ticket, actor: Actor) -> Ticket:
+    """处理中: work has started on site."""
+    event = _transition(session, domain, ticket, Action.START, actor)
+    _notify(session, domain, ticket, "in_progress", event)
+    return ticket
+
+
+def resolve(*, session: Session, domain: Domain, ticket: Ticket, note: str, actor: Actor) -> Ticket:
+    """办结 with a note for the resident, who is then asked to rate the result."""
+    note = _clean_text(note, MAX_NOTE_CHARS, "办结说明")
+    event = _transition(session, domain, ticket, Action.RESOLVE, actor, note=note)
+    ticket.resolved_at = event.at
+    ticket.resolution_note = note
+    _notify(session, domain, ticket, "resolved", event)
+    return ticket
+
+
+def close(*, session: Session, domain: Domain, ticket: Ticket, actor: Actor) -> Ticket:
+    """关闭 a resolved ticket (after a satisfied rating, or when the rating period has passed)."""
+    event = _transition(session, domain, ticket, Action.CLOSE, actor)
+    ticket.closed_at = event.at
+    return ticket
+
+
+def reopen(
+    *, session: Session, domain: Domain, ticket: Ticket, reason: str, actor: Actor
+) -> Ticket:
+    """重新打开 a resolved, closed or rejected ticket; it goes back to work (counts as accepted)."""
+    reason = _clean_text(reason, MAX_NOTE_CHARS, "重新打开原因")
+    event = _transition(session, domain, ticket, Action.REOPEN, actor, reason=reason)
+    ticket.resolved_at = None
+    ticket.closed_at = None
+    _notify(session, domain, ticket, "reopened", event)
+    return ticket
+
+
+def reject(
+    *,
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    reason: str,
+    actor: Actor,
+    not_demand: bool = False,
+) -> Ticket:
+    """不予受理 with a reason; ``not_demand`` also records label feedback (the NLU was wrong)."""
+    reason = _clean_text(reason, MAX_NOTE_CHARS, "不受理原因")
+    event = _transition(
+        session, domain, ticket, Action.REJECT, actor, reason=reason, not_demand=not_demand
+    )
+    if not_demand:
+        _feedback(
+            session, domain, ticket, actor, {"is_demand": False, "category": None, "urgent": False}
+        )
+    _notify(session, domain, ticket, "rejected", event, extra=reason)
+    return ticket
+
+
+def merge(
+    *, session: Session, domain: Domain, ticket: Ticket, into: Ticket, actor: Actor
+) -> Ticket:
+    """合并 ``ticket`` into ``into``: its reporter then hears about every change of ``into``."""
+    if into.id == ticket.id:
+        raise InvalidInput("不能把工单合并到自己")
+    if into.duplicate_of_id is not None or into.status is Status.MERGED:
+        raise InvalidInput(f"工单 {into.code} 已合并到其他工单，请合并到主工单")
+    ensure_can_act(actor, into, domain.units(session))
+    event = _transition(session, domain, ticket, Action.MERGE, actor, into=into.code)
+    ticket.duplicate_of_id = into.id
+    for child in session.scalars(select(Ticket).where(Ticket.duplicate_of_id == ticket.id)):
+        child.duplicate_of_id = into.id
+    _event(session, domain, into, actor, "merged_in", merged=ticket.code)
+    _notify(session, domain, ticket, "merged", event, extra=into.code)
+    return ticket
+
+
+def reclassify(
+    *, session: Session, domain: Domain, ticket: Ticket, category: str, actor: Actor
+) -> Ticket:
+    """改类别: change the category, re-route when nobody has been assigned yet, record label feedback."""
+    if category not in domain.taxonomy:
+        raise UnknownCategory(f"未知类别：{category}")
+    ensure_can_act(actor, ticket, domain.units(session))
+    if ticket.status in (Status.MERGED, Status.CLOSED):
+        raise InvalidInput(f"工单 {ticket.code} 已{ticket.status.label}，不能改类别")
+    old = ticket.category
+    if old == category:
+        return ticket
+    ticket.category = category
+    data: dict[str, Any] = {"from": old, "to": category}
+    if ticket.status in (Status.NEW, Status.ACCEPTED):
+        tree = domain.units(session)
+        area = tree.by_id.get(ticket.area_id) if ticket.area_id else None
+        unit = route(tree, domain.taxonomy.get(category), area)
+        ticket.unit_id = unit.id if unit else None
+        data["unit"] = unit.code if unit else None
+    _event(session, domain, ticket, actor, "reclassified", **data)
+    _feedback(
+        session,
+        domain,
+        ticket,
+        actor,
+        {"is_demand": True, "category": category, "urgent": ticket.urgent},
+    )
+    return ticket
+
+
+def set_handling_mode(
+    *, session: Session, domain: Domain, ticket: Ticket, mode: HandlingMode, actor: Actor
+) -> Ticket:
+    """设置办理方式; the due time is recomputed from the filing time."""
+    ensure_can_act(actor, ticket, domain.units(session))
+    if not ticket.status.is_open:
+        raise InvalidInput(f"工单 {ticket.code} 已{ticket.status.label}，不能修改办理方式")
+    old = ticket.handling_mode
+    ticket.handling_mode = mode
+    ticket.due_at = due_at(
+        ticket.created_at,
+        mode,
+        domain.taxonomy.get(ticket.category),
+        domain.taxonomy,
+        domain.calendar,
+        domain.settings.timezone,
+    )
+    _event(session, domain, ticket, actor, "handling_mode", **{"from": old.value, "to": mode.value})
+    return ticket
+
+
+def set_urgent(
+    *, session: Session, domain: Domain, ticket: Ticket, urgent: bool, actor: Actor
+) -> Ticket:
+    """Mark or unmark 紧急 (label feedback for the urgency detector)."""
+    ensure_can_act(actor, ticket, domain.units(session))
+    if ticket.urgent == urgent:
+        return ticket
+    ticket.urgent = urgent
+    _event(session, domain, ticket, actor, "urgent", urgent=urgent)
+    _feedback(
+        session,
+        domain,
+        ticket,
+        actor,
+        {"is_demand": True, "category": ticket.category, "urgent": urgent},
+    )
+    return ticket
+
+
+def add_note(
+    *,
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    text: str,
+    actor: Actor,
+    tell_resident: bool = False,
+) -> TicketEvent:
+    """备注. With ``tell_resident`` the note is also sent to the resident as progress."""
+    text = _clean_text(text, MAX_NOTE_CHARS, "备注")
+    if not isinstance(actor, str):
+        ensure_can_act(actor, ticket, domain.units(session))
+    event = _event(session, domain, ticket, actor, "note", text=text, public=tell_resident)
+    if tell_resident:
+        _notify(session, domain, ticket, "note", event, extra=text)
+    return event
+
+
+def add_resident_info(
+    *, session: Session, domain: Domain, ticket: Ticket, text: str, resident: Person
+) -> TicketEvent:
+    """The resident adds information (text or a photo id) to their own open ticket."""
+    if ticket.reporter_id != resident.id:
+        raise NotFound(f"没有找到工单 {ticket.code}")
+    if not ticket.status.is_open:
+        raise InvalidInput(f"工单 {ticket.code} 已{ticket.status.label}，如问题仍未解决请重新反映")
+    text = _clean_text(text, MAX_NOTE_CHARS, "补充内容")
+    return _event(
+        session, domain, ticket, resident, "resident_info", text=redact(text), original=text
+    )
+
+
+def rate(
+    *,
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    satisfaction: Satisfaction,
+    resident: Person,
+    note: str = "",
+) -> Ticket:
+    """The resident rates a resolved ticket: 满意/基本满意 close it, 不满意 reopens it."""
+    if ticket.reporter_id != resident.id and not session.scalar(
+        select(Ticket.id).where(
+            Ticket.duplicate_of_id == ticket.id, Ticket.reporter_id == resident.id
+        )
+    ):
+        raise NotFound(f"没有找到工单 {ticket.code}")
+    if ticket.status is not Status.RESOLVED:
+        raise InvalidInput(f"工单 {ticket.code} 当前为「{ticket.status.label}」，办结后才能评价")
+    note = note.strip()[:MAX_NOTE_CHARS]
+    ticket.satisfaction = satisfaction
+    ticket.satisfaction_note = note or None
+    _event(session, domain, ticket, resident, "rated", satisfaction=satisfaction.value, note=note)
+    if satisfaction.counts_as_satisfied:
+        close(session=session, domain=domain, ticket=ticket, actor=resident.display_name or "居民")
+    else:
+        reopen(
+            session=session,
+            domain=domain,
+            ticket=ticket,
+            reason=f"居民评价不满意：{note}" if note else "居民评价不满意",
+            actor="居民评价",
+        )
+    return ticket
+
+
+def _feedback(
+    session: Session, domain: Domain, ticket: Ticket, actor: Actor, corrected: dict[str, Any]
+) -> None:
+    session.add(
+        LabelFeedback(
+            ticket_id=ticket.id,
+            text=ticket.original_text,
+            predicted={
+                "is_demand": True,
+                "category": ticket.ranking[0][0] if ticket.ranking else ticket.category,
+                "confidence": ticket.category_confidence,
+                "classifier_version": ticket.classifier_version,
+            },
+            corrected=corrected,
+            actor_id=actor.id if isinstance(actor, Person) else None,
+            source="staff" if isinstance(actor, Person) else actor,
+            created_at=domain.clock(),
+        )
+    )
+
+
+def record_feedback(
+    *,
+    session: Session,
+    domain: Domain,
+    text: str,
+    predicted: dict[str, Any],
+    corrected: dict[str, Any],
+    actor: Actor,
+    source: str,
+    ticket: Ticket | None = None,
+) -> LabelFeedback:
+    """Store a correction of NLU output that is not tied to a ticket change (e.g. 不是诉求 on a forward)."""
+    item = LabelFeedback(
+        ticket_id=ticket.id if ticket else None,
+        text=_clean_text(text, MAX_TEXT_CHARS, "文本"),
+        predicted=predicted,
+        corrected=corrected,
+        actor_id=actor.id if isinstance(actor, Person) else None,
+        source=source,
+        created_at=domain.clock(),
+    )
+    session.add(item)
+    return item

@@ -1,0 +1,86 @@
+"""Settings, read once at start-up from the environment (and a ``.env`` file when present)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+VAR_DIR = ROOT / "var"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a ``KEY=value`` file (``#`` comments, optional quotes); missing file → empty dict."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with embedded defaults that run on one machine."""
+
+    database_url: str = f"sqlite:///{VAR_DIR / 'minwei.sqlite3'}"
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    staff_chat_id: int | None = None
+    rasa_url: str = "http://127.0.0.1:5005"
+    action_server_port: int = 5055
+    console_port: int = 8000
+    console_secret_key: str = ""
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    data_dir: Path = DATA_DIR
+    # Case clustering (个案到类案): join an open case of the same category and area within this window
+    # when the text similarity reaches the threshold.
+    cluster_window_days: int = 14
+    cluster_threshold: float = 0.30
+    # First-response time limits used by 响应率 (hours).
+    response_limit_hours: int = 24
+    urgent_response_limit_hours: int = 1
+
+    @classmethod
+    def from_env(
+        cls, environ: dict[str, str] | None = None, env_file: Path | None = None
+    ) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``) over the ``.env`` file."""
+        env = read_env_file(env_file if env_file is not None else ROOT / ".env")
+        env.update(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else None
+
+        defaults = cls()
+        staff = get("STAFF_CHAT_ID")
+        return cls(
+            database_url=get("DATABASE_URL") or defaults.database_url,
+            telegram_bot_token=get("TELEGRAM_BOT_TOKEN") or "",
+            telegram_api_base_url=get("TELEGRAM_API_BASE_URL") or defaults.telegram_api_base_url,
+            staff_chat_id=int(staff) if staff else None,
+            rasa_url=(get("RASA_URL") or defaults.rasa_url).rstrip("/"),
+            action_server_port=int(get("ACTION_SERVER_PORT") or defaults.action_server_port),
+            console_port=int(get("CONSOLE_PORT") or defaults.console_port),
+            console_secret_key=get("CONSOLE_SECRET_KEY") or "",
+            timezone=ZoneInfo(get("MINWEI_TIMEZONE") or "Asia/Shanghai"),
+            data_dir=Path(get("MINWEI_DATA_DIR") or DATA_DIR),
+            cluster_window_days=int(get("CLUSTER_WINDOW_DAYS") or defaults.cluster_window_days),
+            cluster_threshold=float(get("CLUSTER_THRESHOLD") or defaults.cluster_threshold),
+            response_limit_hours=int(get("RESPONSE_LIMIT_HOURS") or defaults.response_limit_hours),
+            urgent_response_limit_hours=int(
+                get("URGENT_RESPONSE_LIMIT_HOURS") or defaults.urgent_response_limit_hours
+            ),
+        )

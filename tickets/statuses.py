@@ -1,0 +1,183 @@
+"""Statuses, sources, roles and handling modes as data: enums with Chinese labels and one transition table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tickets.errors import IllegalTransition
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    REOPENED = "reopened"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATUSES
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.NEW: "待受理",
+    Status.ACCEPTED: "已受理",
+    Status.ASSIGNED: "已派单",
+    Status.IN_PROGRESS: "处理中",
+    Status.RESOLVED: "已办结",
+    Status.CLOSED: "已关闭",
+    Status.REJECTED: "不予受理",
+    Status.MERGED: "已合并",
+    Status.REOPENED: "已重新打开",
+}
+
+#: Still being worked on (Open311 "open").
+OPEN_STATUSES = frozenset(
+    {Status.NEW, Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS, Status.REOPENED}
+)
+#: Finished one way or another (Open311 "closed").
+CLOSED_STATUSES = frozenset({Status.RESOLVED, Status.CLOSED, Status.REJECTED, Status.MERGED})
+#: Counted as 办结 in statistics.
+DONE_STATUSES = frozenset({Status.RESOLVED, Status.CLOSED})
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    ASSIGN = "assign"
+    START = "start"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    REJECT = "reject"
+    MERGE = "merge"
+
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS[self]
+
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.ACCEPT: "受理",
+    Action.ASSIGN: "派单",
+    Action.START: "开始处理",
+    Action.RESOLVE: "办结",
+    Action.CLOSE: "关闭",
+    Action.REOPEN: "重新打开",
+    Action.REJECT: "不予受理",
+    Action.MERGE: "合并",
+}
+
+_WORKING = (Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS, Status.REOPENED)
+
+#: action → {from status: to status}. Anything not listed is an illegal transition.
+TRANSITIONS: dict[Action, dict[Status, Status]] = {
+    Action.ACCEPT: {Status.NEW: Status.ACCEPTED},
+    # Dispatching straight from 待受理 counts as accepting it too; re-dispatching is allowed.
+    Action.ASSIGN: {s: Status.ASSIGNED for s in (Status.NEW, *_WORKING)},
+    Action.START: {
+        s: Status.IN_PROGRESS for s in (Status.ACCEPTED, Status.ASSIGNED, Status.REOPENED)
+    },
+    Action.RESOLVE: {s: Status.RESOLVED for s in _WORKING},
+    Action.CLOSE: {Status.RESOLVED: Status.CLOSED},
+    Action.REOPEN: {s: Status.REOPENED for s in (Status.RESOLVED, Status.CLOSED, Status.REJECTED)},
+    Action.REJECT: {s: Status.REJECTED for s in (Status.NEW, *_WORKING)},
+    Action.MERGE: {s: Status.MERGED for s in (Status.NEW, *_WORKING)},
+}
+
+
+def next_status(code: str, current: Status, action: Action) -> Status:
+    """Return the status ``action`` leads to from ``current``; raise :class:`IllegalTransition`."""
+    try:
+        return TRANSITIONS[action][current]
+    except KeyError:
+        raise IllegalTransition(code, current.label, action.label) from None
+
+
+class Source(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    FORWARD = "forward"
+    WEB = "web"
+    API = "api"
+
+    @property
+    def label(self) -> str:
+        return {
+            "private": "私聊",
+            "group": "网格群",
+            "forward": "网格员转发",
+            "web": "网页",
+            "api": "接口",
+        }[self.value]
+
+
+class HandlingMode(StrEnum):
+    """The six handling modes of district practice."""
+
+    IMMEDIATE = "immediate"
+    PROACTIVE = "proactive"
+    ONSITE = "onsite"
+    TRACKED = "tracked"
+    PUBLIC = "public"
+    COORDINATED = "coordinated"
+
+    @property
+    def label(self) -> str:
+        return {
+            "immediate": "立即办",
+            "proactive": "主动办",
+            "onsite": "上门办",
+            "tracked": "跟踪办",
+            "public": "公开办",
+            "coordinated": "积极办",
+        }[self.value]
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    GRID_MEMBER = "grid_member"
+    COMMUNITY_STAFF = "community_staff"
+    STREET_STAFF = "street_staff"
+    DISTRICT_ADMIN = "district_admin"
+
+    @property
+    def label(self) -> str:
+        return {
+            "resident": "居民",
+            "grid_member": "网格员",
+            "community_staff": "社区工作人员",
+            "street_staff": "街道工作人员",
+            "district_admin": "区级管理员",
+        }[self.value]
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff may act on tickets (grid members may too, within their grid)."""
+        return self is not Role.RESIDENT
+
+    @property
+    def sees_pii_by_default(self) -> bool:
+        """Roles that call residents back see phone and ID numbers unless their account says otherwise."""
+        return self in (Role.COMMUNITY_STAFF, Role.DISTRICT_ADMIN)
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    UNSATISFIED = "unsatisfied"
+
+    @property
+    def label(self) -> str:
+        return {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}[self.value]
+
+    @property
+    def counts_as_satisfied(self) -> bool:
+        return self is not Satisfaction.UNSATISFIED
