@@ -1,0 +1,1 @@
+"""Staff web console and Open311 GeoReport v2 API over ``tickets``."""

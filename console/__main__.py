@@ -1,0 +1,17 @@
+"""Run the console: ``python -m console`` (127.0.0.1:$CONSOLE_PORT)."""
+
+import uvicorn
+
+from console.app import create_app
+from tickets.settings import Settings
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    uvicorn.run(
+        create_app(settings), host="127.0.0.1", port=settings.console_port, log_level="info"
+    )
+
+
+if __name__ == "__main__":
+    main()

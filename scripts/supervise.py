@@ -1,0 +1,219 @@
+"""Run the whole stack for `make run`: Rasa server, action server, console and (with a token) the bot.
+
+One supervisor, readable prefixed logs, restarts with backoff when a service dies, clean shutdown on
+Ctrl-C (SIGTERM to every service, SIGKILL after a grace period). Standard library only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_PY = str(ROOT / ".venv" / "bin" / "python")
+RASA = str(ROOT / ".venv-rasa" / "bin" / "rasa")
+GRACE_SECONDS = 10
+COLOURS = ["36", "33", "35", "32", "34"]
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    ready_url: str | None = None
+    process: asyncio.subprocess.Process | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+def read_env() -> dict[str, str]:
+    sys.path.insert(0, str(ROOT))
+    from tickets.settings import read_env_file
+
+    env = read_env_file(ROOT / ".env")
+    env.update(os.environ)
+    return env
+
+
+def services(env: dict[str, str]) -> list[Service]:
+    rasa_port = env.get("RASA_URL", "http://127.0.0.1:5005").rsplit(":", 1)[-1].strip("/") or "5005"
+    action_port = env.get("ACTION_SERVER_PORT", "5055")
+    console_port = env.get("CONSOLE_PORT", "8000")
+    found = [
+        Service(
+            "rasa",
+            [
+                RASA,
+                "run",
+                "--enable-api",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                rasa_port,
+                "-m",
+                str(ROOT / "models" / "rasa" / "minwei.tar.gz"),
+                "--endpoints",
+                str(ROOT / "endpoints.yml"),
+            ],
+            ready_url=f"http://127.0.0.1:{rasa_port}/status",
+        ),
+        Service(
+            "actions",
+            [APP_PY, "-m", "rasa_sdk", "--actions", "actions", "--port", action_port],
+            env={"SANIC_HOST": "127.0.0.1"},
+            ready_url=f"http://127.0.0.1:{action_port}/health",
+        ),
+        Service(
+            "console",
+            [APP_PY, "-m", "console"],
+            ready_url=f"http://127.0.0.1:{console_port}/healthz",
+        ),
+    ]
+    if env.get("TELEGRAM_BOT_TOKEN"):
+        found.append(Service("bot", [APP_PY, "-m", "bot"]))
+    return found
+
+
+def log(name: str, colour: str, line: str) -> None:
+    prefix = f"\033[{colour}m{name:>8} |\033[0m " if sys.stdout.isatty() else f"{name:>8} | "
+    print(prefix + line, flush=True)
+
+
+async def pump(service: Service, colour: str) -> None:
+    assert service.process is not None and service.process.stdout is not None
+    async for raw in service.process.stdout:
+        log(service.name, colour, raw.decode("utf-8", "replace").rstrip())
+
+
+async def start(service: Service, colour: str, env: dict[str, str]) -> None:
+    service.process = await asyncio.create_subprocess_exec(
+        *service.argv,
+        cwd=ROOT,
+        env={**env, **service.env, "PYTHONUNBUFFERED": "1"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log(service.name, colour, f"started (pid {service.process.pid})")
+
+
+async def watch(
+    service: Service, colour: str, env: dict[str, str], stopping: asyncio.Event
+) -> None:
+    """Keep ``service`` running: restart with backoff, give up after 5 crashes within a minute."""
+    while not stopping.is_set():
+        await start(service, colour, env)
+        assert service.process is not None
+        await asyncio.gather(pump(service, colour), service.process.wait())
+        if stopping.is_set():
+            break
+        now = time.monotonic()
+        service.restarts = [t for t in service.restarts if now - t < 60] + [now]
+        if len(service.restarts) > 5:
+            log(
+                service.name,
+                colour,
+                "exited 5 times within a minute; not restarting (see the log above)",
+            )
+            return
+        delay = 2 ** len(service.restarts)
+        log(
+            service.name,
+            colour,
+            f"exited with {service.process.returncode}; restarting in {delay}s",
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=delay)
+
+
+async def wait_ready(service: Service, colour: str, stopping: asyncio.Event) -> None:
+    import urllib.request
+
+    if service.ready_url is None:
+        return
+    deadline = time.monotonic() + 300
+    while not stopping.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(service.ready_url, timeout=2):
+                log(service.name, colour, f"ready: {service.ready_url.rsplit('/', 1)[0]}")
+                return
+        except OSError:
+            await asyncio.sleep(1)
+
+
+async def shutdown(all_services: list[Service]) -> None:
+    running = [s for s in all_services if s.process and s.process.returncode is None]
+    for s in running:
+        assert s.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(s.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    for s in running:
+        assert s.process is not None
+        try:
+            await asyncio.wait_for(s.process.wait(), timeout=max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            os.killpg(s.process.pid, signal.SIGKILL)
+            await s.process.wait()
+
+
+def prepare(env: dict[str, str]) -> None:
+    """Create or upgrade the database and load the units before the services start."""
+    for argv in (
+        ["migrate"],
+        ["load-units", env.get("MINWEI_UNITS_FILE", str(ROOT / "data" / "units.yml"))],
+    ):
+        result = subprocess.run(
+            [APP_PY, "-m", "tickets", *argv], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        for line in (result.stdout + result.stderr).splitlines():
+            log("setup", "37", line)
+        if result.returncode != 0:
+            sys.exit(result.returncode)
+
+
+async def main() -> int:
+    env = read_env()
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    prepare(env)
+    stack = services(env)
+    if "TELEGRAM_BOT_TOKEN" not in env or not env["TELEGRAM_BOT_TOKEN"]:
+        log(
+            "run",
+            "37",
+            "TELEGRAM_BOT_TOKEN is not set: the bot is not started (make chat talks to the stack in a terminal)",
+        )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    colours = {s.name: COLOURS[i % len(COLOURS)] for i, s in enumerate(stack)}
+    watchers = [asyncio.create_task(watch(s, colours[s.name], env, stopping)) for s in stack]
+    readiness = [asyncio.create_task(wait_ready(s, colours[s.name], stopping)) for s in stack]
+    console_port = env.get("CONSOLE_PORT", "8000")
+
+    async def announce() -> None:
+        await asyncio.gather(*readiness)
+        if not stopping.is_set():
+            log("run", "37", f"民微已启动：控制台 http://127.0.0.1:{console_port}/ ，Ctrl-C 退出")
+
+    announcer = asyncio.create_task(announce())
+    await stopping.wait()
+    log("run", "37", "stopping…")
+    announcer.cancel()
+    await shutdown(stack)
+    for task in watchers:
+        task.cancel()
+    log("run", "37", "all services stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
