@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from tickets import yamlfile
 from tickets.errors import ConfigError, NotFound
@@ -144,7 +144,14 @@ class UnitTree:
 
     @classmethod
     def load(cls, session: Session) -> UnitTree:
-        return cls(list(session.scalars(select(Unit).where(Unit.active))))
+        """Load the active units as copies that belong to no session: the tree is cached across
+        sessions (``Domain.units``), and a session's rollback would expire its own instances."""
+        columns = Unit.__table__.columns
+        rows = session.execute(select(*columns).where(Unit.active)).mappings()
+        units = [Unit(**{c.key: row[c] for c in columns}) for row in rows]
+        for unit in units:  # detached with identity: adding one to a session never inserts it
+            make_transient_to_detached(unit)
+        return cls(units)
 
     def get(self, code: str) -> Unit:
         try:

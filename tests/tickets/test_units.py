@@ -32,6 +32,16 @@ def test_loading_twice_updates_instead_of_duplicating(sqlite_db: Database) -> No
         ]
 
 
+def test_a_cached_tree_outlives_the_session_it_was_loaded_in(sqlite_db: Database) -> None:
+    with sqlite_db.unit_of_work() as uow:
+        load_units(uow.session, DATA_DIR / "units.yml")
+        uow.commit()
+    with sqlite_db.session() as session:  # a read session: rolled back at the end
+        tree = UnitTree.load(session)
+    assert tree.get("YX-SG-XF-01").name == "幸福社区第一网格"
+    assert [u.code for u in tree.ancestors(tree.get("YX-SG-XF-01"))][-1] == "YX"
+
+
 @pytest.mark.parametrize(
     ("places", "expected"),
     [
