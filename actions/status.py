@@ -1,0 +1,91 @@
+"""Questions about the resident's own tickets: "我上周报的路灯修了没有", a ticket code, "满意"."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.deps import UsesDeps
+from actions.tracker import telegram_user_id, text
+from bot import texts
+from bot.services import residents
+from tickets import messages
+from tickets.errors import NotFound, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class ActionTicketStatus(UsesDeps, Action):
+    """Answer with the status and latest progress of the ticket asked about (or the list to pick from)."""
+
+    def name(self) -> str:
+        return "action_ticket_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        uid = telegram_user_id(tracker)
+        if uid is None:
+            dispatcher.utter_message(response="utter_telegram_only")
+            return []
+        try:
+            answer = await self.deps.write(
+                residents.find_for_question,
+                self.deps.domain,
+                telegram_user_id=uid,
+                text=text(tracker),
+            )
+        except NotFound as e:
+            dispatcher.utter_message(text=str(e))
+            return []
+        except StoreUnavailable as e:
+            log.warning("status question of %s postponed: %s", uid, e)
+            dispatcher.utter_message(json_message={"minwei": {"retry_later": True}})
+            return [UserUtteranceReverted()]
+        if answer.ticket is not None:
+            body = texts.ticket_status(answer.ticket, self.deps.domain.settings.timezone)
+            dispatcher.utter_message(
+                json_message={"minwei": {"text": body, "ticket_code": answer.ticket.code}}
+            )
+        elif answer.choices:
+            dispatcher.utter_message(text=texts.status_choices(answer.choices))
+        else:
+            dispatcher.utter_message(text=texts.MY_NONE)
+        return []
+
+
+class ActionRateHint(UsesDeps, Action):
+    """A rating typed in words: point to the buttons (sent again under the ticket awaiting one)."""
+
+    def name(self) -> str:
+        return "action_rate_hint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        uid = telegram_user_id(tracker)
+        if uid is None:
+            dispatcher.utter_message(response="utter_telegram_only")
+            return []
+        try:
+            code = await self.deps.write(residents.latest_resolved, telegram_user_id=uid)
+        except StoreUnavailable:
+            dispatcher.utter_message(json_message={"minwei": {"retry_later": True}})
+            return [UserUtteranceReverted()]
+        if code is None:
+            dispatcher.utter_message(response="utter_nothing_to_rate")
+            return []
+        dispatcher.utter_message(
+            json_message={
+                "minwei": {
+                    "text": texts.rate_with_buttons(code),
+                    "reply_markup": messages.rating_keyboard(code),
+                    "ticket_code": code,
+                }
+            }
+        )
+        return []

@@ -1,0 +1,211 @@
+"""The composition root: settings → Application, database, domain, Rasa client, classifier, workers.
+
+``python -m bot`` reads the settings once, builds the Application, and runs the stack until SIGINT/SIGTERM:
+
+- ``post_init`` creates the dependencies (nothing connects at import time) and the workers;
+- ingest (polling or webhook) writes updates to the inbox; the inbox worker runs them through the handlers;
+  the outbox sender delivers what they queued;
+- at stop, intake stops first, the updates in flight finish, open forward bursts are filed, the outbox is
+  drained, and ``post_shutdown`` closes everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+
+from telegram.ext import Application, ApplicationBuilder, PersistenceInput, PicklePersistence
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot import handlers
+from bot.classify import Classifier, PipelineClassifier, RasaParseClassifier
+from bot.config import BotConfig
+from bot.deps import Deps
+from bot.errors import ClassifierUnavailable
+from bot.forwarding import ForwardCoalescer
+from bot.ingest import PollingIngest, WebhookIngest
+from bot.intake import GroupIntake
+from bot.rasa import RasaClient
+from bot.sender import OutboxSender
+from bot.services import queues
+from bot.worker import InboxWorker
+from tickets.db import Database
+from tickets.domain import Domain
+from tickets.settings import Settings
+
+log = logging.getLogger("bot")
+
+BotApp = Application
+
+
+def build_application(
+    settings: Settings,
+    config: BotConfig,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+) -> BotApp:
+    """The PTB Application with our handlers; Telegram's HTTP layer can be replaced (tests, make chat)."""
+    persistence = PicklePersistence(
+        filepath=config.state_file,
+        store_data=PersistenceInput(
+            bot_data=False, chat_data=False, user_data=True, callback_data=False
+        ),
+        update_interval=5,
+    )
+    config.state_file.parent.mkdir(parents=True, exist_ok=True)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .updater(None)
+        .persistence(persistence)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    else:
+        builder = builder.request(HTTPXRequest(connection_pool_size=64)).get_updates_request(
+            HTTPXRequest(read_timeout=config.poll_timeout + 10)
+        )
+    app = builder.build()
+    handlers.register(app)
+    return app
+
+
+@dataclass
+class Stack:
+    """The running parts around the Application."""
+
+    app: BotApp
+    deps: Deps
+    worker: InboxWorker
+    sender: OutboxSender
+    ingest: PollingIngest | WebhookIngest
+
+
+async def make_classifier(config: BotConfig, rasa: RasaClient) -> Classifier:
+    """The configured group classifier; the in-process pipeline falls back to Rasa when unavailable."""
+    if config.group_classifier == "pipeline":
+        pipeline = PipelineClassifier()
+        try:
+            await pipeline.start()
+            return pipeline
+        except ClassifierUnavailable as e:
+            log.warning("%s — group messages are classified through Rasa's /model/parse", e)
+    fallback = RasaParseClassifier(rasa)
+    await fallback.start()
+    return fallback
+
+
+async def post_init(
+    app: BotApp,
+    settings: Settings,
+    config: BotConfig,
+    *,
+    db: Database | None = None,
+    domain: Domain | None = None,
+    rasa: RasaClient | None = None,
+    classifier: Classifier | None = None,
+) -> Stack:
+    """Build the dependencies and the workers (every argument after ``config`` is an injected fake)."""
+    db = db or Database(settings.database_url)
+    domain = domain or Domain.load(settings)
+    rasa = rasa or RasaClient(settings.rasa_url, timeout=config.rasa_timeout)
+    classifier = classifier or await make_classifier(config, rasa)
+    deps = Deps(
+        settings=settings, config=config, db=db, domain=domain, rasa=rasa, classifier=classifier
+    )
+    app.bot_data["deps"] = deps
+    if config.release_claims_on_start:
+        released = await deps.plumbing(queues.release_claims)
+        if any(released):
+            log.info("took over %d inbox and %d outbox rows left claimed", *released)
+    worker = InboxWorker(app, deps)
+    deps.worker = worker
+    deps.intake = GroupIntake(deps)
+    deps.forwards = ForwardCoalescer(deps)
+    await deps.refresh_bindings()
+    sender = OutboxSender(app.bot, deps)
+    ingest_cls = WebhookIngest if config.mode == "webhook" else PollingIngest
+    ingest: PollingIngest | WebhookIngest = ingest_cls(app.bot, deps, worker)
+    log.info(
+        "bot @%s ready: %s, group classifier %s, database %s",
+        app.bot.username,
+        config.mode,
+        classifier.name,
+        db.engine.url.render_as_string(hide_password=True),
+    )
+    return Stack(app, deps, worker, sender, ingest)
+
+
+async def post_shutdown(stack: Stack) -> None:
+    await stack.deps.close()
+
+
+async def run(stack: Stack, stopping: asyncio.Event) -> None:
+    """Run ingest, worker and sender until ``stopping``; then stop in order, losing nothing."""
+    tasks = [
+        asyncio.create_task(stack.ingest.run(stopping), name="ingest"),
+        asyncio.create_task(stack.worker.run(stopping), name="inbox"),
+        asyncio.create_task(stack.sender.run(stopping), name="outbox"),
+    ]
+    await stopping.wait()
+    await asyncio.gather(*tasks[:2], return_exceptions=True)
+    await stack.worker.drain()
+    deps = stack.deps
+    if deps.forwards is not None:
+        await deps.forwards.close()
+    if deps.intake is not None:
+        await deps.intake.close()
+    await stack.worker.drain()
+    await asyncio.gather(tasks[2], return_exceptions=True)
+    await stack.sender.drain()
+
+
+async def serve(settings: Settings, config: BotConfig, stopping: asyncio.Event) -> None:
+    app = build_application(settings, config)
+    await app.initialize()
+    stack = await post_init(app, settings, config)
+    await app.start()
+    try:
+        await run(stack, stopping)
+    finally:
+        await app.stop()
+        await app.shutdown()
+        await post_shutdown(stack)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "telegram.ext.Application", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main() -> int:
+    configure_logging()
+    settings = Settings.from_env()
+    config = BotConfig.from_env()
+    if not settings.telegram_bot_token:
+        log.error(
+            "TELEGRAM_BOT_TOKEN is not set (try `make chat` to talk to the bot in a terminal)"
+        )
+        return 2
+
+    async def serve_until_signalled() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stopping.set)
+        await serve(settings, config, stopping)
+
+    asyncio.run(serve_until_signalled())
+    return 0

@@ -1,0 +1,107 @@
+"""Bot settings, read once at start-up (environment over the ``.env`` file), next to ``tickets.Settings``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tickets.settings import ROOT, VAR_DIR, read_env_file
+
+
+def _env(environ: dict[str, str] | None, env_file: Path | None) -> dict[str, str]:
+    env = read_env_file(env_file if env_file is not None else ROOT / ".env")
+    env.update(os.environ if environ is None else environ)
+    return {k: v for k, v in env.items() if v != ""}
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """How the bot receives updates, how hard it works and how group messages are judged.
+
+    Every field has an environment variable (``BOT_`` + the field name in upper case, except where noted).
+    """
+
+    #: ``polling`` (default) or ``webhook``.
+    mode: str = "polling"
+    #: Webhook mode: the public HTTPS URL Telegram posts to, where the bot listens, and the secret token.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
+    #: Long-polling timeout of getUpdates, in seconds.
+    poll_timeout: int = 25
+    #: How often the outbox sender looks for rows queued by other processes (the action server).
+    outbox_poll_seconds: float = 0.5
+    #: How often the inbox worker looks for rows to retry.
+    inbox_poll_seconds: float = 1.0
+    #: Inbox rows claimed per round and updates processed at the same time.
+    inbox_batch: int = 200
+    concurrency: int = 256
+    #: Group messages: ``pipeline`` (in-process nlu.pipeline, default) or ``rasa`` (Rasa's /model/parse).
+    group_classifier: str = "pipeline"
+    #: A group message is filed when demand_confidence ≥ file_threshold; between review_threshold and
+    #: file_threshold it goes to the review queue (待复核); below, it is chatter and dropped.
+    group_file_threshold: float = 0.75
+    group_review_threshold: float = 0.45
+    #: Micro-batching of group messages for classification and filing.
+    group_batch_size: int = 128
+    group_batch_wait: float = 0.02
+    #: Forwards from one grid member arriving within this many seconds of each other form one burst.
+    forward_burst_seconds: float = 3.0
+    #: Conversation state of the bot's own short dialogues (staff notes, rating reasons).
+    state_file: Path = VAR_DIR / "bot-state.pickle"
+    #: One bot process (the default): claims left by a crashed predecessor are taken over at start.
+    release_claims_on_start: bool = True
+    #: Timeout for one Rasa call, in seconds.
+    rasa_timeout: float = 30.0
+
+    @classmethod
+    def from_env(
+        cls, environ: dict[str, str] | None = None, env_file: Path | None = None
+    ) -> BotConfig:
+        env = _env(environ, env_file)
+        d = cls()
+
+        def get(name: str, default: str) -> str:
+            return env.get(name, default)
+
+        mode = get("BOT_MODE", d.mode).lower()
+        if mode not in ("polling", "webhook"):
+            raise ValueError(f"BOT_MODE must be polling or webhook, not {mode!r}")
+        classifier = get("BOT_GROUP_CLASSIFIER", d.group_classifier).lower()
+        if classifier not in ("pipeline", "rasa"):
+            raise ValueError(f"BOT_GROUP_CLASSIFIER must be pipeline or rasa, not {classifier!r}")
+        return cls(
+            mode=mode,
+            webhook_url=get("BOT_WEBHOOK_URL", d.webhook_url),
+            webhook_listen=get("BOT_WEBHOOK_LISTEN", d.webhook_listen),
+            webhook_port=int(get("BOT_WEBHOOK_PORT", str(d.webhook_port))),
+            webhook_secret=get("BOT_WEBHOOK_SECRET", d.webhook_secret),
+            poll_timeout=int(get("BOT_POLL_TIMEOUT", str(d.poll_timeout))),
+            outbox_poll_seconds=float(get("BOT_OUTBOX_POLL_SECONDS", str(d.outbox_poll_seconds))),
+            inbox_poll_seconds=float(get("BOT_INBOX_POLL_SECONDS", str(d.inbox_poll_seconds))),
+            inbox_batch=int(get("BOT_INBOX_BATCH", str(d.inbox_batch))),
+            concurrency=int(get("BOT_CONCURRENCY", str(d.concurrency))),
+            group_classifier=classifier,
+            group_file_threshold=float(
+                get("BOT_GROUP_FILE_THRESHOLD", str(d.group_file_threshold))
+            ),
+            group_review_threshold=float(
+                get("BOT_GROUP_REVIEW_THRESHOLD", str(d.group_review_threshold))
+            ),
+            group_batch_size=int(get("BOT_GROUP_BATCH_SIZE", str(d.group_batch_size))),
+            group_batch_wait=float(get("BOT_GROUP_BATCH_WAIT", str(d.group_batch_wait))),
+            forward_burst_seconds=float(
+                get("BOT_FORWARD_BURST_SECONDS", str(d.forward_burst_seconds))
+            ),
+            state_file=Path(get("BOT_STATE_FILE", str(d.state_file))),
+            release_claims_on_start=_bool(
+                get("BOT_RELEASE_CLAIMS_ON_START", str(d.release_claims_on_start))
+            ),
+            rasa_timeout=float(get("BOT_RASA_TIMEOUT", str(d.rasa_timeout))),
+        )

@@ -1,0 +1,116 @@
+"""The bridge to the Rasa dialogue: one resident turn in, the bot's messages out (into the outbox).
+
+The sender id is ``tg:<telegram user id>``; the metadata carries the chat and message ids (the action that
+files the ticket links it to the resident's message) and, for photos and shared locations, what Telegram
+sent. Rasa buttons become inline buttons whose callback data is the payload (``r/affirm``); custom
+payloads ``{"minwei": {...}}`` from our actions carry keyboards, ticket codes and "retry later".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bot import keyboards, texts
+from bot.deps import Deps
+from bot.errors import TryLater
+from bot.services import queues
+from bot.services.views import Outgoing
+
+log = logging.getLogger(__name__)
+
+#: Intents the bot sends on its own (Rasa's "/intent" syntax bypasses the NLU).
+PHOTO = "/photo"
+SHARE_LOCATION = "/share_location"
+CANCEL = "/cancel"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One resident message for Rasa."""
+
+    update_id: int
+    chat_id: int
+    message_id: int
+    user_id: int
+    name: str
+    username: str | None
+    text: str
+    photo: str | None = None
+    location: dict[str, float] | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "telegram": {
+                "chat_id": self.chat_id,
+                "message_id": self.message_id,
+                "update_id": self.update_id,
+                "user_id": self.user_id,
+                "name": self.name,
+                "username": self.username,
+            }
+        }
+        if self.photo:
+            meta["photo"] = self.photo
+        if self.location:
+            meta["location"] = self.location
+        return meta
+
+
+def to_outgoing(replies: list[dict[str, Any]]) -> tuple[list[Outgoing], bool]:
+    """Rasa's messages as outbox messages, and whether an action asked to retry the turn later."""
+    out: list[Outgoing] = []
+    retry = False
+    for reply in replies:
+        custom = reply.get("custom")
+        minwei = custom.get("minwei") if isinstance(custom, dict) else None
+        if isinstance(minwei, dict):
+            if minwei.get("retry_later"):
+                retry = True
+                continue
+            if minwei.get("text"):
+                out.append(
+                    Outgoing(
+                        str(minwei["text"]),
+                        reply_markup=minwei.get("reply_markup"),
+                        ticket_code=minwei.get("ticket_code"),
+                        kind=str(minwei.get("kind") or "reply"),
+                    )
+                )
+            continue
+        text = reply.get("text")
+        if not text:
+            continue
+        markup = keyboards.rasa_buttons(reply.get("buttons") or [])
+        out.append(Outgoing(str(text), reply_markup=markup))
+    return out, retry
+
+
+async def action_server_up(deps: Deps) -> bool:
+    url = f"http://127.0.0.1:{deps.settings.action_server_port}/health"
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def converse(deps: Deps, turn: Turn) -> None:
+    """Send the turn to Rasa and queue its replies (keyed by update id: queued once however often the
+    update is processed). Raises RasaUnavailable / TryLater when the turn must wait."""
+    replies = await deps.rasa.send(
+        sender=f"tg:{turn.user_id}", text=turn.text, metadata=turn.metadata()
+    )
+    outgoing, retry = to_outgoing(replies)
+    if retry:
+        raise TryLater("动作服务器暂时无法处理，稍后重试")
+    if not outgoing:
+        if not await action_server_up(deps):
+            raise TryLater("动作服务器无法连接")
+        outgoing = [Outgoing(texts.NOT_UNDERSTOOD)]
+    await deps.write(
+        queues.queue_messages, chat_id=turn.chat_id, messages=outgoing, key=f"u{turn.update_id}"
+    )

@@ -1,0 +1,28 @@
+"""Errors of the bot package: one base class; the specific ones also inherit the builtin they resemble."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base class of every error raised by ``bot``."""
+
+
+class ServiceUnavailable(ConnectionError, BotError):
+    """A service the bot depends on (Rasa, the classifier) cannot be reached; try again later."""
+
+
+class RasaUnavailable(ServiceUnavailable):
+    """The Rasa server did not answer, or answered with an error."""
+
+
+class ClassifierUnavailable(ServiceUnavailable):
+    """The group classifier (in-process pipeline or Rasa /model/parse) is not available."""
+
+
+class TryLater(BotError):
+    """Raised by a handler when its update must be processed again later (the cause is chained)."""
+
+    def __init__(self, reason: str, delay: float = 30.0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay

@@ -1,0 +1,263 @@
+"""The outbox sender: delivers queued messages within Telegram's limits and never drops one.
+
+Limits: about 30 messages a second overall and 20 a minute in any one group. ``RetryAfter`` reschedules the
+row for exactly as long as Telegram asks; network errors back off exponentially; a chat that blocked the
+bot or no longer exists marks the row failed with the reason. Each chat gets its messages in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+    ReplyParameters,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.deps import Deps
+from bot.services import queues
+from tickets.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+OVERALL_PER_SECOND = 30
+GROUP_PER_MINUTE = 20
+#: BadRequest descriptions that mean the message can never be delivered.
+PERMANENT = ("chat not found", "user not found", "bot was kicked", "chat_write_forbidden")
+#: BadRequest descriptions that mean the edit already took effect.
+ALREADY_DONE = ("message is not modified",)
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
+    return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a long text at line breaks into pieces Telegram accepts."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            pieces.append(current)
+            current = ""
+        current += line
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def markup(data: dict[str, Any] | None, bot: Bot) -> Any:
+    """A stored reply_markup (Bot API JSON) as python-telegram-bot's object."""
+    if not data:
+        return None
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data, bot)
+    if data.get("force_reply"):
+        return ForceReply(selective=data.get("selective"))
+    if data.get("remove_keyboard"):
+        return ReplyKeyboardRemove()
+    return None
+
+
+def _reply_parameters(p: dict[str, Any]) -> ReplyParameters | None:
+    params = p.get("reply_parameters")
+    return ReplyParameters.de_json(params, None) if params else None
+
+
+async def _send_message(bot: Bot, p: dict[str, Any]) -> Any:
+    return await bot.send_message(
+        chat_id=p["chat_id"],
+        text=p["text"],
+        reply_markup=markup(p.get("reply_markup"), bot),
+        reply_parameters=_reply_parameters(p),
+    )
+
+
+async def _edit_text(bot: Bot, p: dict[str, Any]) -> Any:
+    return await bot.edit_message_text(
+        chat_id=p["chat_id"],
+        message_id=p["message_id"],
+        text=p["text"],
+        reply_markup=markup(p.get("reply_markup"), bot),
+    )
+
+
+async def _edit_markup(bot: Bot, p: dict[str, Any]) -> Any:
+    return await bot.edit_message_reply_markup(
+        chat_id=p["chat_id"],
+        message_id=p["message_id"],
+        reply_markup=markup(p.get("reply_markup"), bot),
+    )
+
+
+async def _send_photo(bot: Bot, p: dict[str, Any]) -> Any:
+    return await bot.send_photo(
+        chat_id=p["chat_id"],
+        photo=p["photo"],
+        caption=p.get("text") or None,
+        reply_markup=markup(p.get("reply_markup"), bot),
+    )
+
+
+#: The outbox ``method`` column → the Bot API call that delivers the row.
+METHODS: dict[str, Callable[[Bot, dict[str, Any]], Awaitable[Any]]] = {
+    "sendMessage": _send_message,
+    "editMessageText": _edit_text,
+    "editMessageReplyMarkup": _edit_markup,
+    "sendPhoto": _send_photo,
+}
+
+
+class OutboxSender:
+    def __init__(self, bot: Bot, deps: Deps, *, batch: int = 60) -> None:
+        self.bot = bot
+        self.deps = deps
+        self.batch = batch
+        self._overall = AsyncLimiter(OVERALL_PER_SECOND, 1)
+        self._groups: dict[int, AsyncLimiter] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._results: list[queues.SendResult] = []
+        self.sent = 0
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stopping.is_set():
+            self.deps.outbox_ready.clear()
+            capacity = self.batch - len(self._tasks)
+            rows: list[queues.OutboxRow] = []
+            if capacity > 0:
+                try:
+                    rows = await self.deps.plumbing(queues.claim_outbox, limit=capacity)
+                    backoff = 1.0
+                except StoreUnavailable as e:
+                    log.warning("outbox: database unavailable, retrying in %.0fs: %s", backoff, e)
+                    await self._wait(stopping, backoff)
+                    backoff = min(30.0, backoff * 2)
+                    continue
+            for row in rows:
+                task = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if not rows:
+                await self._wait(stopping, self.deps.config.outbox_poll_seconds)
+
+    async def _wait(self, stopping: asyncio.Event, seconds: float) -> None:
+        waiters = [
+            asyncio.ensure_future(self.deps.outbox_ready.wait()),
+            asyncio.ensure_future(stopping.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    def _group_limiter(self, chat_id: int) -> AsyncLimiter | None:
+        if chat_id >= 0:
+            return None
+        if chat_id not in self._groups:
+            self._groups[chat_id] = AsyncLimiter(GROUP_PER_MINUTE, 60)
+        return self._groups[chat_id]
+
+    async def _send(self, row: queues.OutboxRow) -> None:
+        try:
+            result = await self._deliver(row)
+        except Exception as e:  # a bug, not Telegram: keep the row for later and say so loudly
+            log.exception("outbox: row %s could not be sent", row.id)
+            result = queues.SendResult(row.id, "retry", error=repr(e))
+        self._results.append(result)
+        if result.outcome == "sent":
+            self.sent += 1
+        await self._flush()
+        self.deps.outbox_ready.set()  # the chat's next message may be claimable now
+
+    async def _deliver(self, row: queues.OutboxRow) -> queues.SendResult:
+        try:
+            message_id = await self._call(row)
+        except RetryAfter as e:
+            seconds = retry_after_seconds(e)
+            log.warning("outbox: RetryAfter %.0fs for chat %s", seconds, row.chat_id)
+            return queues.SendResult(row.id, "retry", error=str(e), retry_after=seconds)
+        except Forbidden as e:
+            log.warning("outbox: chat %s refused the message: %s", row.chat_id, e.message)
+            return queues.SendResult(row.id, "failed", error=f"Forbidden: {e.message}")
+        except BadRequest as e:
+            text = e.message.lower()
+            if any(p in text for p in ALREADY_DONE):
+                return queues.SendResult(row.id, "sent")
+            level = logging.WARNING if any(p in text for p in PERMANENT) else logging.ERROR
+            log.log(
+                level, "outbox: Telegram rejected row %s (%s): %s", row.id, row.method, e.message
+            )
+            return queues.SendResult(row.id, "failed", error=f"BadRequest: {e.message}")
+        except NetworkError as e:  # includes TimedOut
+            log.warning("outbox: network error for row %s: %s", row.id, e)
+            return queues.SendResult(row.id, "retry", error=f"{type(e).__name__}: {e}")
+        except TelegramError as e:
+            log.warning("outbox: Telegram error for row %s: %s", row.id, e)
+            return queues.SendResult(row.id, "retry", error=f"{type(e).__name__}: {e}")
+        return queues.SendResult(row.id, "sent", message_id=message_id)
+
+    async def _call(self, row: queues.OutboxRow) -> int | None:
+        payload = dict(row.payload)
+        pieces = [payload]
+        if row.method == "sendMessage" and len(payload.get("text", "")) > MAX_TEXT:
+            markup = payload.pop("reply_markup", None)
+            pieces = [{**payload, "text": t} for t in split_text(payload["text"])]
+            if markup is not None:
+                pieces[-1]["reply_markup"] = markup
+        call = METHODS.get(row.method)
+        if call is None:
+            raise BadRequest(f"unknown outbox method {row.method}")
+        message_id: int | None = None
+        group = self._group_limiter(row.chat_id)
+        for piece in pieces:
+            if group is not None:
+                await group.acquire()
+            await self._overall.acquire()
+            result = await call(self.bot, piece)
+            if isinstance(result, Message):
+                message_id = result.message_id
+        return message_id
+
+    async def _flush(self) -> None:
+        if not self._results:
+            return
+        results, self._results = self._results, []
+        try:
+            await self.deps.plumbing(queues.finish_outbox, results)
+        except StoreUnavailable as e:
+            # The rows stay "sending" and are retried after the claim timeout: delivered at least once.
+            log.warning("outbox: could not record %d results: %s", len(results), e)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*self._tasks, return_exceptions=True), timeout
+                )
+        await self._flush()

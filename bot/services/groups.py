@@ -1,0 +1,287 @@
+"""Grid groups: binding a group to a grid, filing what its members say, and the grid's digest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.services.people import residents_for, staff_for
+from bot.services.views import Digest, GroupMessage, GroupOutcome, TicketView
+from nlu.pii import redact
+from tickets import outbox, services, stats
+from tickets.domain import Domain
+from tickets.errors import InvalidInput, NotFound, PermissionDenied
+from tickets.models import ChatBinding, Person, ReviewItem, Ticket, Unit
+from tickets.statuses import OPEN_STATUSES, Role, Source, Status
+
+
+@dataclass(frozen=True)
+class Binding:
+    chat_id: int
+    grid_id: int
+    grid_code: str
+    grid_name: str
+    reply_in_group: bool
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A group message is filed at ``file`` and above, reviewed from ``review``, otherwise dropped."""
+
+    file: float
+    review: float
+
+
+def demand_probability(result: dict[str, Any]) -> float:
+    """How likely the NLU thinks a message is a demand (its ``demand_confidence`` is P(demand))."""
+    return float(result.get("demand_confidence") or 0.0)
+
+
+def bindings(session: Session) -> dict[int, Binding]:
+    rows = session.execute(
+        select(ChatBinding.chat_id, Unit.id, Unit.code, Unit.name, ChatBinding.reply_in_group).join(
+            Unit, Unit.id == ChatBinding.grid_id
+        )
+    )
+    return {r[0]: Binding(*r) for r in rows}
+
+
+def _may_bind(person: Person, grid: Unit, domain: Domain, session: Session) -> bool:
+    tree = domain.units(session)
+    if person.role is Role.DISTRICT_ADMIN and person.unit_id is None:
+        return True
+    scope = tree.by_id.get(person.unit_id) if person.unit_id is not None else None
+    return scope is not None and tree.is_within(grid.id, scope)
+
+
+def bind(
+    session: Session,
+    domain: Domain,
+    *,
+    chat_id: int,
+    title: str,
+    grid_code: str,
+    telegram_user_id: int | None,
+    reply_in_group: bool | None = None,
+) -> Binding:
+    """Bind a group to a grid: grid members of that grid and staff/admins above it only."""
+    person = staff_for(session, telegram_user_id)
+    try:
+        grid = domain.units(session).get(grid_code.strip().upper())
+    except NotFound:
+        grid = domain.units(session).get(grid_code.strip())
+    if grid.level != "grid":
+        raise InvalidInput(f"{grid.code}（{grid.name}）不是网格，请用网格编码绑定")
+    if not _may_bind(person, grid, domain, session):
+        raise PermissionDenied(f"您不能绑定{grid.name}")
+    binding = session.scalar(select(ChatBinding).where(ChatBinding.chat_id == chat_id))
+    if binding is None:
+        binding = ChatBinding(chat_id=chat_id, grid_id=grid.id, bound_at=domain.clock())
+        session.add(binding)
+    binding.grid_id = grid.id
+    binding.title = title[:255]
+    binding.bound_by_id = person.id
+    if reply_in_group is not None:
+        binding.reply_in_group = reply_in_group
+    session.flush()
+    return Binding(chat_id, grid.id, grid.code, grid.name, binding.reply_in_group)
+
+
+def unbind(session: Session, domain: Domain, *, chat_id: int, telegram_user_id: int | None) -> bool:
+    staff_for(session, telegram_user_id)
+    binding = session.scalar(select(ChatBinding).where(ChatBinding.chat_id == chat_id))
+    if binding is None:
+        return False
+    session.delete(binding)
+    return True
+
+
+def set_reply_in_group(
+    session: Session, domain: Domain, *, chat_id: int, telegram_user_id: int | None, on: bool
+) -> None:
+    staff_for(session, telegram_user_id)
+    binding = session.scalar(select(ChatBinding).where(ChatBinding.chat_id == chat_id))
+    if binding is None:
+        raise NotFound("本群还没有绑定网格")
+    binding.reply_in_group = on
+
+
+def record_group_messages(
+    session: Session,
+    domain: Domain,
+    messages: Sequence[GroupMessage],
+    results: Sequence[dict[str, Any]],
+    *,
+    thresholds: Thresholds,
+    group_reply: Any = None,
+) -> list[GroupOutcome]:
+    """File, queue for review, or drop each classified group message (one transaction for the batch).
+
+    Filing is idempotent by (chat, message), so an edited or redelivered message is filed once;
+    ``group_reply(code, category_name) -> str`` words the reply for groups that want one.
+    """
+    bound = bindings(session)
+    senders = residents_for(
+        session,
+        {m.user_id: (m.user_name, m.username) for m in messages if m.user_id is not None},
+    )
+    tree = domain.units(session)
+    outcomes: list[GroupOutcome] = []
+    for message, result in zip(messages, results, strict=True):
+        binding = bound.get(message.chat_id)
+        if binding is None:
+            outcomes.append(GroupOutcome("unbound"))
+            continue
+        p = demand_probability(result)
+        reporter = senders.get(message.user_id) if message.user_id is not None else None
+        if result.get("is_demand") and p >= thresholds.file:
+            classification = services.Classification.from_dict(result)
+            locations = [loc["text"] for loc in classification.locations if loc.get("text")]
+            area = tree.locate(locations) or tree.by_id.get(binding.grid_id)
+            ticket = services.file_ticket(
+                session=session,
+                domain=domain,
+                text=message.text,
+                source=Source.GROUP,
+                classification=classification,
+                reporter=reporter,
+                origin_label=message.user_name or None,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                area=area,
+            )
+            name = domain.taxonomy.name(ticket.category)
+            if binding.reply_in_group and group_reply is not None:
+                outbox.enqueue(
+                    session,
+                    chat_id=message.chat_id,
+                    text=group_reply(ticket.code, name),
+                    kind="group_reply",
+                    ticket=ticket,
+                    dedupe_key=f"group:{message.chat_id}:{message.message_id}",
+                    extra={
+                        "reply_parameters": {
+                            "message_id": message.message_id,
+                            "allow_sending_without_reply": True,
+                        }
+                    },
+                )
+            outcomes.append(GroupOutcome("filed", ticket.code, name, binding.reply_in_group))
+        elif p >= thresholds.review:
+            _review(session, domain, message, result, reporter, binding)
+            outcomes.append(GroupOutcome("review"))
+        else:
+            outcomes.append(GroupOutcome("dropped"))
+    session.flush()
+    return outcomes
+
+
+def _review(
+    session: Session,
+    domain: Domain,
+    message: GroupMessage,
+    result: dict[str, Any],
+    reporter: Person | None,
+    binding: Binding,
+) -> None:
+    exists = session.scalar(
+        select(ReviewItem.id).where(
+            ReviewItem.chat_id == message.chat_id, ReviewItem.message_id == message.message_id
+        )
+    )
+    if exists is not None:
+        return
+    session.add(
+        ReviewItem(
+            source=Source.GROUP,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            reporter_id=reporter.id if reporter else None,
+            origin_label=message.user_name or None,
+            area_id=binding.grid_id,
+            text=message.text,
+            redacted_text=redact(message.text),
+            nlu={k: v for k, v in result.items() if k != "pii"},
+            reason="low_confidence",
+            created_at=domain.clock(),
+        )
+    )
+
+
+def _area_filter(session: Session, domain: Domain, area: Unit) -> ColumnElement[bool]:
+    ids = domain.units(session).subtree_ids(area)
+    return or_(Ticket.unit_id.in_(ids), Ticket.area_id.in_(ids))
+
+
+def digest_area(
+    session: Session, domain: Domain, *, chat_id: int | None, telegram_user_id: int | None
+) -> Unit:
+    """The area a /digest is about: the bound grid of a group, else the asker's own unit."""
+    person = staff_for(session, telegram_user_id)
+    tree = domain.units(session)
+    if chat_id is not None:
+        binding = bindings(session).get(chat_id)
+        if binding is not None:
+            return tree.by_id[binding.grid_id]
+    if person.unit_id is not None and person.unit_id in tree.by_id:
+        return tree.by_id[person.unit_id]
+    root = tree.root
+    if root is None:
+        raise NotFound("没有可以汇总的辖区")
+    return root
+
+
+def digest(
+    session: Session, domain: Domain, *, chat_id: int | None, telegram_user_id: int | None
+) -> Digest:
+    """Open tickets (urgent and overdue first), counts by status, 30-day hotspots and the review queue."""
+    area = digest_area(session, domain, chat_id=chat_id, telegram_user_id=telegram_user_id)
+    where = _area_filter(session, domain, area)
+    is_open = Ticket.status.in_([s.value for s in OPEN_STATUSES])
+    now = domain.clock()
+    counts: dict[Status, int] = {
+        status: n
+        for status, n in session.execute(
+            select(Ticket.status, func.count(Ticket.id))
+            .where(where, is_open)
+            .group_by(Ticket.status)
+        )
+    }
+    overdue = session.scalar(
+        select(func.count(Ticket.id)).where(where, is_open, Ticket.due_at < now)
+    )
+    tickets = session.scalars(
+        select(Ticket)
+        .where(where, is_open)
+        .options(selectinload(Ticket.unit))
+        .order_by(
+            Ticket.urgent.desc(),
+            case((Ticket.due_at < now, 0), else_=1),
+            Ticket.created_at,
+        )
+        .limit(8)
+    )
+    period = stats.parse_period("30d", domain.settings.timezone, now)
+    spots = stats.hotspots(session, period=period, limit=5, scope=where)
+    ids = domain.units(session).subtree_ids(area)
+    pending = session.scalar(
+        select(func.count(ReviewItem.id)).where(
+            ReviewItem.status == "pending", ReviewItem.area_id.in_(ids)
+        )
+    )
+    ordered = [s for s in Status if s in OPEN_STATUSES and s in counts]
+    return Digest(
+        area_name=area.name,
+        open_count=sum(counts.values()),
+        overdue_count=int(overdue or 0),
+        by_status=[(s.label, counts[s]) for s in ordered],
+        tickets=[TicketView.of(t, domain.taxonomy) for t in tickets],
+        hotspots=[
+            f"{domain.taxonomy.name(s.category)}｜{s.title[:30]}（{s.reports} 次）" for s in spots
+        ],
+        pending_review=int(pending or 0),
+    )

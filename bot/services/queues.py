@@ -1,0 +1,271 @@
+"""The bot's side of the inbox and the outbox (``tickets.inbox`` / ``tickets.outbox``): storing updates,
+claiming them in a safe order, finishing them, and queueing replies.
+
+Order is kept by construction. An update of a conversation (kinds in ``ORDERED_KINDS``) is claimable only
+when no earlier update of the same chat is still unfinished, and an outbox row only when no earlier row of
+the same chat is unsent; so one chat is handled one step at a time while different chats run side by side.
+Plain group chatter and forwards are independent of each other and are claimed freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bot.services.views import Outgoing
+from tickets import inbox, outbox
+from tickets.models import InboxItem, OutboxItem, Ticket, utcnow
+
+#: Update kinds that belong to a conversation and must be handled in order, one at a time per chat.
+ORDERED_KINDS = ("private", "callback", "command", "reply", "edited", "member", "other")
+#: Kinds handled independently: chatter in grid groups, and forwards (coalesced by the bot itself).
+FREE_KINDS = ("group", "forward")
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    update_id: int
+    kind: str
+    chat_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    kind: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    update_id: int
+    payload: dict[str, Any]
+    kind: str
+    chat_id: int | None
+
+
+def store_updates(
+    session: Session, updates: Iterable[StoredUpdate], *, now: datetime | None = None
+) -> int:
+    """Write updates to the inbox (a redelivered update id is ignored); returns how many were new."""
+    return sum(
+        inbox.store(
+            session,
+            update_id=u.update_id,
+            payload=u.payload,
+            kind=u.kind,
+            chat_id=u.chat_id,
+            now=now,
+        )
+        for u in updates
+    )
+
+
+def release_claims(session: Session) -> tuple[int, int]:
+    """Take over rows a crashed predecessor had claimed (one bot process only): (inbox, outbox)."""
+    a = session.execute(
+        update(InboxItem).where(InboxItem.status == "processing").values(status="pending")
+    )
+    b = session.execute(
+        update(OutboxItem).where(OutboxItem.status == "sending").values(status="pending")
+    )
+    return int(getattr(a, "rowcount", 0) or 0), int(getattr(b, "rowcount", 0) or 0)
+
+
+def _claimable_inbox(now: datetime) -> Select[tuple[InboxItem]]:
+    earlier = aliased(InboxItem)
+    ready = (InboxItem.status == "pending") & (
+        InboxItem.not_before.is_(None) | (InboxItem.not_before <= now)
+    )
+    abandoned = (InboxItem.status == "processing") & (
+        InboxItem.claimed_at <= now - inbox.CLAIM_TIMEOUT
+    )
+    blocked = and_(
+        InboxItem.kind.in_(ORDERED_KINDS),
+        exists().where(
+            earlier.chat_id == InboxItem.chat_id,
+            earlier.update_id < InboxItem.update_id,
+            earlier.kind.in_(ORDERED_KINDS),
+            earlier.status.in_(("pending", "processing")),
+        ),
+    )
+    return select(InboxItem).where(or_(ready, abandoned), ~blocked)
+
+
+def claim_inbox(session: Session, *, limit: int, now: datetime | None = None) -> list[InboxRow]:
+    """Claim updates ready to process, oldest first, at most one unfinished step per conversation."""
+    now = now or utcnow()
+    stmt = (
+        _claimable_inbox(now)
+        .order_by(InboxItem.update_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = []
+    for item in session.scalars(stmt):
+        item.status = "processing"
+        item.claimed_at = now
+        item.attempts += 1
+        rows.append(
+            InboxRow(item.id, item.update_id, item.kind, item.chat_id, item.payload, item.attempts)
+        )
+    return rows
+
+
+def finish_inbox(
+    session: Session,
+    *,
+    done: Sequence[int] = (),
+    retry: Sequence[tuple[int, str, float]] = (),
+    now: datetime | None = None,
+) -> None:
+    """Mark rows done, or pending again after ``delay`` seconds with the error (by row id)."""
+    now = now or utcnow()
+    ids = [*done, *(r[0] for r in retry)]
+    if not ids:
+        return
+    items = {i.id: i for i in session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)))}
+    for row_id in done:
+        if row_id in items:
+            inbox.mark_done(items[row_id], now=now)
+    for row_id, error, delay in retry:
+        if row_id in items:
+            inbox.mark_retry(items[row_id], error=error, delay=timedelta(seconds=delay), now=now)
+
+
+def fail_inbox(session: Session, failed: Sequence[tuple[int, str]]) -> None:
+    """Give up on rows whose processing hit a bug (kept with the error, for a person to look at)."""
+    if not failed:
+        return
+    items = {
+        i.id: i
+        for i in session.scalars(select(InboxItem).where(InboxItem.id.in_([f[0] for f in failed])))
+    }
+    for row_id, error in failed:
+        if row_id in items:
+            items[row_id].status = "failed"
+            items[row_id].error = error[:2000]
+
+
+def unfinished_count(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count(InboxItem.id)).where(InboxItem.status.in_(("pending", "processing")))
+        )
+        or 0
+    )
+
+
+def queue_messages(
+    session: Session,
+    *,
+    chat_id: int,
+    messages: Sequence[Outgoing],
+    key: str,
+) -> int:
+    """Queue messages for one chat; ``key`` (e.g. the update id) makes queueing them twice a no-op."""
+    queued = 0
+    for n, m in enumerate(messages):
+        item = outbox.enqueue(
+            session,
+            chat_id=chat_id,
+            text=m.text,
+            kind=m.kind,
+            reply_markup=m.reply_markup,
+            method=m.method,
+            extra=m.extra,
+            dedupe_key=f"{key}:{n}",
+        )
+        if item is not None:
+            if m.ticket_code is not None:
+                item.ticket_id = session.scalar(
+                    select(Ticket.id).where(Ticket.code == m.ticket_code)
+                )
+            queued += 1
+    return queued
+
+
+def _claimable_outbox(now: datetime) -> Select[tuple[OutboxItem]]:
+    earlier = aliased(OutboxItem)
+    due = (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now)
+    abandoned = (OutboxItem.status == "sending") & (
+        OutboxItem.next_attempt_at <= now - outbox.CLAIM_TIMEOUT
+    )
+    blocked = exists().where(
+        earlier.chat_id == OutboxItem.chat_id,
+        earlier.id < OutboxItem.id,
+        earlier.status.in_(("pending", "sending")),
+    )
+    return select(OutboxItem).where(or_(due, abandoned), ~blocked)
+
+
+def claim_outbox(session: Session, *, limit: int, now: datetime | None = None) -> list[OutboxRow]:
+    """Claim due messages, at most one per chat and only a chat's earliest unsent one (order kept)."""
+    now = now or utcnow()
+    stmt = (
+        _claimable_outbox(now)
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = []
+    for item in session.scalars(stmt):
+        item.status = "sending"
+        item.next_attempt_at = now
+        item.attempts += 1
+        rows.append(
+            OutboxRow(item.id, item.chat_id, item.method, item.payload, item.kind, item.attempts)
+        )
+    return rows
+
+
+def claimable(session: Session, *, now: datetime | None = None) -> tuple[int, int]:
+    """How many inbox and outbox rows could be claimed right now (monitoring, tests)."""
+    now = now or utcnow()
+    inbox_n = session.scalar(select(func.count()).select_from(_claimable_inbox(now).subquery()))
+    outbox_n = session.scalar(select(func.count()).select_from(_claimable_outbox(now).subquery()))
+    return int(inbox_n or 0), int(outbox_n or 0)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one outbox row: sent (with the Telegram message id), retry, or failed."""
+
+    row_id: int
+    outcome: str  # sent | retry | failed
+    message_id: int | None = None
+    error: str = ""
+    retry_after: float | None = None
+
+
+def finish_outbox(
+    session: Session, results: Sequence[SendResult], *, now: datetime | None = None
+) -> None:
+    now = now or utcnow()
+    items = {
+        i.id: i
+        for i in session.scalars(
+            select(OutboxItem).where(OutboxItem.id.in_([r.row_id for r in results]))
+        )
+    }
+    for r in results:
+        item = items.get(r.row_id)
+        if item is None:
+            continue
+        if r.outcome == "sent":
+            outbox.mark_sent(session, item, message_id=r.message_id, now=now)
+        elif r.outcome == "retry":
+            outbox.mark_retry(session, item, error=r.error, retry_after=r.retry_after, now=now)
+        else:
+            outbox.mark_failed(session, item, error=r.error)

@@ -1,0 +1,200 @@
+"""Staff actions from the staff group's ticket cards, the refreshed card, and /stats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.services.people import staff_for
+from bot.services.views import StaffResult, StatsView
+from tickets import messages, outbox, services, stats
+from tickets.access import visible_tickets
+from tickets.domain import Domain
+from tickets.errors import InvalidInput
+from tickets.models import OutboxItem, Person, Ticket, Unit
+from tickets.statuses import Action, Role
+
+MAX_UNIT_CHOICES = 12
+
+
+def _accept(s: Session, d: Domain, t: Ticket, p: Person, **_: Any) -> Any:
+    return services.accept(session=s, domain=d, ticket=t, actor=p)
+
+
+def _start(s: Session, d: Domain, t: Ticket, p: Person, **_: Any) -> Any:
+    return services.start(session=s, domain=d, ticket=t, actor=p)
+
+
+def _resolve(s: Session, d: Domain, t: Ticket, p: Person, *, note: str = "", **_: Any) -> Any:
+    return services.resolve(session=s, domain=d, ticket=t, note=note, actor=p)
+
+
+def _reject(s: Session, d: Domain, t: Ticket, p: Person, *, reason: str = "", **_: Any) -> Any:
+    return services.reject(session=s, domain=d, ticket=t, reason=reason, actor=p)
+
+
+def _merge(s: Session, d: Domain, t: Ticket, p: Person, *, into: str = "", **_: Any) -> Any:
+    return services.merge(session=s, domain=d, ticket=t, into=services.get_ticket(s, into), actor=p)
+
+
+def _reclassify(
+    s: Session, d: Domain, t: Ticket, p: Person, *, category: str = "", **_: Any
+) -> Any:
+    return services.reclassify(session=s, domain=d, ticket=t, category=category, actor=p)
+
+
+def _assign(s: Session, d: Domain, t: Ticket, p: Person, *, unit_id: int = 0, **_: Any) -> Any:
+    unit = d.units(s).by_id.get(unit_id)
+    if unit is None:
+        raise InvalidInput("没有这个单位")
+    return services.assign(session=s, domain=d, ticket=t, unit=unit, actor=p)
+
+
+#: What each staff button does: action → (service call, label shown on the card).
+ACTIONS: dict[str, tuple[Callable[..., Any], str]] = {
+    "accept": (_accept, Action.ACCEPT.label),
+    "start": (_start, "开始处理"),
+    "resolve": (_resolve, Action.RESOLVE.label),
+    "reject": (_reject, Action.REJECT.label),
+    "merge": (_merge, Action.MERGE.label),
+    "reclassify": (_reclassify, "改类别"),
+    "assign": (_assign, Action.ASSIGN.label),
+}
+
+
+def card_message(session: Session, ticket: Ticket) -> tuple[int | None, int | None]:
+    """(chat id, message id) of the ticket's card in the staff group, once it was sent."""
+    row = session.execute(
+        select(OutboxItem.chat_id, OutboxItem.telegram_message_id)
+        .where(
+            OutboxItem.ticket_id == ticket.id,
+            OutboxItem.kind.in_(("staff_card", "staff_card_urgent")),
+            OutboxItem.telegram_message_id.is_not(None),
+        )
+        .order_by(OutboxItem.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def card_text(session: Session, domain: Domain, ticket: Ticket, footer: str = "") -> str:
+    tree = domain.units(session)
+    area = tree.by_id.get(ticket.area_id) if ticket.area_id else None
+    unit = tree.by_id.get(ticket.unit_id) if ticket.unit_id else None
+    text = messages.staff_card(
+        ticket,
+        domain.taxonomy.name(ticket.category),
+        domain.settings.timezone,
+        area_name=area.name if area else None,
+        unit_name=unit.name if unit else None,
+    )
+    return f"{text}\n{footer}" if footer else text
+
+
+def act(
+    session: Session,
+    domain: Domain,
+    *,
+    telegram_user_id: int | None,
+    code: str,
+    action: str,
+    card_chat_id: int | None = None,
+    card_message_id: int | None = None,
+    **params: Any,
+) -> StaffResult:
+    """Do ``action`` on ticket ``code`` as the staff member, and queue the refreshed card."""
+    person = staff_for(session, telegram_user_id)
+    call, label = ACTIONS[action]
+    ticket = services.get_ticket(session, code)
+    call(session, domain, ticket, person, **params)
+    session.flush()
+    if card_message_id is None:
+        card_chat_id, card_message_id = card_message(session, ticket)
+    actor = person.display_name or person.username or "工作人员"
+    stamp = domain.clock().astimezone(domain.settings.timezone).strftime("%H:%M")
+    text = card_text(session, domain, ticket, f"— {actor} {stamp} {label}")
+    if card_chat_id is not None and card_message_id is not None:
+        outbox.enqueue(
+            session,
+            chat_id=card_chat_id,
+            text=text,
+            kind="staff_card_edit",
+            ticket=ticket,
+            method="editMessageText",
+            reply_markup=messages.staff_keyboard(ticket.code) if ticket.status.is_open else None,
+            extra={"message_id": card_message_id},
+            dedupe_key=f"card:{ticket.code}:{len(ticket.events)}:{card_message_id}",
+        )
+    return StaffResult(
+        code=ticket.code,
+        card_text=text,
+        card_chat_id=card_chat_id,
+        card_message_id=card_message_id,
+        action_label=label,
+        actor_name=actor,
+    )
+
+
+def ensure_staff(session: Session, *, telegram_user_id: int | None) -> str:
+    """Raise PermissionDenied unless the user is linked staff; returns their display name."""
+    person = staff_for(session, telegram_user_id)
+    return person.display_name or person.username or "工作人员"
+
+
+def unit_choices(
+    session: Session, domain: Domain, *, telegram_user_id: int | None, code: str
+) -> list[tuple[int, str]]:
+    """Units a ticket can be dispatched to: its routed unit, the areas above its place, and the
+    departments attached to them (nearest first)."""
+    staff_for(session, telegram_user_id)
+    ticket = services.get_ticket(session, code)
+    tree = domain.units(session)
+    start = tree.by_id.get(ticket.area_id or 0) or tree.by_id.get(ticket.unit_id or 0) or tree.root
+    seen: dict[int, Unit] = {}
+    if ticket.unit_id and ticket.unit_id in tree.by_id:
+        seen[ticket.unit_id] = tree.by_id[ticket.unit_id]
+    for area in tree.ancestors(start) if start is not None else []:
+        if area.level != "department":
+            seen.setdefault(area.id, area)
+        for child in tree.children.get(area.id, []):
+            if child.level == "department":
+                seen.setdefault(child.id, child)
+    return [(u.id, u.name) for u in list(seen.values())[:MAX_UNIT_CHOICES]]
+
+
+def stats_view(session: Session, domain: Domain, *, telegram_user_id: int | None) -> StatsView:
+    """Today's and this month's figures and hotspots within what the staff member may see."""
+    person = staff_for(session, telegram_user_id)
+    tree = domain.units(session)
+    scope = visible_tickets(person, tree)
+    now = domain.clock()
+    tz = domain.settings.timezone
+    figures = []
+    for spec in ("today", "month"):
+        period = stats.parse_period(spec, tz, now)
+        rows = stats.compute(
+            session,
+            period=period,
+            tz=tz,
+            scope=scope,
+            response_limit_hours=domain.settings.response_limit_hours,
+            urgent_response_limit_hours=domain.settings.urgent_response_limit_hours,
+        )
+        total = rows[0] if rows else stats.Figures(key="total", label=period.label)
+        figures.append(replace(total, label=period.label))
+    month = stats.parse_period("month", tz, now)
+    spots = stats.hotspots(session, period=month, limit=5, scope=scope)
+    unit = tree.by_id.get(person.unit_id) if person.unit_id is not None else None
+    scope_name = unit.name if unit else ("全区" if person.role is Role.DISTRICT_ADMIN else "—")
+    return StatsView(
+        scope_name=scope_name,
+        today=figures[0],
+        month=figures[1],
+        hotspots=[
+            f"{domain.taxonomy.name(s.category)}｜{s.title[:30]}（{s.reports} 次）" for s in spots
+        ],
+    )

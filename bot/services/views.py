@@ -1,0 +1,206 @@
+"""Plain, frozen results the services hand to the adapters (no ORM objects leave a unit of work)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tickets.models import Ticket, TicketEvent
+from tickets.stats import Figures
+from tickets.statuses import Status
+from tickets.taxonomy import Taxonomy
+
+#: Event kinds a resident is shown as progress, with how to say them.
+_PROGRESS_LABELS = {
+    "accept": "已受理",
+    "assign": "已派单",
+    "start": "处理中",
+    "resolve": "已办结",
+    "close": "已关闭",
+    "reopen": "已重新打开",
+    "reject": "不予受理",
+    "merge": "已合并",
+    "note": "办理进展",
+    "resident_info": "您补充了信息",
+}
+
+
+@dataclass(frozen=True)
+class TicketView:
+    code: str
+    category: str
+    category_name: str
+    status: Status
+    status_label: str
+    is_open: bool
+    urgent: bool
+    overdue: bool
+    summary: str
+    location: str
+    unit_name: str | None
+    created_at: datetime
+    due_at: datetime | None
+    latest: str | None = None
+
+    @classmethod
+    def of(cls, ticket: Ticket, taxonomy: Taxonomy, *, with_progress: bool = False) -> TicketView:
+        flat = " ".join(ticket.redacted_text.split())
+        return cls(
+            code=ticket.code,
+            category=ticket.category,
+            category_name=taxonomy.name(ticket.category),
+            status=ticket.status,
+            status_label=ticket.status.label,
+            is_open=ticket.status.is_open,
+            urgent=ticket.urgent,
+            overdue=ticket.is_overdue,
+            summary=flat if len(flat) <= 40 else flat[:39] + "…",
+            location=ticket.location_text,
+            unit_name=ticket.unit.name if ticket.unit else None,
+            created_at=ticket.created_at,
+            due_at=ticket.due_at,
+            latest=progress(ticket.events) if with_progress else None,
+        )
+
+
+def progress(events: list[TicketEvent]) -> str | None:
+    """The latest thing a resident should know about, e.g. ``已办结：更换了灯泡``."""
+    for event in reversed(events):
+        if event.kind == "note" and not event.data.get("public"):
+            continue
+        label = _PROGRESS_LABELS.get(event.kind)
+        if label is None:
+            continue
+        detail = (
+            event.data.get("note")
+            or event.data.get("reason")
+            or event.data.get("unit_name")
+            or event.data.get("into")
+            or (event.data.get("text") if event.kind in ("note", "resident_info") else None)
+        )
+        stamp = event.at.strftime("%Y-%m-%d")
+        return f"{label}：{detail}（{stamp}）" if detail else f"{label}（{stamp}）"
+    return None
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    """The ticket a resident asked about, or the candidates to choose from."""
+
+    ticket: TicketView | None
+    choices: list[TicketView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GroupMessage:
+    """One text message seen in a group (or edited there)."""
+
+    update_id: int
+    chat_id: int
+    message_id: int
+    user_id: int | None
+    user_name: str
+    username: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    kind: str  # filed | review | dropped | unbound
+    code: str | None = None
+    category_name: str | None = None
+    reply_in_group: bool = False
+
+
+@dataclass(frozen=True)
+class ForwardItem:
+    """One forwarded message in a grid member's burst."""
+
+    update_id: int
+    chat_id: int
+    message_id: int
+    text: str
+    origin_kind: str  # user | hidden_user | chat | channel | unknown
+    origin_user_id: int | None
+    origin_name: str
+    origin_username: str | None
+    origin_date: datetime | None
+
+
+@dataclass(frozen=True)
+class ForwardDemand:
+    """Consecutive forwards of one original sender joined into one utterance."""
+
+    items: tuple[ForwardItem, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(i.text for i in self.items)
+
+    @property
+    def first(self) -> ForwardItem:
+        return self.items[0]
+
+
+@dataclass(frozen=True)
+class FiledForward:
+    code: str
+    category: str
+    category_name: str
+    confidence: float
+    urgent: bool
+    location: str
+    origin: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class ForwardBurstResult:
+    messages: int
+    filed: list[FiledForward]
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    area_name: str
+    open_count: int
+    overdue_count: int
+    by_status: list[tuple[str, int]]
+    tickets: list[TicketView]
+    hotspots: list[str]
+    pending_review: int
+
+
+@dataclass(frozen=True)
+class StatsView:
+    scope_name: str
+    today: Figures
+    month: Figures
+    hotspots: list[str]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message for the outbox: ``sendMessage`` by default, or an edit of an earlier message."""
+
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    method: str = "sendMessage"
+    extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "reply"
+    #: The ticket the message is about (a reply to it then adds information to that ticket).
+    ticket_code: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffResult:
+    """What a staff action changed: the ticket and the refreshed card."""
+
+    code: str
+    card_text: str
+    card_chat_id: int | None
+    card_message_id: int | None
+    action_label: str
+    actor_name: str

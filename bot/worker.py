@@ -1,0 +1,186 @@
+"""The inbox worker: claims stored updates and runs each through the Application's handlers.
+
+A row is marked done after its handlers finished (their own writes are idempotent by update id, chat and
+message), or rescheduled when a handler said "try later" (Rasa or the database down), or left for a
+handler that finishes it itself (a forward waiting for the rest of its burst). Updates of one
+conversation are claimed one at a time (see ``bot.services.queues``); everything else runs side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+from telegram import Update
+from telegram.ext import Application
+
+from bot.deps import Deps
+from bot.services import queues
+from tickets.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+#: Retry delays for an update whose handler asked to try later: 5 s, 10 s, 20 s … capped at 5 minutes.
+MAX_RETRY_DELAY = 300.0
+
+
+@dataclass
+class Processing:
+    """The inbox row being processed; handlers (and the error handler) say how it ended."""
+
+    row: queues.InboxRow
+    retry_reason: str | None = None
+    retry_delay: float = 0.0
+    failed: str | None = None
+    deferred: bool = False
+    told_later: bool = field(default=False)
+
+    def try_later(self, reason: str, delay: float | None = None) -> None:
+        backoff = min(MAX_RETRY_DELAY, 5.0 * 2 ** max(0, self.row.attempts - 1))
+        self.retry_reason = reason
+        self.retry_delay = backoff if delay is None else delay
+
+    def fail(self, reason: str) -> None:
+        self.failed = reason
+
+    def defer(self) -> None:
+        """The handler finishes this row itself later (``InboxWorker.finish`` in its own transaction)."""
+        self.deferred = True
+
+
+CURRENT: ContextVar[Processing | None] = ContextVar("minwei_processing", default=None)
+
+
+def current() -> Processing | None:
+    """The inbox row of the update being handled in this task (None outside the worker)."""
+    return CURRENT.get()
+
+
+class InboxWorker:
+    def __init__(self, app: Application, deps: Deps) -> None:
+        self.app = app
+        self.deps = deps
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._done: list[int] = []
+        self._retry: list[tuple[int, str, float]] = []
+        self._failed: list[tuple[int, str]] = []
+        self._flushed = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.processed = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Claim and process until ``stopping`` is set (in-flight updates are then finished by drain)."""
+        backoff = 1.0
+        while not stopping.is_set():
+            capacity = self.deps.config.concurrency - len(self._tasks)
+            rows: list[queues.InboxRow] = []
+            if capacity > 0:
+                try:
+                    rows = await self.deps.plumbing(
+                        queues.claim_inbox, limit=min(capacity, self.deps.config.inbox_batch)
+                    )
+                    backoff = 1.0
+                except StoreUnavailable as e:
+                    log.warning("inbox: database unavailable, retrying in %.0fs: %s", backoff, e)
+                    await self._sleep(stopping, backoff)
+                    backoff = min(30.0, backoff * 2)
+                    continue
+            for row in rows:
+                self._start(row)
+            if rows and len(rows) >= min(capacity, self.deps.config.inbox_batch):
+                continue  # more may be waiting
+            await self._sleep(stopping, self.deps.config.inbox_poll_seconds)
+
+    async def _sleep(self, stopping: asyncio.Event, seconds: float) -> None:
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    def _start(self, row: queues.InboxRow) -> None:
+        self._idle.clear()
+        task = asyncio.create_task(self._process(row), name=f"inbox-{row.update_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
+
+    async def _process(self, row: queues.InboxRow) -> None:
+        processing = Processing(row)
+        token = CURRENT.set(processing)
+        try:
+            update = Update.de_json(row.payload, self.app.bot)
+            await self.app.process_update(update)
+        except Exception as e:  # process_update hands handler errors to the error handler already
+            log.exception("inbox: update %s could not be processed", row.update_id)
+            processing.fail(repr(e))
+        finally:
+            CURRENT.reset(token)
+        self.processed += 1
+        if processing.deferred:
+            return
+        if processing.retry_reason is not None:
+            self._retry.append((row.id, processing.retry_reason, processing.retry_delay))
+        elif processing.failed is not None:
+            self._failed.append((row.id, processing.failed))
+        else:
+            self._done.append(row.id)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Write finished rows in one transaction (rows finishing meanwhile join the next one)."""
+        if not (self._done or self._retry or self._failed):
+            return
+        done, self._done = self._done, []
+        retry, self._retry = self._retry, []
+        failed, self._failed = self._failed, []
+        try:
+            await self.deps.plumbing(_finish, done, retry, failed)
+        except StoreUnavailable as e:
+            # The rows stay "processing"; they are claimed again after the claim timeout (or at the next
+            # start). Their handlers' effects are idempotent, so running them again is safe.
+            log.warning("inbox: could not mark %d rows finished: %s", len(done) + len(retry), e)
+        self.wake()
+
+    async def finish(self, row_ids: list[int], session: Session | None = None) -> None:
+        """Mark deferred rows done (inside the caller's transaction when ``session`` is given)."""
+        if session is not None:
+            queues.finish_inbox(session, done=row_ids)
+        else:
+            await self.deps.plumbing(_finish, row_ids, [], [])
+        self.wake()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for the updates in flight (at shutdown)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        await self._flush()
+
+
+def _finish(
+    session: Session,
+    done: list[int],
+    retry: list[tuple[int, str, float]],
+    failed: list[tuple[int, str]],
+) -> None:
+    queues.finish_inbox(session, done=done, retry=retry)
+    queues.fail_inbox(session, failed)

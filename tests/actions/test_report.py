@@ -1,0 +1,301 @@
+"""The report: started from the NLU result, completed by the form, filed with the resident's message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.deps import ActionDeps
+from actions.report import (
+    ActionAskConfirmed,
+    ActionCancelReport,
+    ActionStartReport,
+    ActionSubmitReport,
+    ValidateReportForm,
+)
+from tests.actions.conftest import nlu, tracker
+from tickets.db import Database
+from tickets.domain import Domain
+from tickets.models import OutboxItem, Person, Ticket
+from tickets.statuses import Role, Source
+
+
+def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def said(dispatcher: CollectingDispatcher) -> list[str]:
+    out = []
+    for m in dispatcher.messages:
+        custom = (m.get("custom") or {}).get("minwei") or {}
+        out.append(m.get("text") or m.get("response") or custom.get("text") or str(custom))
+    return out
+
+
+async def test_a_report_remembers_what_the_nlu_understood_and_starts_the_form(
+    deps: ActionDeps, rasa_domain: dict[str, Any]
+) -> None:
+    text = "幸福花园3栋电梯又坏咗，我阿妈落唔到楼"
+    dispatcher = CollectingDispatcher()
+    events = await ActionStartReport(deps).run(
+        dispatcher,
+        tracker(text, "report", minwei=nlu("elevator", text=text, locations=("幸福花园3栋",))),
+        rasa_domain,
+    )
+    slots = slots_of(events)
+    assert slots["category"] == "elevator"
+    assert slots["category_name"] == "电梯"
+    assert slots["location"] == "幸福花园3栋"
+    assert slots["report_message_id"] == 10
+    assert events[-1] == FollowupAction("report_form")
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "advice"),
+    [
+        ("救命！5栋2单元电梯困住人了，里面有个小朋友", "elevator", "不要强行扒门"),
+        ("幸福花园北门好大煤气味，好似漏气", "public_safety", "关闭燃气总阀"),
+        ("楼下的阿婆跌倒了，起唔到身", "elder_care", "120"),
+    ],
+)
+async def test_an_urgent_report_is_filed_at_once_with_advice_and_an_urgent_staff_card(
+    deps: ActionDeps,
+    rasa_domain: dict[str, Any],
+    db: Database,
+    text: str,
+    category: str,
+    advice: str,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionStartReport(deps).run(
+        dispatcher,
+        tracker(text, "report", minwei=nlu(category, urgent=True, text=text)),
+        rasa_domain,
+    )
+    assert "ticket_code" in slots_of(events)
+    reply = said(dispatcher)[0]
+    assert "紧急" in reply
+    assert advice in reply
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket)).one()
+        assert (ticket.urgent, ticket.category, ticket.source) == (True, category, Source.PRIVATE)
+        assert (ticket.chat_id, ticket.message_id) == (501, 10)
+        card = s.scalars(select(OutboxItem).where(OutboxItem.kind == "staff_card_urgent")).one()
+        assert card.payload["text"].startswith("🔴")
+        reporter = s.get(Person, ticket.reporter_id)
+        assert reporter is not None and (reporter.role, reporter.telegram_user_id) == (
+            Role.RESIDENT,
+            501,
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "metadata", "expected"),
+    [
+        ("就在东风市场门口", "inform", None, "东风市场门口"),
+        (
+            "/share_location",
+            "share_location",
+            {"location": {"latitude": 23.1, "longitude": 113.3}},
+            "定位 23.10000,113.30000",
+        ),
+        ("/skip", "skip", None, None),
+    ],
+)
+def test_the_place_is_taken_from_the_words_or_a_shared_location(
+    deps: ActionDeps,
+    rasa_domain: dict[str, Any],
+    text: str,
+    intent: str,
+    metadata: Any,
+    expected: str | None,
+) -> None:
+    meta = {"telegram": {"chat_id": 501, "message_id": 11}, **(metadata or {})}
+    t = tracker(text, intent, filled={"location": text}, metadata=meta, form=True)
+    result = ValidateReportForm(deps).validate_location(
+        text, CollectingDispatcher(), t, rasa_domain
+    )
+    assert result["location"] == expected
+
+
+def test_a_correction_changes_the_place_and_asks_again(
+    deps: ActionDeps, rasa_domain: dict[str, Any]
+) -> None:
+    text = "不对，是5栋不是3栋"
+    t = tracker(
+        text,
+        "deny",
+        slots={
+            "demand_text": "幸福花园3栋电梯坏了",
+            "location": "幸福花园3栋",
+            "category": "elevator",
+        },
+        filled={"confirmed": text},
+        minwei=nlu(None, text=text, locations=("5栋", "3栋")),
+        form=True,
+    )
+    result = ValidateReportForm(deps).validate_confirmed(
+        text, CollectingDispatcher(), t, rasa_domain
+    )
+    assert result["confirmed"] is None
+    assert result["location"] == "幸福花园5栋"
+    assert result["demand_summary"] == "幸福花园5栋电梯坏了"
+    assert result["demand_text"] == "幸福花园3栋电梯坏了\n更正：不对，是5栋不是3栋"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "confirmed", "correcting"),
+    [
+        ("/affirm", "affirm", True, False),
+        ("对，冇错", "affirm", True, False),
+        ("不对", "deny", None, True),
+    ],
+)
+def test_yes_confirms_and_a_bare_no_asks_what_is_wrong(
+    deps: ActionDeps,
+    rasa_domain: dict[str, Any],
+    text: str,
+    intent: str,
+    confirmed: Any,
+    correcting: bool,
+) -> None:
+    t = tracker(
+        text,
+        intent,
+        slots={"location": "3栋", "category": "elevator"},
+        filled={"confirmed": text},
+        form=True,
+    )
+    result = ValidateReportForm(deps).validate_confirmed(
+        text, CollectingDispatcher(), t, rasa_domain
+    )
+    assert (result["confirmed"], result["correcting"]) == (confirmed, correcting)
+
+
+async def test_after_a_bare_no_the_bot_asks_what_is_wrong_instead_of_the_summary(
+    rasa_domain: dict[str, Any],
+) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAskConfirmed().run(
+        dispatcher, tracker("不对", "deny", slots={"correcting": True}), rasa_domain
+    )
+    assert said(dispatcher) == ["utter_ask_correction"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "photo", "expected"),
+    [
+        ("/photo", "photo", "AgACfile1", "AgACfile1"),
+        ("/skip", "skip", None, "none"),
+        ("冇相", "deny", None, "none"),
+    ],
+)
+def test_a_photo_is_kept_and_skipping_goes_on(
+    deps: ActionDeps,
+    rasa_domain: dict[str, Any],
+    text: str,
+    intent: str,
+    photo: str | None,
+    expected: str,
+) -> None:
+    meta: dict[str, Any] = {"telegram": {"chat_id": 501}}
+    if photo:
+        meta["photo"] = photo
+    t = tracker(text, intent, filled={"photo": text}, metadata=meta, form=True)
+    assert (
+        ValidateReportForm(deps).validate_photo(text, CollectingDispatcher(), t, rasa_domain)[
+            "photo"
+        ]
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("/affirm", "affirm", True),
+        ("唔使，唔该", "deny", False),
+        ("打我电话13812345678", "inform", True),
+        ("今日天气几好", "chitchat", None),
+    ],
+)
+def test_may_staff_contact_you(
+    deps: ActionDeps, rasa_domain: dict[str, Any], text: str, intent: str, expected: bool | None
+) -> None:
+    t = tracker(
+        text, intent, slots={"demand_text": "路灯坏了"}, filled={"contact_allowed": text}, form=True
+    )
+    result = ValidateReportForm(deps).validate_contact_allowed(
+        text, CollectingDispatcher(), t, rasa_domain
+    )
+    assert result["contact_allowed"] is expected
+
+
+FORM_DONE = {
+    "demand_text": "东风路的路灯一直唔着，夜晚好黑",
+    "category": "road_facility",
+    "category_name": "道路设施",
+    "nlu": nlu("road_facility", text="东风路的路灯一直唔着，夜晚好黑", locations=("东风路",)),
+    "urgent": False,
+    "location": "东风路",
+    "confirmed": True,
+    "photo": "none",
+    "contact_allowed": True,
+    "report_chat_id": 501,
+    "report_message_id": 42,
+}
+
+
+async def test_the_completed_form_is_filed_once_with_code_and_time_limit(
+    deps: ActionDeps, rasa_domain: dict[str, Any], db: Database
+) -> None:
+    for _ in range(2):  # a repeated turn files nothing new
+        dispatcher = CollectingDispatcher()
+        events = await ActionSubmitReport(deps).run(
+            dispatcher, tracker("/affirm", "affirm", slots=FORM_DONE), rasa_domain
+        )
+    reply = dispatcher.messages[0]["custom"]["minwei"]
+    assert reply["ticket_code"] == "MW-20261123-0001"
+    assert "办理时限" in reply["text"]
+    assert slots_of(events)["ticket_code"] == "MW-20261123-0001"
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket)).one()
+        assert (ticket.category, ticket.location_text, ticket.contact_allowed) == (
+            "road_facility",
+            "东风路",
+            True,
+        )
+        assert ticket.area is not None and ticket.area.name == "东风社区"
+
+
+async def test_when_the_database_is_down_the_turn_is_reverted_for_a_retry(
+    rasa_domain: dict[str, Any], domain: Domain
+) -> None:
+    down = ActionDeps(
+        Database(
+            "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+        ),
+        domain,
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitReport(down).run(
+        dispatcher, tracker("/affirm", "affirm", slots=FORM_DONE), rasa_domain
+    )
+    assert events == [UserUtteranceReverted()]
+    assert dispatcher.messages[0]["custom"] == {"minwei": {"retry_later": True}}
+    down.db.dispose()
+
+
+async def test_cancel_drops_the_report(rasa_domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionCancelReport().run(
+        dispatcher, tracker("/cancel", "cancel", slots=FORM_DONE), rasa_domain
+    )
+    assert said(dispatcher) == ["utter_cancelled"]
+    assert SlotSet("demand_text", None) in events
+    assert ActiveLoop(None) in events

@@ -1,0 +1,253 @@
+"""The bot, running for real in the test's event loop: the PTB Application with our handlers, the inbox
+worker, the outbox sender and polling ingest, against the test database. Only the outside is faked:
+Telegram at the HTTP boundary (``FakeRequest``), Rasa at its HTTP boundary (``httpx.MockTransport``) and
+the group classifier (a table of texts)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.app import Stack, build_application, post_init, post_shutdown, run
+from bot.config import BotConfig
+from bot.rasa import RasaClient
+from bot.services import queues
+from tests.conftest import STAFF_CHAT_ID, Clock
+from tests.support.fake_telegram import FakeRequest, FakeTelegram
+from tickets.db import Database
+from tickets.domain import Domain
+from tickets.models import InboxItem, OutboxItem, Person, utcnow
+from tickets.statuses import Role
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+@dataclass
+class FakeRasa:
+    """Rasa's HTTP API as a table: what the resident says → what the bot answers."""
+
+    replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    default: list[dict[str, Any]] = field(default_factory=lambda: [{"text": "好的"}])
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    down: bool = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        body = json.loads(request.content)
+        if request.url.path == "/webhooks/rest/webhook":
+            self.turns.append(body)
+            answer = self.replies.get(body["message"], self.default)
+            return httpx.Response(200, json=[{"recipient_id": body["sender"], **m} for m in answer])
+        if request.url.path == "/model/parse":
+            return httpx.Response(200, json={"text": body["text"], "intent": {"name": "chitchat"}})
+        return httpx.Response(404)
+
+
+def demand(
+    category: str,
+    *,
+    confidence: float = 0.95,
+    urgent: bool = False,
+    locations: list[str] | None = None,
+    text: str = "",
+) -> dict[str, Any]:
+    spans = [
+        {"text": loc, "start": text.find(loc), "end": text.find(loc) + len(loc)}
+        for loc in locations or []
+    ]
+    return {
+        "is_demand": True,
+        "demand_confidence": confidence,
+        "category": category,
+        "category_confidence": confidence,
+        "ranking": [[category, confidence]],
+        "urgent": urgent,
+        "locations": spans,
+        "classifier_version": "fake",
+    }
+
+
+CHATTER = {
+    "is_demand": False,
+    "demand_confidence": 0.02,
+    "category": None,
+    "category_confidence": 0.0,
+    "ranking": [],
+    "urgent": False,
+    "locations": [],
+    "classifier_version": "fake",
+}
+
+
+@dataclass
+class FakeClassifier:
+    """The NLU as a table: text → classification (anything else is chatter)."""
+
+    table: dict[str, dict[str, Any]] = field(default_factory=dict)
+    name: str = "fake"
+    calls: list[list[str]] = field(default_factory=list)
+    down: bool = False
+
+    async def start(self) -> None:
+        return None
+
+    async def classify(self, texts: list[str]) -> list[dict[str, Any]]:
+        from bot.errors import ClassifierUnavailable
+
+        if self.down:
+            raise ClassifierUnavailable("NLU down")
+        self.calls.append(list(texts))
+        return [self.table.get(t, CHATTER) for t in texts]
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class Harness:
+    telegram: FakeTelegram
+    rasa: FakeRasa
+    classifier: FakeClassifier
+    stack: Stack
+    db: Database
+    domain: Domain
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every pushed update was processed and every due message sent."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        quiet = 0
+        while quiet < 3:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the bot did not settle")
+            await asyncio.sleep(0.03)
+            quiet = quiet + 1 if await asyncio.to_thread(self._idle) else 0
+
+    def _idle(self) -> bool:
+        with self.db.session() as s:
+            newest = s.scalar(select(func.max(InboxItem.update_id))) or 0
+            if newest < max(self.telegram.pushed_at, default=0):
+                return False
+            processing = s.scalar(
+                select(func.count(InboxItem.id)).where(InboxItem.status == "processing")
+            )
+            sending = s.scalar(
+                select(func.count(OutboxItem.id)).where(OutboxItem.status == "sending")
+            )
+            ready = queues.claimable(s)
+        return (processing, sending, ready) == (0, 0, (0, 0)) and self.stack.worker.in_flight == 0
+
+    async def message(
+        self, chat_id: int, contains: str, *, after: int = 0, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """Wait (without blocking the bot) for a message to ``chat_id`` containing ``contains``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = [m for m in self.telegram.sent(chat_id)[after:] if contains in m["text"]]
+            if found:
+                return found[0]
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"no message containing {contains!r} in chat {chat_id}; "
+                    f"the bot sent: {self.telegram.texts(chat_id)[after:]}"
+                )
+            await asyncio.sleep(0.02)
+
+    async def worker_retries_now(self) -> None:
+        """Make every update waiting for a retry due now."""
+        with self.db.unit_of_work() as uow:
+            uow.session.execute(
+                update(InboxItem).where(InboxItem.status == "pending").values(not_before=None)
+            )
+            uow.commit()
+        self.stack.worker.wake()
+
+    def person(self, role: Role, tg: int, unit: str | None = None, name: str = "") -> Person:
+        with self.db.unit_of_work() as uow:
+            unit_id = self.domain.units(uow.session).get(unit).id if unit else None
+            p = Person(
+                role=role, telegram_user_id=tg, unit_id=unit_id, display_name=name or role.label
+            )
+            uow.session.add(p)
+            uow.commit()
+            return p
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Real time: the outbox sends what is due now, and services stamp messages with the domain clock."""
+    return Clock(utcnow())
+
+
+@pytest.fixture
+def telegram() -> FakeTelegram:
+    telegram = FakeTelegram()
+    telegram.group(STAFF_CHAT_ID, "云溪区工作群")
+    return telegram
+
+
+@pytest.fixture
+def no_errors(caplog: pytest.LogCaptureFixture) -> Callable[[], None]:
+    """Every test that drives the Application asserts nothing was logged at ERROR (PTB swallows
+    handler exceptions into the log)."""
+    caplog.set_level(logging.INFO)
+
+    def check() -> None:
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert [f"{r.name}: {r.getMessage()}" for r in errors] == []
+
+    return check
+
+
+@pytest.fixture
+async def bot(
+    db: Database,
+    domain: Domain,
+    telegram: FakeTelegram,
+    tmp_path: Path,
+    no_errors: Callable[[], None],
+) -> AsyncIterator[Harness]:
+    settings = replace(
+        domain.settings, telegram_bot_token=TOKEN, telegram_api_base_url="http://telegram.test/bot"
+    )
+    config = BotConfig(
+        poll_timeout=1,
+        inbox_poll_seconds=0.05,
+        outbox_poll_seconds=0.05,
+        forward_burst_seconds=0.3,
+        group_batch_wait=0.01,
+        state_file=tmp_path / "bot-state.pickle",
+    )
+    rasa, classifier = FakeRasa(), FakeClassifier()
+    app = build_application(settings, config, request=FakeRequest(telegram))
+    await app.initialize()
+    stack = await post_init(
+        app,
+        settings,
+        config,
+        db=db,
+        domain=domain,
+        rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa)),
+        classifier=classifier,
+    )
+    await app.start()
+    stopping = asyncio.Event()
+    running = asyncio.create_task(run(stack, stopping))
+    try:
+        yield Harness(telegram, rasa, classifier, stack, db, domain)
+    finally:
+        stopping.set()
+        await running
+        await app.stop()
+        await app.shutdown()
+        await post_shutdown(stack)
+    no_errors()
