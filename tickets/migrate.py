@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from tickets.search import SEARCH_OBJECTS
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -17,6 +19,12 @@ def alembic_config(url: str | None = None) -> Config:
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name`` hook: leave the search objects (FTS5 tables, GIN index) of migration
+    0002, which the models do not describe, out of autogenerate and model comparisons."""
+    return name not in SEARCH_OBJECTS
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -32,3 +40,10 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def head() -> str | None:
+    """The newest revision in ``tickets/migrations/versions``."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

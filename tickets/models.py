@@ -20,9 +20,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tickets.search import search_text as _bigrams
 from tickets.statuses import HandlingMode, Role, Satisfaction, Source, Status
 
 
@@ -186,12 +188,67 @@ class Case(Base):
     tickets: Mapped[list[Ticket]] = relationship(back_populates="case")
 
 
+#: Open statuses as literal SQL (the WHERE clause of the partial index ``ix_tickets_open_due``; a query
+#: must contain exactly this text for SQLite to use that index, see ``tickets.queries.overdue``).
+OPEN_STATUS_SQL = "status IN ('accepted', 'assigned', 'in_progress', 'new', 'reopened')"
+
+
+def _search_text_default(context: Any) -> str:
+    """Fill ``tickets.search_text`` from the redacted text on insert (see ``tickets.search``)."""
+    return _bigrams(context.get_current_parameters().get("redacted_text") or "")
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_status_created", "status", "created_at"),
         Index("ix_tickets_category_created", "category", "created_at"),
         Index("ix_tickets_chat_message", "chat_id", "message_id"),
+        # Console list, counts per filter and access scopes (migration 0002): a staff member's scope is
+        # "area or responsible unit in my subtree", so both columns lead an index with the two most
+        # used filters after them.
+        Index("ix_tickets_area_status_category", "area_id", "status", "category"),
+        Index("ix_tickets_unit_status_category", "unit_id", "status", "category"),
+        Index("ix_tickets_category_scope", "category", "area_id", "unit_id"),
+        # A narrow copy of the filter columns by id: full-text matches are checked against the other
+        # filters here instead of in the wide table rows.
+        Index(
+            "ix_tickets_filter_columns",
+            "id",
+            "area_id",
+            "unit_id",
+            "status",
+            "category",
+            "urgent",
+            "needs_review",
+            "handling_mode",
+            "source",
+        ),
+        Index("ix_tickets_updated_at", "updated_at"),
+        # Partial indexes for the flags the console counts, with the scope columns inside them so the
+        # scope check needs no table lookup.
+        Index(
+            "ix_tickets_open_due",
+            "due_at",
+            "area_id",
+            "unit_id",
+            sqlite_where=text(OPEN_STATUS_SQL),
+            postgresql_where=text(OPEN_STATUS_SQL),
+        ),
+        Index(
+            "ix_tickets_urgent_scope",
+            "area_id",
+            "unit_id",
+            sqlite_where=text("urgent"),
+            postgresql_where=text("urgent"),
+        ),
+        Index(
+            "ix_tickets_review_scope",
+            "area_id",
+            "unit_id",
+            sqlite_where=text("needs_review"),
+            postgresql_where=text("needs_review"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -213,8 +270,8 @@ class Ticket(Base):
     handling_mode: Mapped[HandlingMode] = mapped_column(_enum(HandlingMode))
     locations: Mapped[list[Any]] = mapped_column(default=list)
     location_text: Mapped[str] = mapped_column(String(255), default="")
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     classifier_version: Mapped[str] = mapped_column(String(64), default="")
@@ -232,6 +289,8 @@ class Ticket(Base):
     satisfaction_note: Mapped[str | None] = mapped_column(Text)
     accept_notified_at: Mapped[datetime | None]
     result_notified_at: Mapped[datetime | None]
+    # Character bigrams of redacted_text for full-text search (tickets.search, migration 0002).
+    search_text: Mapped[str] = mapped_column(Text, default=_search_text_default, server_default="")
 
     reporter: Mapped[Person | None] = relationship(foreign_keys=[reporter_id])
     forwarder: Mapped[Person | None] = relationship(foreign_keys=[forwarder_id])

@@ -416,6 +416,7 @@ def reclassify(
         unit = route(tree, domain.taxonomy.get(category), area)
         ticket.unit_id = unit.id if unit else None
         data["unit"] = unit.code if unit else None
+    ticket.needs_review = False  # a person has decided the category
     _event(session, domain, ticket, actor, "reclassified", **data)
     _feedback(
         session,
@@ -424,6 +425,18 @@ def reclassify(
         actor,
         {"is_demand": True, "category": category, "urgent": ticket.urgent},
     )
+    return ticket
+
+
+def confirm_classification(
+    *, session: Session, domain: Domain, ticket: Ticket, actor: Actor
+) -> Ticket:
+    """复核确认: a person confirms the NLU's category of a ticket flagged for review (待复核)."""
+    ensure_can_act(actor, ticket, domain.units(session))
+    if not ticket.needs_review:
+        return ticket
+    ticket.needs_review = False
+    _event(session, domain, ticket, actor, "review_confirmed", category=ticket.category)
     return ticket
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import TypeDecorator, create_engine
 
+from tickets.migrate import include_name
 from tickets.models import Base
 
 config = context.config
@@ -22,6 +23,7 @@ OPTIONS: dict[str, Any] = {
     "target_metadata": target_metadata,
     "render_as_batch": True,
     "render_item": render_item,
+    "include_name": include_name,
 }
 
 
