@@ -35,6 +35,7 @@ from bot.services import queues
 from bot.worker import InboxWorker
 from tickets.db import Database
 from tickets.domain import Domain
+from tickets.errors import StoreUnavailable
 from tickets.settings import Settings
 
 log = logging.getLogger("bot")
@@ -120,15 +121,18 @@ async def post_init(
         settings=settings, config=config, db=db, domain=domain, rasa=rasa, classifier=classifier
     )
     app.bot_data["deps"] = deps
-    if config.release_claims_on_start:
-        released = await deps.plumbing(queues.release_claims)
-        if any(released):
-            log.info("took over %d inbox and %d outbox rows left claimed", *released)
+    try:
+        if config.release_claims_on_start:
+            released = await deps.plumbing(queues.release_claims)
+            if any(released):
+                log.info("took over %d inbox and %d outbox rows left claimed", *released)
+        await deps.refresh_bindings()
+    except StoreUnavailable as e:  # start anyway: updates stay with Telegram until it is back
+        log.warning("database unavailable at start: %s", e)
     worker = InboxWorker(app, deps)
     deps.worker = worker
     deps.intake = GroupIntake(deps)
     deps.forwards = ForwardCoalescer(deps)
-    await deps.refresh_bindings()
     sender = OutboxSender(app.bot, deps)
     ingest_cls = WebhookIngest if config.mode == "webhook" else PollingIngest
     ingest: PollingIngest | WebhookIngest = ingest_cls(app.bot, deps, worker)

@@ -167,7 +167,7 @@ def conversation() -> ConversationHandler:
 
 
 def buttons() -> CallbackQueryHandler:
-    return CallbackQueryHandler(button, pattern=r"^t:")
+    return CallbackQueryHandler(button, pattern=r"^t:(accept|start|reclassify|assign|back|cat|unit):")
 
 
 __all__ = ["buttons", "conversation", "edit", "stats"]

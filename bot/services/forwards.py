@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services.groups import demand_probability
@@ -121,16 +122,19 @@ def _as_forwarder(
     was located outside their grid. Feedback rows are marked as coming from a grid member."""
     person = staff_for(session, telegram_user_id)
     ticket = services.get_ticket(session, code)
+    before = session.scalar(select(func.max(LabelFeedback.id))) or 0
     try:
         change(ticket, person)
     except PermissionDenied:
         if ticket.forwarder_id != person.id:
             raise
         change(ticket, f"网格员{person.display_name}")
-    for obj in list(session.new):
-        if isinstance(obj, LabelFeedback):
-            obj.source = "grid_member"
-            obj.actor_id = person.id
+    session.flush()
+    for feedback in session.scalars(
+        select(LabelFeedback).where(LabelFeedback.id > before, LabelFeedback.ticket_id == ticket.id)
+    ):
+        feedback.source = "grid_member"
+        feedback.actor_id = person.id
     return ticket
 
 

@@ -115,12 +115,49 @@ class FakeClassifier:
 
 @dataclass
 class Harness:
+    """The bot running in the test's event loop; ``restart`` stops it and starts a new one."""
+
     telegram: FakeTelegram
     rasa: FakeRasa
     classifier: FakeClassifier
-    stack: Stack
     db: Database
     domain: Domain
+    config: BotConfig
+    stack: Stack = field(init=False)
+    _stopping: asyncio.Event = field(init=False)
+    _running: asyncio.Task[None] = field(init=False)
+
+    async def start(self) -> None:
+        settings = replace(
+            self.domain.settings,
+            telegram_bot_token=TOKEN,
+            telegram_api_base_url="http://telegram.test/bot",
+        )
+        app = build_application(settings, self.config, request=FakeRequest(self.telegram))
+        await app.initialize()
+        self.stack = await post_init(
+            app,
+            settings,
+            self.config,
+            db=self.db,
+            domain=self.domain,
+            rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(self.rasa)),
+            classifier=self.classifier,
+        )
+        await app.start()
+        self._stopping = asyncio.Event()
+        self._running = asyncio.create_task(run(self.stack, self._stopping))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await self._running
+        await self.stack.app.stop()
+        await self.stack.app.shutdown()
+        await post_shutdown(self.stack)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until every pushed update was processed and every due message sent."""
@@ -209,17 +246,8 @@ def no_errors(caplog: pytest.LogCaptureFixture) -> Callable[[], None]:
 
 
 @pytest.fixture
-async def bot(
-    db: Database,
-    domain: Domain,
-    telegram: FakeTelegram,
-    tmp_path: Path,
-    no_errors: Callable[[], None],
-) -> AsyncIterator[Harness]:
-    settings = replace(
-        domain.settings, telegram_bot_token=TOKEN, telegram_api_base_url="http://telegram.test/bot"
-    )
-    config = BotConfig(
+def bot_config(tmp_path: Path) -> BotConfig:
+    return BotConfig(
         poll_timeout=1,
         inbox_poll_seconds=0.05,
         outbox_poll_seconds=0.05,
@@ -227,27 +255,20 @@ async def bot(
         group_batch_wait=0.01,
         state_file=tmp_path / "bot-state.pickle",
     )
-    rasa, classifier = FakeRasa(), FakeClassifier()
-    app = build_application(settings, config, request=FakeRequest(telegram))
-    await app.initialize()
-    stack = await post_init(
-        app,
-        settings,
-        config,
-        db=db,
-        domain=domain,
-        rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa)),
-        classifier=classifier,
-    )
-    await app.start()
-    stopping = asyncio.Event()
-    running = asyncio.create_task(run(stack, stopping))
+
+
+@pytest.fixture
+async def bot(
+    db: Database,
+    domain: Domain,
+    telegram: FakeTelegram,
+    bot_config: BotConfig,
+    no_errors: Callable[[], None],
+) -> AsyncIterator[Harness]:
+    harness = Harness(telegram, FakeRasa(), FakeClassifier(), db, domain, bot_config)
+    await harness.start()
     try:
-        yield Harness(telegram, rasa, classifier, stack, db, domain)
+        yield harness
     finally:
-        stopping.set()
-        await running
-        await app.stop()
-        await app.shutdown()
-        await post_shutdown(stack)
+        await harness.stop()
     no_errors()

@@ -1,0 +1,156 @@
+"""What must hold underneath: the inbox before processing, none twice, nothing lost across restarts and
+outages, the outbox retried with backoff and RetryAfter, in order per chat, within Telegram's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from bot import texts
+from bot.sender import split_text
+from bot.services import queues
+from tests.bot.conftest import Harness
+from tests.support.fake_telegram import FakeTelegram
+from tickets import outbox
+from tickets.db import Database
+from tickets.models import InboxItem, OutboxItem, utcnow
+
+RESIDENT = 501
+
+
+async def test_every_update_is_in_the_inbox_and_a_redelivered_one_is_handled_once(bot: Harness) -> None:
+    chen = bot.telegram.user(RESIDENT, "陈姨")
+    bot.telegram.message(chen, "路灯坏咗")
+    await bot.settle()
+    with bot.db.session() as s:
+        item = s.scalars(select(InboxItem)).one()
+        assert (item.kind, item.chat_id, item.status) == ("private", RESIDENT, "done")
+        assert item.payload["message"]["text"] == "路灯坏咗"
+        first = dict(item.payload)
+    bot.telegram.push("message", first["message"])  # a new update id: a new message
+    with bot.telegram._cond:  # Telegram redelivers the very same update (same id)
+        bot.telegram._updates.append(first)
+    await bot.settle()
+    assert [t["message"] for t in bot.rasa.turns] == ["路灯坏咗", "路灯坏咗"]
+    with bot.db.session() as s:
+        assert s.scalar(select(func.count(InboxItem.id))) == 2
+
+
+async def test_updates_and_messages_left_by_a_crash_are_handled_after_a_restart_none_twice(
+    bot: Harness,
+) -> None:
+    chen = bot.telegram.user(RESIDENT, "陈姨")
+    await bot.stop()
+    bot.telegram.message(chen, "我上周报的路灯修好没有")  # arrives while the bot is down
+    with bot.db.unit_of_work() as uow:  # a crashed bot had claimed an update and a message
+        queues.store_updates(
+            uow.session,
+            [queues.StoredUpdate(0, {"update_id": 0, "message": {**_message(bot.telegram), "text": "你好"}}, "private", RESIDENT)],
+        )
+        uow.session.execute(update(InboxItem).values(status="processing", claimed_at=utcnow()))
+        outbox.enqueue(uow.session, chat_id=RESIDENT, text="崩溃前未发出的通知", kind="note")
+        uow.session.execute(update(OutboxItem).values(status="sending"))
+        uow.commit()
+    bot.rasa.replies["你好"] = [{"text": "您好！"}]
+    await bot.start()
+    await bot.settle()
+    assert [t["message"] for t in bot.rasa.turns] == ["你好", "我上周报的路灯修好没有"]
+    assert bot.telegram.texts(RESIDENT) == ["崩溃前未发出的通知", "您好！", "好的"]
+
+
+def _message(telegram: FakeTelegram) -> dict[str, object]:
+    return {
+        "message_id": 1,
+        "date": int(time.time()),
+        "chat": telegram.chats[RESIDENT],
+        "from": {"id": RESIDENT, "is_bot": False, "first_name": "陈姨"},
+    }
+
+
+async def test_retry_after_is_honoured_and_the_chats_order_is_kept(bot: Harness) -> None:
+    bot.telegram.user(RESIDENT, "陈姨")
+    bot.telegram.fail("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+    with bot.db.unit_of_work() as uow:
+        for n in (1, 2, 3):
+            outbox.enqueue(uow.session, chat_id=RESIDENT, text=f"第{n}条", kind="note")
+        uow.commit()
+    started = time.monotonic()
+    await bot.settle()
+    while len(bot.telegram.texts(RESIDENT)) < 3:
+        await asyncio.sleep(0.05)
+        assert time.monotonic() - started < 10
+    assert time.monotonic() - started >= 1.9
+    assert bot.telegram.texts(RESIDENT) == ["第1条", "第2条", "第3条"]
+    with bot.db.session() as s:
+        first = s.scalars(select(OutboxItem).order_by(OutboxItem.id)).first()
+        assert first is not None and (first.status, first.attempts) == ("sent", 2)
+
+
+async def test_network_errors_back_off_and_a_blocked_chat_fails_with_the_reason(bot: Harness) -> None:
+    bot.telegram.user(RESIDENT, "陈姨")
+    bot.telegram.user(502, "阿强")
+    bot.telegram.blocked.add(502)
+    bot.telegram.fail("sendMessage", 0, "connection reset", chat_id=RESIDENT)
+    with bot.db.unit_of_work() as uow:
+        outbox.enqueue(uow.session, chat_id=RESIDENT, text="已受理", kind="accepted")
+        outbox.enqueue(uow.session, chat_id=502, text="已受理", kind="accepted")
+        outbox.enqueue(uow.session, chat_id=-999, text="工作群卡片", kind="staff_card")
+        uow.commit()
+    await bot.settle()
+    with bot.db.session() as s:
+        rows = {r.chat_id: r for r in s.scalars(select(OutboxItem))}
+        retry = rows[RESIDENT]
+        assert retry.status == "pending" and "NetworkError" in (retry.last_error or "")
+        assert retry.next_attempt_at - utcnow() > timedelta(seconds=1)
+        assert (rows[502].status, rows[502].last_error) == ("failed", "Forbidden: Forbidden: bot was blocked by the user")
+        assert rows[-999].status == "failed" and "chat not found" in (rows[-999].last_error or "").lower()
+
+
+async def test_a_long_message_is_sent_in_pieces(bot: Harness) -> None:
+    bot.telegram.user(RESIDENT, "陈姨")
+    long = "\n".join(f"{n:04d} " + "工单进展" * 30 for n in range(60))
+    assert len(long) > 4096
+    with bot.db.unit_of_work() as uow:
+        outbox.enqueue(uow.session, chat_id=RESIDENT, text=long, kind="note")
+        uow.commit()
+    await bot.settle()
+    pieces = bot.telegram.texts(RESIDENT)
+    assert len(pieces) == len(split_text(long)) == 2
+    assert "".join(pieces) == long
+
+
+async def test_a_group_gets_at_most_twenty_messages_a_minute(bot: Harness) -> None:
+    bot.telegram.group(-100777, "另一个群")
+    with bot.db.unit_of_work() as uow:
+        for n in range(22):
+            outbox.enqueue(uow.session, chat_id=-100777, text=f"卡片{n}", kind="staff_card")
+        uow.commit()
+    await asyncio.sleep(1.5)
+    assert len(bot.telegram.texts(-100777)) == 20
+
+
+async def test_when_the_database_is_down_the_resident_is_told_and_nothing_is_lost(
+    bot: Harness, db: Database
+) -> None:
+    chen = bot.telegram.user(RESIDENT, "陈姨")
+    down = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    bot.stack.deps.db = down
+    bot.telegram.message(chen, "东风路水浸街")
+    deadline = time.monotonic() + 10
+    while texts.TRY_LATER not in bot.telegram.texts(RESIDENT):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # the ingest keeps retrying; the resident is told only once
+    assert bot.telegram.texts(RESIDENT) == [texts.TRY_LATER]
+    assert bot.telegram.pending_updates(None), "the update stays with Telegram"
+    bot.stack.deps.db = db
+    down.dispose()
+    bot.rasa.replies["东风路水浸街"] = [{"text": "请问具体在哪里？"}]
+    deadline = time.monotonic() + 40
+    while len(bot.telegram.texts(RESIDENT)) < 2:
+        assert time.monotonic() < deadline, bot.telegram.texts(RESIDENT)
+        await asyncio.sleep(0.1)
+    assert bot.telegram.texts(RESIDENT) == [texts.TRY_LATER, "请问具体在哪里？"]
