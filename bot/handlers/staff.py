@@ -167,7 +167,9 @@ def conversation() -> ConversationHandler:
 
 
 def buttons() -> CallbackQueryHandler:
-    return CallbackQueryHandler(button, pattern=r"^t:(accept|start|reclassify|assign|back|cat|unit):")
+    return CallbackQueryHandler(
+        button, pattern=r"^t:(accept|start|reclassify|assign|back|cat|unit):"
+    )
 
 
 __all__ = ["buttons", "conversation", "edit", "stats"]

@@ -21,7 +21,9 @@ from tickets.models import InboxItem, OutboxItem, utcnow
 RESIDENT = 501
 
 
-async def test_every_update_is_in_the_inbox_and_a_redelivered_one_is_handled_once(bot: Harness) -> None:
+async def test_every_update_is_in_the_inbox_and_a_redelivered_one_is_handled_once(
+    bot: Harness,
+) -> None:
     chen = bot.telegram.user(RESIDENT, "陈姨")
     bot.telegram.message(chen, "路灯坏咗")
     await bot.settle()
@@ -48,7 +50,14 @@ async def test_updates_and_messages_left_by_a_crash_are_handled_after_a_restart_
     with bot.db.unit_of_work() as uow:  # a crashed bot had claimed an update and a message
         queues.store_updates(
             uow.session,
-            [queues.StoredUpdate(0, {"update_id": 0, "message": {**_message(bot.telegram), "text": "你好"}}, "private", RESIDENT)],
+            [
+                queues.StoredUpdate(
+                    0,
+                    {"update_id": 0, "message": {**_message(bot.telegram), "text": "你好"}},
+                    "private",
+                    RESIDENT,
+                )
+            ],
         )
         uow.session.execute(update(InboxItem).values(status="processing", claimed_at=utcnow()))
         outbox.enqueue(uow.session, chat_id=RESIDENT, text="崩溃前未发出的通知", kind="note")
@@ -89,7 +98,9 @@ async def test_retry_after_is_honoured_and_the_chats_order_is_kept(bot: Harness)
         assert first is not None and (first.status, first.attempts) == ("sent", 2)
 
 
-async def test_network_errors_back_off_and_a_blocked_chat_fails_with_the_reason(bot: Harness) -> None:
+async def test_network_errors_back_off_and_a_blocked_chat_fails_with_the_reason(
+    bot: Harness,
+) -> None:
     bot.telegram.user(RESIDENT, "陈姨")
     bot.telegram.user(502, "阿强")
     bot.telegram.blocked.add(502)
@@ -105,8 +116,14 @@ async def test_network_errors_back_off_and_a_blocked_chat_fails_with_the_reason(
         retry = rows[RESIDENT]
         assert retry.status == "pending" and "NetworkError" in (retry.last_error or "")
         assert retry.next_attempt_at - utcnow() > timedelta(seconds=1)
-        assert (rows[502].status, rows[502].last_error) == ("failed", "Forbidden: Forbidden: bot was blocked by the user")
-        assert rows[-999].status == "failed" and "chat not found" in (rows[-999].last_error or "").lower()
+        assert (rows[502].status, rows[502].last_error) == (
+            "failed",
+            "Forbidden: Forbidden: bot was blocked by the user",
+        )
+        assert (
+            rows[-999].status == "failed"
+            and "chat not found" in (rows[-999].last_error or "").lower()
+        )
 
 
 async def test_a_long_message_is_sent_in_pieces(bot: Harness) -> None:
@@ -136,7 +153,9 @@ async def test_when_the_database_is_down_the_resident_is_told_and_nothing_is_los
     bot: Harness, db: Database
 ) -> None:
     chen = bot.telegram.user(RESIDENT, "陈姨")
-    down = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    down = Database(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
     bot.stack.deps.db = down
     bot.telegram.message(chen, "东风路水浸街")
     deadline = time.monotonic() + 10
