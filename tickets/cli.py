@@ -53,8 +53,36 @@ def cmd_user_create(args: argparse.Namespace, db: Database, domain: Domain) -> i
             display_name=args.name or "",
             pii_access=args.pii,
         )
+        if args.telegram_id is not None:
+            from bot.services.people import link_telegram
+
+            link_telegram(uow.session, person, args.telegram_id)
         uow.commit()
-    print(f"已创建账号 {person.username}（{person.role.label}{'，' + unit.name if unit else ''}）")
+    linked = f"，Telegram {args.telegram_id}" if args.telegram_id is not None else ""
+    print(
+        f"已创建账号 {person.username}（{person.role.label}{'，' + unit.name if unit else ''}{linked}）"
+    )
+    return 0
+
+
+def cmd_user_link(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    """Link an existing console account to a Telegram user (the id the bot shows for /id)."""
+    from sqlalchemy import select
+
+    from bot.services.people import link_telegram
+    from tickets.errors import NotFound
+    from tickets.models import Person
+
+    with db.unit_of_work() as uow:
+        person = uow.session.scalar(select(Person).where(Person.username == args.username))
+        if person is None:
+            raise NotFound(f"没有账号 {args.username}")
+        moved = link_telegram(uow.session, person, args.telegram_id)
+        uow.commit()
+    extra = f"；原居民身份的 {moved} 张工单已并入" if moved else ""
+    print(
+        f"已把账号 {args.username}（{person.role.label}）关联到 Telegram {args.telegram_id}{extra}"
+    )
     return 0
 
 
@@ -166,7 +194,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="may see phone/ID numbers (default: by role)",
     )
+    p.add_argument(
+        "--telegram-id",
+        type=int,
+        help="link the account to this Telegram user id (the bot's /id command shows it)",
+    )
     p.set_defaults(func=cmd_user_create)
+    p = user.add_parser(
+        "link", help="link an account to a Telegram user id (staff buttons, /bind, /stats)"
+    )
+    p.add_argument("--username", required=True)
+    p.add_argument("--telegram-id", type=int, required=True)
+    p.set_defaults(func=cmd_user_link)
     keys = sub.add_parser("api-key", help="Open311 API keys").add_subparsers(
         dest="key_command", required=True
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tickets.errors import PermissionDenied
-from tickets.models import Person
+from tickets.errors import InvalidInput, PermissionDenied
+from tickets.models import Person, ReviewItem, Ticket
 from tickets.statuses import Role
 
 
@@ -64,6 +64,45 @@ def staff_for(session: Session, telegram_user_id: int | None) -> Person:
     if person is None or not person.active or not person.role.is_staff:
         raise PermissionDenied("只有工作人员可以操作工单")
     return person
+
+
+def link_telegram(session: Session, person: Person, telegram_user_id: int) -> int:
+    """Link a console account to a Telegram user (who then acts as staff or grid member in Telegram).
+
+    When the user already talked to the bot as a resident, that resident record is merged into the
+    account: their tickets and review items move over. Returns how many tickets moved. A Telegram user
+    linked to another account is refused.
+    """
+    existing = by_telegram_id(session, telegram_user_id)
+    moved = 0
+    if existing is not None and existing.id != person.id:
+        if existing.username is not None or existing.role is not Role.RESIDENT:
+            raise InvalidInput(
+                f"Telegram 帐号 {telegram_user_id} 已关联到 {existing.username or existing.display_name}"
+            )
+        moved = int(
+            getattr(
+                session.execute(
+                    update(Ticket)
+                    .where(Ticket.reporter_id == existing.id)
+                    .values(reporter_id=person.id)
+                ),
+                "rowcount",
+                0,
+            )
+            or 0
+        )
+        session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.reporter_id == existing.id)
+            .values(reporter_id=person.id)
+        )
+        existing.telegram_user_id = None
+        existing.active = False
+        session.flush()
+    person.telegram_user_id = telegram_user_id
+    session.flush()
+    return moved
 
 
 def role_label(session: Session, telegram_user_id: int) -> str | None:
