@@ -1,5 +1,7 @@
 """Run the console: ``python -m console`` (127.0.0.1:$CONSOLE_PORT)."""
 
+import logging
+
 import uvicorn
 
 from console.app import create_app
@@ -7,6 +9,7 @@ from tickets.settings import Settings
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:  %(name)s: %(message)s")
     settings = Settings.from_env()
     uvicorn.run(
         create_app(settings), host="127.0.0.1", port=settings.console_port, log_level="info"

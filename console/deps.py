@@ -1,0 +1,209 @@
+"""What every console request needs: the runtime built at start-up, the signed-in person, templates,
+CSRF checking and flash messages."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from console import texts
+from console.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    UNSAFE_METHODS,
+    PublicLinks,
+    csrf_ok,
+    csrf_token,
+    password_fingerprint,
+    same_origin,
+)
+from tickets.db import Database
+from tickets.domain import Domain
+from tickets.models import Person
+from tickets.services import Classification
+from tickets.settings import Settings
+from tickets.statuses import HandlingMode, Role, Source, Status
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+T = TypeVar("T")
+
+
+class Classifier(Protocol):
+    """Classifies one text the way the NLU pipeline does (``nlu.pipeline``)."""
+
+    def classify(self, text: str) -> Classification: ...
+
+
+class LoginRequired(Exception):
+    """The request needs a signed-in staff member."""
+
+
+class CsrfFailed(PermissionError):
+    """An unsafe request without the session's CSRF token, or from another site."""
+
+
+class TTLCache:
+    """A small thread-safe cache whose entries expire after ``seconds`` (counts beside the filters)."""
+
+    def __init__(self, seconds: float, max_entries: int = 2000) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._items: dict[Hashable, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        value = compute()
+        with self._lock:
+            if len(self._items) >= self.max_entries:
+                self._items.clear()
+            self._items[key] = (now + self.seconds, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+@dataclass
+class Console:
+    """The console's dependencies, built once in the composition root (``console.app``)."""
+
+    settings: Settings
+    db: Database
+    domain: Domain
+    links: PublicLinks
+    classifier: Classifier | None = None
+    counts: TTLCache = field(default_factory=lambda: TTLCache(30.0))
+    boards: TTLCache = field(default_factory=lambda: TTLCache(60.0))
+    templates: Environment = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.templates = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(("html", "svg", "xml")),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.globals.update(
+            Status=Status,
+            Source=Source,
+            HandlingMode=HandlingMode,
+            Role=Role,
+            texts=texts,
+            categories=self.domain.taxonomy.categories,
+            category_name=self.category_name,
+            local_time=self.local_time,
+            local_date=self.local_date,
+        )
+
+    # --- helpers shared by the views -----------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.domain.clock()
+
+    def local_now(self) -> datetime:
+        return self.now().astimezone(self.settings.timezone)
+
+    def category_name(self, code: str | None) -> str:
+        if not code:
+            return "非诉求"
+        return self.domain.taxonomy.name(code) if code in self.domain.taxonomy else code
+
+    def local_time(self, at: datetime | None) -> str:
+        return at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+    def local_date(self, at: datetime | None) -> str:
+        return at.astimezone(self.settings.timezone).strftime("%Y-%m-%d") if at else "—"
+
+    def viewer(self, request: Request, session: Session) -> Person:
+        """The signed-in staff member, loaded in ``session``; raises LoginRequired otherwise."""
+        data = request.session
+        uid = data.get("uid")
+        if not isinstance(uid, int):
+            raise LoginRequired()
+        person = session.get(Person, uid)
+        if (
+            person is None
+            or not person.active
+            or not person.role.is_staff
+            or data.get("pv") != password_fingerprint(person.password_hash)
+        ):
+            data.pop("uid", None)
+            raise LoginRequired()
+        return person
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: dict[str, Any],
+        *,
+        status_code: int = 200,
+        viewer: Person | None = None,
+        public: bool = False,
+    ) -> HTMLResponse:
+        """Render ``template``; public pages get no session (no cookie, no CSRF token, no flashes)."""
+        session = request.session
+        flashes = session.pop("flash", []) if not public and "flash" in session else []
+        html = self.templates.get_template(template).render(
+            request=request,
+            viewer=viewer,
+            csrf_token="" if public else csrf_token(session),
+            csrf_field=CSRF_FIELD,
+            flashes=flashes,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status_code)
+
+
+def get_console(request: Request) -> Console:
+    return request.app.state.console
+
+
+def flash(request: Request, kind: str, message: str) -> None:
+    """Show ``message`` on the next page (kind: ok | error)."""
+    items = list(request.session.get("flash", []))
+    items.append([kind, message[:500]])
+    request.session["flash"] = items[-5:]
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if request.method != "GET":
+        target = "/"
+    return redirect("/login?next=" + quote(target, safe="/"))
+
+
+async def check_csrf(request: Request) -> None:
+    """Router dependency: every unsafe request carries the session's CSRF token from this site."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not same_origin(request) or not csrf_ok(request.session, submitted):
+        raise CsrfFailed("CSRF")

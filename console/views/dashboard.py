@@ -1,0 +1,114 @@
+"""数据看板: the statistics of design.md over a chosen period, within the viewer's units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from console import charts, texts
+from console.deps import Console, get_console
+from tickets import access, queries, stats
+from tickets.errors import InvalidInput
+
+router = APIRouter()
+ConsoleDep = Annotated[Console, Depends(get_console)]
+
+
+@dataclass(frozen=True)
+class Board:
+    period: stats.Period
+    total: stats.Figures
+    trend: list[tuple[date, int, int]]
+    categories: list[stats.Figures]
+    units: list[stats.Figures]
+    hotspots: list[stats.Hotspot]
+
+
+def _period_spec(period: str, start: str, end: str) -> str:
+    if start or end:
+        if not (start and end):
+            raise InvalidInput("自定义时段需要同时填写开始和结束日期")
+        return f"{start}..{end}"
+    if period not in texts.PERIODS:
+        raise InvalidInput(f"未知的时段：{period[:20]}")
+    return period
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(
+    request: Request,
+    console: ConsoleDep,
+    period: str = "30d",
+    start: Annotated[str, "YYYY-MM-DD"] = "",
+    end: Annotated[str, "YYYY-MM-DD"] = "",
+) -> HTMLResponse:
+    tz = console.settings.timezone
+    spec = _period_spec(period, start.strip()[:10], end.strip()[:10])
+    chosen = stats.parse_period(spec, tz, console.now())
+    if (chosen.end - chosen.start).days > 366:
+        raise InvalidInput("时段最长一年")
+    with console.db.session() as session:
+        viewer = console.viewer(request, session)
+        tree = console.domain.units(session)
+        scope = access.visible_tickets(viewer, tree)
+        limits = {
+            "response_limit_hours": console.settings.response_limit_hours,
+            "urgent_response_limit_hours": console.settings.urgent_response_limit_hours,
+        }
+
+        def build() -> Board:
+            def figures(by: str) -> list[stats.Figures]:
+                return stats.compute(session, period=chosen, by=by, tz=tz, scope=scope, **limits)
+
+            total = figures("total")
+            return Board(
+                period=chosen,
+                total=total[0] if total else stats.Figures("total", "合计"),
+                trend=queries.daily_trend(
+                    session, start=chosen.start, end=chosen.end, tz=tz, scope=scope
+                ),
+                categories=sorted(figures("category"), key=lambda r: -r.filed),
+                units=sorted(
+                    figures("unit"),
+                    key=lambda r: (
+                        -(r.completion_rate or 0),
+                        -(r.satisfaction_rate or 0),
+                        -r.filed,
+                    ),
+                ),
+                hotspots=stats.hotspots(session, period=chosen, limit=10, scope=scope),
+            )
+
+        board = console.boards.get_or_compute(("dashboard", viewer.id, spec, chosen.start), build)
+        trend_chart = charts.line_chart(
+            [d.strftime("%m-%d") for d, _, _ in board.trend],
+            [
+                charts.Series("新增", [n for _, n, _ in board.trend], "s-new"),
+                charts.Series("办结", [r for _, _, r in board.trend], "s-done"),
+            ],
+            title="每日新增与办结",
+            width=1200,
+            height=280,
+        )
+        category_chart = charts.bar_chart(
+            [(console.category_name(r.key), r.filed) for r in board.categories],
+            title="类别分布",
+        )
+        return console.render(
+            request,
+            "dashboard.html",
+            {
+                "board": board,
+                "period": period if not (start or end) else "",
+                "start": start,
+                "end": end,
+                "trend_chart": trend_chart,
+                "category_chart": category_chart,
+                "area_name": lambda uid: tree.by_id[uid].name if uid in tree.by_id else "—",
+            },
+            viewer=viewer,
+        )

@@ -1,0 +1,79 @@
+"""公开进度: a public, read-only progress page per ticket or case, reached from a printed QR code.
+
+No sign-in. The link carries an HMAC of the code (``PublicLinks``), so codes, which are sequential,
+cannot be walked. The page shows the status, category, place, responsible unit, a shortened redacted
+summary and the status history with dates, never names, phone numbers, notes or who did what.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from console import qr, texts
+from console.deps import Console, get_console
+from tickets import queries
+from tickets.errors import NotFound
+
+router = APIRouter()
+ConsoleDep = Annotated[Console, Depends(get_console)]
+SUMMARY_CHARS = 80
+
+
+def summary(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS] + "…"
+
+
+@router.get("/p/{code}", response_class=HTMLResponse, name="public_page")
+def public_page(request: Request, console: ConsoleDep, code: str, k: str = "") -> HTMLResponse:
+    code = code.strip().upper()[:40]
+    if not k or len(k) > 64 or not console.links.check(code, k):
+        raise NotFound("没有找到该进度页，请核对二维码")
+    url = str(request.url)
+    with console.db.session() as session:
+        if code.startswith("CS-"):
+            case = queries.case_by_code(session, code)
+            if case is None:
+                raise NotFound("没有找到该进度页")
+            context = {
+                "kind": "类案",
+                "code": case.code,
+                "category": console.category_name(case.category),
+                "place": case.area.name if case.area else "",
+                "summary": summary(case.title),
+                "progress": queries.case_progress(session, case),
+                "is_open": case.is_open,
+                "started": case.created_at,
+                "last": case.last_report_at,
+            }
+        else:
+            ticket = queries.ticket_by_code(session, code)
+            if ticket is None:
+                raise NotFound("没有找到该进度页")
+            events = [
+                e for e in queries.events_of(session, ticket) if e.kind in texts.PUBLIC_EVENTS
+            ]
+            context = {
+                "kind": "工单",
+                "code": ticket.code,
+                "status": ticket.status,
+                "category": console.category_name(ticket.category),
+                "place": ticket.location_text or (ticket.area.name if ticket.area else ""),
+                "unit": ticket.unit.name if ticket.unit else "",
+                "summary": summary(ticket.redacted_text),
+                "created": ticket.created_at,
+                "due": ticket.due_at,
+                "events": events,
+            }
+        response = console.render(
+            request,
+            "public.html",
+            {**context, "qr_svg": qr.svg(url, scale=4), "url": url},
+            public=True,
+        )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,435 @@
+"""工单: the filtered list, the detail page with its actions, cases, and the printable QR poster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from console import filters, qr
+from console.deps import Console, flash, get_console, redirect
+from tickets import access, queries, services
+from tickets.errors import InvalidInput, NotFound, TicketError
+from tickets.models import Case, Person, Ticket
+from tickets.statuses import TRANSITIONS, Action, HandlingMode, Status
+from tickets.units import UnitTree
+
+router = APIRouter()
+ConsoleDep = Annotated[Console, Depends(get_console)]
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return redirect("/tickets")
+
+
+def scope_units(tree: UnitTree, viewer: Person) -> list[Any]:
+    """The areas a viewer may filter by: their unit and everything below it (not departments)."""
+    top = tree.by_id.get(viewer.unit_id) if viewer.unit_id is not None else tree.root
+    if top is None:
+        return []
+    found = []
+    stack = [(top, 0)]
+    while stack:
+        unit, depth = stack.pop()
+        if unit.level != "department":
+            found.append((unit, depth))
+        children = sorted(tree.children.get(unit.id, []), key=lambda u: u.code, reverse=True)
+        stack.extend((c, depth + 1) for c in children)
+    return found
+
+
+def _check_units(f: queries.TicketFilter, tree: UnitTree) -> None:
+    for code in (f.area, f.unit):
+        if code and code not in tree.by_code:
+            raise InvalidInput(f"没有编码为 {code[:40]} 的单位")
+
+
+def _list_context(
+    request: Request, console: Console, session: Session
+) -> tuple[Person, UnitTree, queries.TicketFilter, str, dict[str, Any]]:
+    viewer = console.viewer(request, session)
+    tree = console.domain.units(session)
+    f, tab = filters.parse(request.query_params, console.domain.taxonomy)
+    _check_units(f, tree)
+    params = filters.params_dict(request.query_params)
+    context = {
+        "f": f,
+        "tab": tab,
+        "params": params,
+        "qs": lambda **changes: filters.query_string(params, **changes),
+        "counts": None,
+    }
+    return viewer, tree, f, tab, context
+
+
+@router.get("/tickets", response_class=HTMLResponse)
+def ticket_list(request: Request, console: ConsoleDep) -> HTMLResponse:
+    """The filtered list. The counts beside each filter option arrive separately (/tickets/facets)."""
+    with console.db.session() as session:
+        viewer, tree, f, _, context = _list_context(request, console, session)
+        scope = access.visible_tickets(viewer, tree)
+        now, tz = console.now(), console.settings.timezone
+        page = queries.list_tickets(session, f, scope=scope, tree=tree, now=now, tz=tz)
+        return console.render(
+            request,
+            "tickets.html",
+            {
+                **context,
+                "page": page,
+                "areas": scope_units(tree, viewer),
+                "all_units": sorted(tree.by_id.values(), key=lambda u: u.code),
+                "now": now,
+                "text_of": lambda t: t.text_for(viewer),
+            },
+            viewer=viewer,
+        )
+
+
+@router.get("/tickets/facets", response_class=HTMLResponse)
+def ticket_facets(request: Request, console: ConsoleDep) -> HTMLResponse:
+    """The filter sidebar with a count beside each option (cached briefly per person and filter)."""
+    with console.db.session() as session:
+        viewer, tree, f, _, context = _list_context(request, console, session)
+        scope = access.visible_tickets(viewer, tree)
+        counts = console.counts.get_or_compute(
+            ("facets", viewer.id, f.without("page", "sort", "descending", "page_size")),
+            lambda: queries.facet_counts(
+                session,
+                f,
+                scope=scope,
+                tree=tree,
+                now=console.now(),
+                tz=console.settings.timezone,
+                categories=console.domain.taxonomy.codes,
+            ),
+        )
+        return console.render(request, "_facets.html", {**context, "counts": counts}, viewer=viewer)
+
+
+def visible_ticket(session: Session, code: str, viewer: Person, tree: UnitTree) -> Ticket:
+    """The ticket ``code`` if ``viewer`` may see it; NotFound otherwise (existence is not revealed)."""
+    if len(code) > 40:
+        raise NotFound("没有找到该工单")
+    ticket = queries.ticket_by_code(session, code)
+    if ticket is None or not access.can_view(viewer, ticket, tree):
+        raise NotFound(f"没有找到工单 {code[:40]}")
+    return ticket
+
+
+def highlight(text: str, locations: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+    """``text`` cut into (segment, is_location) pieces from the NLU's location spans."""
+    spans: list[tuple[int, int]] = []
+    for loc in locations:
+        value = str(loc.get("text") or "")
+        start, end = loc.get("start"), loc.get("end")
+        if not value:
+            continue
+        if not (isinstance(start, int) and isinstance(end, int) and text[start:end] == value):
+            start = text.find(value)
+            end = start + len(value)
+        if start >= 0 and not any(start < e and s < end for s, e in spans):
+            spans.append((start, end))
+    pieces: list[tuple[str, bool]] = []
+    last = 0
+    for start, end in sorted(spans):
+        if start > last:
+            pieces.append((text[last:start], False))
+        pieces.append((text[start:end], True))
+        last = end
+    if last < len(text):
+        pieces.append((text[last:], False))
+    return pieces
+
+
+def available_actions(ticket: Ticket) -> set[str]:
+    found = {a.value for a in Action if ticket.status in TRANSITIONS[a]} - {"merge"}
+    if ticket.status in TRANSITIONS[Action.MERGE]:
+        found.add("merge")
+    if ticket.status not in (Status.MERGED, Status.CLOSED):
+        found.add("reclassify")
+    if ticket.status.is_open:
+        found |= {"mode", "urgent"}
+    if ticket.needs_review and ticket.status.is_open:
+        found.add("confirm")
+    found.add("note")
+    return found
+
+
+@router.get("/tickets/{code}", response_class=HTMLResponse)
+def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLResponse:
+    with console.db.session() as session:
+        viewer = console.viewer(request, session)
+        tree = console.domain.units(session)
+        ticket = visible_ticket(session, code, viewer, tree)
+        scope = access.visible_tickets(viewer, tree)
+        siblings = (
+            [
+                t
+                for t in queries.case_tickets(session, ticket.case, scope=scope)
+                if t.id != ticket.id
+            ]
+            if ticket.case
+            else []
+        )
+        can_act = access.can_act(viewer, ticket, tree)
+        events = queries.events_of(session, ticket)
+        return console.render(
+            request,
+            "ticket.html",
+            {
+                "t": ticket,
+                "pieces": highlight(ticket.text_for(viewer), ticket.locations or []),
+                "redacted_pieces": highlight(ticket.redacted_text, ticket.locations or []),
+                "sees_pii": viewer.can_see_pii,
+                "has_pii": ticket.original_text != ticket.redacted_text,
+                "events": events,
+                "notifications": queries.notifications_of(session, ticket),
+                "siblings": siblings,
+                "actions": available_actions(ticket) if can_act else set(),
+                "all_units": sorted(tree.by_id.values(), key=lambda u: u.code),
+                "unit_name": lambda c: tree.by_code[c].name if c in tree.by_code else c,
+                "duplicate_of": session.get(Ticket, ticket.duplicate_of_id)
+                if ticket.duplicate_of_id
+                else None,
+                "public_url": str(request.url_for("public_page", code=ticket.code))
+                + "?k="
+                + console.links.token(ticket.code),
+                "now": console.now(),
+                "modes": list(HandlingMode),
+            },
+            viewer=viewer,
+        )
+
+
+@dataclass
+class ActionForm:
+    note: str = ""
+    reason: str = ""
+    category: str = ""
+    mode: str = ""
+    unit: str = ""
+    into: str = ""
+    text: str = ""
+    tell_resident: bool = False
+    not_demand: bool = False
+    urgent: bool = False
+
+
+@dataclass
+class Act:
+    session: Session
+    console: Console
+    ticket: Ticket
+    actor: Person
+    tree: UnitTree
+    form: ActionForm
+
+    @property
+    def common(self) -> dict[str, Any]:
+        return {
+            "session": self.session,
+            "domain": self.console.domain,
+            "ticket": self.ticket,
+            "actor": self.actor,
+        }
+
+
+def _reclassify(a: Act) -> str:
+    services.reclassify(**a.common, category=a.form.category)
+    return f"类别已改为「{a.console.category_name(a.form.category)}」，已记录为标注反馈"
+
+
+def _mode(a: Act) -> str:
+    try:
+        mode = HandlingMode(a.form.mode)
+    except ValueError:
+        raise InvalidInput("请选择办理方式") from None
+    services.set_handling_mode(**a.common, mode=mode)
+    return f"办理方式已设为「{mode.label}」"
+
+
+def _assign(a: Act) -> str:
+    if not a.form.unit:
+        raise InvalidInput("请选择派单单位")
+    unit = a.tree.get(a.form.unit)
+    services.assign(**a.common, unit=unit)
+    return f"已派单至{unit.name}"
+
+
+def _merge(a: Act) -> str:
+    into = visible_ticket(a.session, a.form.into or "-", a.actor, a.tree)
+    services.merge(**a.common, into=into)
+    return f"已合并到 {into.code}"
+
+
+def _note(a: Act) -> str:
+    services.add_note(**a.common, text=a.form.text, tell_resident=a.form.tell_resident)
+    return "备注已添加" + ("，并已通知居民" if a.form.tell_resident else "")
+
+
+ACTIONS: dict[str, Callable[[Act], str]] = {
+    "accept": lambda a: (services.accept(**a.common), "已受理")[1],
+    "start": lambda a: (services.start(**a.common), "已开始处理")[1],
+    "resolve": lambda a: (
+        services.resolve(**a.common, note=a.form.note),
+        "已办结，已通知居民评价",
+    )[1],
+    "close": lambda a: (services.close(**a.common), "已关闭")[1],
+    "reopen": lambda a: (services.reopen(**a.common, reason=a.form.reason), "已重新打开")[1],
+    "reject": lambda a: (
+        services.reject(**a.common, reason=a.form.reason, not_demand=a.form.not_demand),
+        "已不予受理" + ("，已记录为“不是诉求”的标注反馈" if a.form.not_demand else ""),
+    )[1],
+    "merge": _merge,
+    "reclassify": _reclassify,
+    "mode": _mode,
+    "assign": _assign,
+    "note": _note,
+    "urgent": lambda a: (
+        services.set_urgent(**a.common, urgent=a.form.urgent),
+        "已标为紧急" if a.form.urgent else "已取消紧急",
+    )[1],
+    "confirm": lambda a: (
+        services.confirm_classification(**a.common),
+        "已确认类别",
+    )[1],
+}
+
+
+def perform(console: Console, request: Request, code: str, action: str, form: ActionForm) -> Ticket:
+    """Run ``action`` on ticket ``code`` as the signed-in person, in one transaction."""
+    if action not in ACTIONS:
+        raise NotFound("没有这个操作")
+    with console.db.unit_of_work() as uow:
+        viewer = console.viewer(request, uow.session)
+        tree = console.domain.units(uow.session)
+        ticket = visible_ticket(uow.session, code, viewer, tree)
+        message = ACTIONS[action](Act(uow.session, console, ticket, viewer, tree, form))
+        uow.commit()
+    console.counts.clear()
+    flash(request, "ok", f"{ticket.code}：{message}")
+    return ticket
+
+
+@router.post("/tickets/{code}/{action}")
+def ticket_action(
+    request: Request,
+    console: ConsoleDep,
+    code: str,
+    action: str,
+    note: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+    mode: Annotated[str, Form()] = "",
+    unit: Annotated[str, Form()] = "",
+    into: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    tell_resident: Annotated[bool, Form()] = False,
+    not_demand: Annotated[bool, Form()] = False,
+    urgent: Annotated[bool, Form()] = False,
+    back: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    form = ActionForm(
+        note, reason, category, mode, unit, into, text, tell_resident, not_demand, urgent
+    )
+    target = back if back.startswith("/") and not back.startswith("//") else None
+    try:
+        ticket = perform(console, request, code, action, form)
+    except NotFound:
+        raise
+    except TicketError as e:
+        flash(request, "error", str(e))
+        return redirect(target or f"/tickets/{code.strip().upper()[:40]}")
+    return redirect(target or f"/tickets/{ticket.code}")
+
+
+@router.get("/tickets/{code}/poster", response_class=HTMLResponse)
+def ticket_poster(request: Request, console: ConsoleDep, code: str) -> HTMLResponse:
+    with console.db.session() as session:
+        viewer = console.viewer(request, session)
+        ticket = visible_ticket(session, code, viewer, console.domain.units(session))
+        url = (
+            str(request.url_for("public_page", code=ticket.code))
+            + "?k="
+            + console.links.token(ticket.code)
+        )
+        return console.render(
+            request,
+            "poster.html",
+            {
+                "code": ticket.code,
+                "title": console.category_name(ticket.category),
+                "place": ticket.location_text or (ticket.area.name if ticket.area else ""),
+                "url": url,
+                "qr_svg": qr.svg(url),
+                "kind": "工单",
+            },
+            viewer=viewer,
+        )
+
+
+def visible_case(session: Session, code: str, viewer: Person, tree: UnitTree) -> Case:
+    case = queries.case_by_code(session, code) if len(code) <= 40 else None
+    if case is None:
+        raise NotFound(f"没有找到类案 {code[:40]}")
+    scope = access.visible_tickets(viewer, tree)
+    if not queries.case_tickets(session, case, scope=scope, limit=1):
+        raise NotFound(f"没有找到类案 {code[:40]}")
+    return case
+
+
+@router.get("/cases/{code}", response_class=HTMLResponse)
+def case_detail(request: Request, console: ConsoleDep, code: str) -> HTMLResponse:
+    with console.db.session() as session:
+        viewer = console.viewer(request, session)
+        tree = console.domain.units(session)
+        case = visible_case(session, code, viewer, tree)
+        scope = access.visible_tickets(viewer, tree)
+        url = (
+            str(request.url_for("public_page", code=case.code))
+            + "?k="
+            + console.links.token(case.code)
+        )
+        return console.render(
+            request,
+            "case.html",
+            {
+                "case": case,
+                "tickets": queries.case_tickets(session, case, scope=scope, limit=200),
+                "progress": queries.case_progress(session, case),
+                "public_url": url,
+                "text_of": lambda t: t.text_for(viewer),
+                "now": console.now(),
+            },
+            viewer=viewer,
+        )
+
+
+@router.get("/cases/{code}/poster", response_class=HTMLResponse)
+def case_poster(request: Request, console: ConsoleDep, code: str) -> HTMLResponse:
+    with console.db.session() as session:
+        viewer = console.viewer(request, session)
+        case = visible_case(session, code, viewer, console.domain.units(session))
+        url = (
+            str(request.url_for("public_page", code=case.code))
+            + "?k="
+            + console.links.token(case.code)
+        )
+        return console.render(
+            request,
+            "poster.html",
+            {
+                "code": case.code,
+                "title": console.category_name(case.category),
+                "place": case.area.name if case.area else "",
+                "url": url,
+                "qr_svg": qr.svg(url),
+                "kind": "类案",
+            },
+            viewer=viewer,
+        )
