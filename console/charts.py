@@ -52,8 +52,8 @@ def line_chart(
     ]
     if title:
         parts.append(f"<title>{escape(title)}</title>")
-    for k in range(5):
-        v = top_value * k / 4
+    for k in range(6):  # _nice_max values divide by 5
+        v = top_value * k / 5
         parts.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
             f'<text class="axis" x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{int(v)}</text>'

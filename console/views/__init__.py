@@ -1,0 +1,1 @@
+"""Console views: one router per page family."""

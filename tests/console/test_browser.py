@@ -1,0 +1,291 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright against the real server process
+(``python -m console`` on a free loopback port, a real SQLite database). Screenshots go to
+tests/artifacts/console/; the README shows copies from docs/screenshots/.
+
+Skipped, with the reason, where Chromium is not installed (scripts/test.sh installs it in CI)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_telegram import free_port
+from tests.support.processes import APP_PY, ROOT, Process
+from tests.tickets.factories import classified
+from tickets import auth, migrate, services, units
+from tickets.db import Database
+from tickets.domain import Domain
+from tickets.models import Person, ReviewItem
+from tickets.settings import DATA_DIR, Settings
+from tickets.statuses import Role, Source
+
+CHROMIUM = Path(os.environ.get("MINWEI_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "tests" / "artifacts" / "console"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--lang=zh-CN",
+]
+PASSWORD = "browser-test-password"
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; CI installs it)",
+    ),
+    pytest.mark.timeout(300),
+]
+
+MESSAGES = [
+    ("幸福花园3栋电梯又坏咗，我阿妈落唔到楼，好心快啲嚟整", "elevator", ["幸福花园3栋"], False),
+    ("幸福花园北门电梯困人！入面有个小朋友", "elevator", ["幸福花园北门"], True),
+    ("康乐楼楼下垃圾堆咗三日冇人收，臭到上三楼", "sanitation", ["康乐楼"], False),
+    ("石岗市场门口啲档口摆到出马路，车都过唔到", "illegal_construction", ["石岗市场"], False),
+    ("翠湖花园广场舞晚晚跳到十一点，细路都瞓唔着", "noise", ["翠湖花园"], False),
+    ("东风路第三盏路灯成个礼拜唔着，夜晚好黑", "road_facility", ["东风路"], False),
+    ("湖景楼天台漏水漏到落屋企，楼上唔肯修", "dispute", ["湖景楼"], False),
+    ("幸福花园5栋地下车库成日有人乱停车，堵住消防通道", "parking", ["幸福花园5栋"], False),
+]
+
+
+@dataclass
+class Live:
+    url: str
+    db: Database
+    server: Process
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The console process on a seeded SQLite database: staff accounts, tickets from a resident who
+    can be reached on Telegram, one unsure group message."""
+    workdir = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{workdir / 'minwei.sqlite3'}"
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    settings = Settings(database_url=url, data_dir=DATA_DIR)
+    domain = Domain.load(settings)
+    with db.unit_of_work() as uow:
+        s = uow.session
+        units.load_units(s, DATA_DIR / "units.yml")
+        tree = domain.units(s)
+        for username, role, unit in (
+            ("chen", Role.COMMUNITY_STAFF, "YX-SG-XF"),
+            ("admin", Role.DISTRICT_ADMIN, None),
+        ):
+            auth.create_user(
+                s,
+                username=username,
+                password=PASSWORD,
+                role=role,
+                unit=tree.get(unit) if unit else None,
+                display_name={"chen": "陈社工", "admin": "区管理员"}[username],
+            )
+        resident = Person(role=Role.RESIDENT, telegram_user_id=880001, display_name="黄伯")
+        s.add(resident)
+        s.flush()
+        for text, category, places, urgent in MESSAGES:
+            services.file_ticket(
+                session=s,
+                domain=domain,
+                text=text,
+                source=Source.PRIVATE,
+                classification=classified(
+                    category, urgent=urgent, locations=places, text=text, confidence=0.86
+                ),
+                reporter=resident,
+            )
+        services.file_ticket(
+            session=s,
+            domain=domain,
+            text="幸福花园门口嗰度有啲嘢想问下",
+            source=Source.GROUP,
+            classification=classified(
+                "property_mgmt", confidence=0.31, text="幸福花园门口", locations=["幸福花园"]
+            ),
+        )
+        s.add(
+            ReviewItem(
+                source=Source.GROUP,
+                chat_id=-100200,
+                message_id=5,
+                area_id=tree.get("YX-SG-XF-01").id,
+                text="北门啲灯今晚又闪闪吓",
+                redacted_text="北门啲灯今晚又闪闪吓",
+                nlu={
+                    "is_demand": True,
+                    "demand_confidence": 0.51,
+                    "category": "road_facility",
+                    "category_confidence": 0.44,
+                    "ranking": [["road_facility", 0.44], ["property_mgmt", 0.3]],
+                },
+                reason="low_confidence",
+            )
+        )
+        uow.commit()
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CONSOLE_", "PYTEST"))
+    }
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "CONSOLE_PORT": str(port),
+            "CONSOLE_SECRET_KEY": "browser-test-secret",
+            "MINWEI_DATA_DIR": str(DATA_DIR),
+        }
+    )
+    server = Process(
+        "console",
+        [APP_PY, "-m", "console"],
+        env,
+        workdir / "console.log",
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+    ).start(timeout=120)
+    try:
+        yield Live(f"http://127.0.0.1:{port}", db, server)
+    finally:
+        server.stop()
+        db.dispose()
+    assert server.errors() == [], server.log.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def page(live: Live) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="minwei-chromium-") as profile:
+        context = p.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1440, "height": 900},
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            accept_downloads=True,
+        )
+        context.set_default_timeout(15_000)
+        tab = context.pages[0] if context.pages else context.new_page()
+        tab.on("pageerror", lambda e: pytest.fail(f"JavaScript error: {e}"))
+        try:
+            yield tab
+        finally:
+            context.close()
+
+
+def shot(page, name: str, *, full: bool = False) -> None:  # type: ignore[no-untyped-def]
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
+
+
+def sign_in(page, live: Live, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live.url}/tickets")
+    assert "/login" in page.url
+    shot(page, "01-login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live.url}/tickets")
+
+
+def test_a_staff_member_works_a_ticket_from_list_to_resolution(page, live: Live) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    sign_in(page, live, "chen")
+    expect(page.locator("table.tickets tbody tr")).to_have_count(6)  # 幸福社区's tickets only
+    expect(page.locator("aside.side")).to_have_attribute("data-loaded", "1")  # counts arrived
+    expect(page.locator("table.tickets tr.urgent")).to_have_count(1)
+    shot(page, "02-list")
+
+    # Filter: a category from the sidebar, then a search.
+    page.locator("aside.side ul.cats a", has_text="电梯").click()
+    expect(page.locator("table.tickets tbody tr")).to_have_count(2)
+    page.fill("input.q", "落唔到楼")
+    page.click("form.filters button.primary")
+    expect(page.locator("table.tickets tbody tr")).to_have_count(1)
+    shot(page, "03-filtered")
+
+    # Open it, reclassify, accept, resolve.
+    page.locator("table.tickets a.code").first.click()
+    expect(page.locator("[data-testid=ticket-text] mark.loc")).to_have_text("幸福花园3栋")
+    shot(page, "04-detail", full=True)
+    page.select_option("form.act-reclassify select[name=category]", "property_mgmt")
+    page.click("form.act-reclassify button")
+    expect(page.locator(".flash.ok")).to_contain_text("已记录为标注反馈")
+    page.click("form.act-accept button")
+    expect(page.locator(".flash.ok")).to_contain_text("已受理")
+    page.fill("form.act-resolve textarea[name=note]", "已联系维保单位更换门机板，电梯恢复运行")
+    page.click("form.act-resolve button")
+    expect(page.locator(".flash.ok")).to_contain_text("已办结")
+    expect(page.locator("h1 .status")).to_have_text("已办结")
+
+    # The resident is told: the outbox holds the 办结 message with the rating buttons' prompt.
+    outbox = page.locator("[data-testid=outbox]")
+    expect(outbox).to_contain_text("办结通知（请居民评价）")
+    expect(outbox).to_contain_text("待发送")
+    expect(outbox).to_contain_text("已联系维保单位更换门机板")
+    page.locator("#notifications").scroll_into_view_if_needed()
+    shot(page, "05-resolved", full=True)
+
+    # The dashboard.
+    page.click("header.top nav >> text=数据看板")
+    expect(page.locator(".kpis")).to_contain_text("诉求量")
+    expect(page.locator("svg.chart").first).to_be_visible()
+    shot(page, "06-dashboard", full=True)
+
+    # Export the list as CSV.
+    page.goto(f"{live.url}/tickets?category=elevator")
+    with page.expect_download() as download_info:
+        page.click("text=CSV")
+    path = download_info.value.path()
+    rows = list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))))
+    assert rows[0][0] == "工单号"
+    assert len(rows) == 2  # one elevator ticket left after the reclassification
+    shot(page, "07-export-source")
+
+
+def test_the_review_queue_is_decided_with_the_keyboard(page, live: Live) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/review")
+    rows = page.locator("[data-row]")
+    expect(rows).to_have_count(2)
+    shot(page, "08-review")
+    page.keyboard.press("y")  # confirm the first (the low-confidence ticket)
+    expect(page.locator(".flash.ok")).to_contain_text("已确认为「物业管理」")
+    expect(rows).to_have_count(1)
+    page.keyboard.press("y")  # the group message: file it with the model's category
+    expect(page.locator(".flash.ok")).to_contain_text("已立案为工单")
+    expect(rows).to_have_count(0)
+
+
+def test_the_public_progress_page_and_its_poster(page, live: Live) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    sign_in(page, live, "admin")
+    page.goto(f"{live.url}/tickets?q=困人")
+    page.locator("table.tickets a.code").first.click()
+    page.click("text=打印二维码")
+    expect(page.locator(".qr-box svg")).to_be_visible()
+    shot(page, "09-poster")
+    public_url = page.locator(".poster-url").inner_text()
+    page.context.clear_cookies()
+    page.goto(public_url)
+    expect(page.locator(".big-status")).to_have_text("待受理")
+    assert "黄伯" not in page.content()
+    shot(page, "10-public")
