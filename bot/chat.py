@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 
@@ -38,6 +39,13 @@ def _up(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def start_backend(settings: Settings) -> list[subprocess.Popen[bytes]]:
@@ -80,7 +88,7 @@ def start_backend(settings: Settings) -> list[subprocess.Popen[bytes]]:
         )
         print(f"启动 Rasa 服务器（{settings.rasa_url}，约需半分钟），日志 {logs / 'chat-rasa.log'}")
         started.append(
-            subprocess.Popen(
+            _spawn(
                 [
                     str(ROOT / ".venv-rasa" / "bin" / "rasa"),
                     "run",
@@ -96,11 +104,8 @@ def start_backend(settings: Settings) -> list[subprocess.Popen[bytes]]:
                     "--credentials",
                     str(ROOT / "credentials.yml"),
                 ],
-                cwd=ROOT,
-                env=env,
-                stdout=(logs / "chat-rasa.log").open("wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                env,
+                logs / "chat-rasa.log",
             )
         )
     deadline = time.monotonic() + 300
