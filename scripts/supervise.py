@@ -46,6 +46,17 @@ def services(env: dict[str, str]) -> list[Service]:
     rasa_port = env.get("RASA_URL", "http://127.0.0.1:5005").rsplit(":", 1)[-1].strip("/") or "5005"
     action_port = env.get("ACTION_SERVER_PORT", "5055")
     console_port = env.get("CONSOLE_PORT", "8000")
+    endpoints = ROOT / "endpoints.yml"
+    # endpoints.yml names the default action server port; point Rasa at the configured one.
+    if action_port != "5055":
+        endpoints = ROOT / "var" / "endpoints.generated.yml"
+        endpoints.parent.mkdir(exist_ok=True)
+        endpoints.write_text(
+            (ROOT / "endpoints.yml")
+            .read_text(encoding="utf-8")
+            .replace("127.0.0.1:5055", f"127.0.0.1:{action_port}"),
+            encoding="utf-8",
+        )
     found = [
         Service(
             "rasa",
@@ -60,7 +71,9 @@ def services(env: dict[str, str]) -> list[Service]:
                 "-m",
                 str(ROOT / "models" / "rasa" / "minwei.tar.gz"),
                 "--endpoints",
-                str(ROOT / "endpoints.yml"),
+                str(endpoints),
+                "--credentials",
+                str(ROOT / "credentials.yml"),
             ],
             ready_url=f"http://127.0.0.1:{rasa_port}/status",
         ),
