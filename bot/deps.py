@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +42,12 @@ class Deps:
     forwards: ForwardCoalescer | None = None
     _bindings: dict[int, groups.Binding] = field(default_factory=dict)
     _bindings_at: float = 0.0
+    #: SQLite has one writer at a time; taking turns here is cheaper than SQLite's busy-wait backoff.
+    _writer: contextlib.AbstractContextManager[Any] = field(default_factory=contextlib.nullcontext)
+
+    def __post_init__(self) -> None:
+        if self.db.dialect == "sqlite":
+            self._writer = threading.Lock()
 
     async def write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args, **kwargs)`` in a unit of work in a worker thread, then commit, and
@@ -52,7 +60,7 @@ class Deps:
         """``write`` for the queues' own bookkeeping (claims, marks): commits without waking anyone."""
 
         def work() -> T:
-            with self.db.unit_of_work() as uow:
+            with self._writer, self.db.unit_of_work() as uow:
                 result = fn(uow.session, *args, **kwargs)
                 uow.commit()
                 return result

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.deps import Deps
@@ -117,7 +119,7 @@ class PollingIngest(Ingest):
             backoff = 1.0
             if not updates:
                 continue
-            batch = [stored(u.to_dict(), self.bot.id) for u in updates]
+            batch = [stored(u, self.bot.id) for u in updates]
             while not stopping.is_set():
                 try:
                     await self.store(batch)
@@ -128,19 +130,28 @@ class PollingIngest(Ingest):
                     backoff = min(30.0, backoff * 2)
             else:
                 return  # stopping: the updates were not stored, Telegram redelivers them
-            offset = updates[-1].update_id + 1
+            offset = int(updates[-1]["update_id"]) + 1
 
-    async def _poll(self, offset: int | None, stopping: asyncio.Event) -> tuple[Update, ...]:
+    async def _raw_updates(self, offset: int | None) -> list[dict[str, Any]]:
+        """getUpdates as Telegram's JSON: stored as it came, parsed once when processed."""
         timeout = self.deps.config.poll_timeout
-        poll = asyncio.ensure_future(
-            self.bot.get_updates(
-                offset=offset,
-                timeout=timeout,
-                limit=100,
-                allowed_updates=ALLOWED_UPDATES,
+        with warnings.catch_warnings():
+            # PTB suggests Bot.get_updates, which would parse every update only to be serialised again.
+            warnings.filterwarnings("ignore", message=".*getUpdates.*", category=PTBUserWarning)
+            result = await self.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={
+                    **({"offset": offset} if offset is not None else {}),
+                    "timeout": timeout,
+                    "limit": 100,
+                    "allowed_updates": ALLOWED_UPDATES,
+                },
                 read_timeout=timeout + 10,
             )
-        )
+        return list(result) if isinstance(result, list) else []
+
+    async def _poll(self, offset: int | None, stopping: asyncio.Event) -> list[dict[str, Any]]:
+        poll = asyncio.ensure_future(self._raw_updates(offset))
         stop = asyncio.ensure_future(stopping.wait())
         await asyncio.wait([poll, stop], return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
@@ -148,7 +159,7 @@ class PollingIngest(Ingest):
             poll.cancel()
             with contextlib.suppress(asyncio.CancelledError, TelegramError):
                 await poll
-            return ()
+            return []
         return poll.result()
 
 

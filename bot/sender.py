@@ -141,6 +141,7 @@ class OutboxSender:
         self._groups: dict[int, AsyncLimiter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[queues.SendResult] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.sent = 0
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -192,8 +193,14 @@ class OutboxSender:
         self._results.append(result)
         if result.outcome == "sent":
             self.sent += 1
-        await self._flush()
-        self.deps.outbox_ready.set()  # the chat's next message may be claimable now
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_after(0.005))
+
+    async def _flush_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        while self._results:
+            await self._flush()
+        self.deps.outbox_ready.set()  # the chats' next messages may be claimable now
 
     async def _deliver(self, row: queues.OutboxRow) -> queues.SendResult:
         try:
@@ -260,4 +267,6 @@ class OutboxSender:
                 await asyncio.wait_for(
                     asyncio.gather(*self._tasks, return_exceptions=True), timeout
                 )
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         await self._flush()

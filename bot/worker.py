@@ -69,7 +69,7 @@ class InboxWorker:
         self._done: list[int] = []
         self._retry: list[tuple[int, str, float]] = []
         self._failed: list[tuple[int, str]] = []
-        self._flushed = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self.processed = 0
@@ -124,6 +124,13 @@ class InboxWorker:
         if not self._tasks:
             self._idle.set()
 
+    @property
+    def busy(self) -> bool:
+        """Updates in flight, or finished ones not yet marked."""
+        return bool(self._tasks or self._done or self._retry or self._failed) or (
+            self._flusher is not None and not self._flusher.done()
+        )
+
     async def _process(self, row: queues.InboxRow) -> None:
         processing = Processing(row)
         token = CURRENT.set(processing)
@@ -144,7 +151,17 @@ class InboxWorker:
             self._failed.append((row.id, processing.failed))
         else:
             self._done.append(row.id)
-        await self._flush()
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        """Mark finished rows shortly, in one transaction for all that finish meanwhile."""
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_after(0.005))
+
+    async def _flush_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        while self._done or self._retry or self._failed:
+            await self._flush()
 
     async def _flush(self) -> None:
         """Write finished rows in one transaction (rows finishing meanwhile join the next one)."""
@@ -173,6 +190,8 @@ class InboxWorker:
         """Wait for the updates in flight (at shutdown)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         await self._flush()
 
 
