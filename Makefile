@@ -64,5 +64,8 @@ classify: $(RASA_STAMP)  ## JSON lines {"id","text"} on stdin → classification
 	@$(MAKE) --no-print-directory -s $(NLU_MODEL) 1>&2
 	@exec $(RASA_PY) -m nlu classify $(ARGS)
 
+chat: setup train  ## talk to the bot in the terminal as a resident (no token needed; starts Rasa and actions if not running)
+	@$(PY) -m bot.chat
+
 clean:  ## remove trained models and local state (keeps the virtual environments)
 	rm -rf models/nlu models/rasa var/*.sqlite3 .pytest_cache
