@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="paced run: duration")
     parser.add_argument("--demand-share", type=float, default=0.2)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--nlu-model", default="", help="NLU model directory (default models/nlu)")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="minwei-bench-"))
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             "TELEGRAM_BOT_TOKEN": "123456:BENCH",
             "TELEGRAM_API_BASE_URL": server.base_url,
             "BOT_GROUP_CLASSIFIER": args.classifier,
+            **({"BOT_NLU_MODEL_DIR": args.nlu_model} if args.nlu_model else {}),
             "BOT_POLL_TIMEOUT": "5",
             "BOT_STATE_FILE": str(workdir / "state.pickle"),
             "PYTHONUNBUFFERED": "1",

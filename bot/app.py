@@ -91,7 +91,7 @@ class Stack:
 async def make_classifier(config: BotConfig, rasa: RasaClient) -> Classifier:
     """The configured group classifier; the in-process pipeline falls back to Rasa when unavailable."""
     if config.group_classifier == "pipeline":
-        pipeline = PipelineClassifier()
+        pipeline = PipelineClassifier(config.nlu_model_dir)
         try:
             await pipeline.start()
             return pipeline

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.errors import ClassifierUnavailable, ServiceUnavailable
@@ -32,14 +33,15 @@ class PipelineClassifier:
 
     name = "pipeline"
 
-    def __init__(self) -> None:
+    def __init__(self, model_dir: Path | None = None) -> None:
+        self._model_dir = model_dir
         self._pipe: Any = None
 
     async def start(self) -> None:
         def load() -> Any:
             from nlu.pipeline import load_pipeline
 
-            pipe = load_pipeline()
+            pipe = load_pipeline(self._model_dir)
             pipe.classify(["启动预热"])  # warm the tokenizer and the model once
             return pipe
 

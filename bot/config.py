@@ -44,10 +44,13 @@ class BotConfig:
     concurrency: int = 256
     #: Group messages: ``pipeline`` (in-process nlu.pipeline, default) or ``rasa`` (Rasa's /model/parse).
     group_classifier: str = "pipeline"
-    #: A group message is filed when demand_confidence ≥ file_threshold; between review_threshold and
-    #: file_threshold it goes to the review queue (待复核); below, it is chatter and dropped.
-    group_file_threshold: float = 0.75
-    group_review_threshold: float = 0.45
+    #: The in-process NLU model directory (default: models/nlu, as ``make train`` writes it).
+    nlu_model_dir: Path | None = None
+    #: A group message is filed when the NLU says it is a demand with P(demand) ≥ file_threshold; from
+    #: review_threshold up it goes to the review queue (待复核); below, it is chatter and dropped. The
+    #: NLU's own decision point is about 0.58: the band around it goes to a person.
+    group_file_threshold: float = 0.70
+    group_review_threshold: float = 0.40
     #: Micro-batching of group messages for classification and filing.
     group_batch_size: int = 128
     group_batch_wait: float = 0.02
@@ -88,6 +91,7 @@ class BotConfig:
             inbox_batch=int(get("BOT_INBOX_BATCH", str(d.inbox_batch))),
             concurrency=int(get("BOT_CONCURRENCY", str(d.concurrency))),
             group_classifier=classifier,
+            nlu_model_dir=Path(env["BOT_NLU_MODEL_DIR"]) if env.get("BOT_NLU_MODEL_DIR") else None,
             group_file_threshold=float(
                 get("BOT_GROUP_FILE_THRESHOLD", str(d.group_file_threshold))
             ),

@@ -91,6 +91,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if os.environ.get("MINWEI_E2E_NLU_MODEL"):  # a model trained elsewhere (default: models/nlu)
+        env["BOT_NLU_MODEL_DIR"] = os.environ["MINWEI_E2E_NLU_MODEL"]
     actions = processes.action_server(env, workdir, action_port)
     rasa = processes.rasa_server(env, workdir, action_port)
     env["RASA_URL"] = rasa.ready_url.rsplit("/", 1)[0]  # type: ignore[union-attr]
