@@ -50,13 +50,16 @@ GROUP_HELP = """我是「民微」社区诉求助手。网格员在本群发送 
 ADDED_TO_GROUP = "大家好，我是「民微」社区诉求助手。请本网格的网格员发送 /bind 网格编码 绑定本群，例如 /bind YX-SG-XF-01。"
 
 
-def whoami(user_id: int, role_label: str | None) -> str:
+def whoami(user_id: int, role_label: str | None, group_id: int | None = None) -> str:
     role = f"，当前身份：{role_label}" if role_label else "，尚未关联工作人员帐号"
-    return (
+    text = (
         f"您的 Telegram 帐号编号是 {user_id}{role}。\n"
         "工作人员和网格员请把这个编号发给管理员，由管理员执行：\n"
         f"python -m tickets user link --username 您的帐号 --telegram-id {user_id}"
     )
+    if group_id is not None:
+        text += f"\n本群的 chat id 是 {group_id}（把工作群设为 STAFF_CHAT_ID 时用）。"
+    return text
 
 
 # ---------------------------------------------------------------- messages the bot cannot use

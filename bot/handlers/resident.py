@@ -43,7 +43,9 @@ async def whoami(update: Update, context: Context) -> None:
     if user is None:
         return
     role = await deps_of(context).read(people.role_label, user.id)
-    await reply(context, update, texts.whoami(user.id, role))
+    chat = update.effective_chat
+    group = chat.id if chat is not None and chat.type != "private" else None
+    await reply(context, update, texts.whoami(user.id, role, group))
 
 
 async def my_tickets(update: Update, context: Context) -> None:

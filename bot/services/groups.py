@@ -41,6 +41,16 @@ def demand_probability(result: dict[str, Any]) -> float:
     return float(result.get("demand_confidence") or 0.0)
 
 
+def verdict(result: dict[str, Any], thresholds: Thresholds) -> str:
+    """What happens to a classified group message: ``file``, ``review`` (待复核) or ``drop``."""
+    p = demand_probability(result)
+    if result.get("is_demand") and p >= thresholds.file:
+        return "file"
+    if p >= thresholds.review:
+        return "review"
+    return "drop"
+
+
 def bindings(session: Session) -> dict[int, Binding]:
     rows = session.execute(
         select(ChatBinding.chat_id, Unit.id, Unit.code, Unit.name, ChatBinding.reply_in_group).join(
@@ -136,9 +146,9 @@ def record_group_messages(
         if binding is None:
             outcomes.append(GroupOutcome("unbound"))
             continue
-        p = demand_probability(result)
+        decision = verdict(result, thresholds)
         reporter = senders.get(message.user_id) if message.user_id is not None else None
-        if result.get("is_demand") and p >= thresholds.file:
+        if decision == "file":
             classification = services.Classification.from_dict(result)
             locations = [loc["text"] for loc in classification.locations if loc.get("text")]
             area = tree.locate(locations) or tree.by_id.get(binding.grid_id)
@@ -171,7 +181,7 @@ def record_group_messages(
                     },
                 )
             outcomes.append(GroupOutcome("filed", ticket.code, name, binding.reply_in_group))
-        elif p >= thresholds.review:
+        elif decision == "review":
             _review(session, domain, message, result, reporter, binding)
             outcomes.append(GroupOutcome("review"))
         else:
