@@ -19,7 +19,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console import open311
 from console.classifier import load_classifier
-from console.deps import Classifier, Console, CsrfFailed, LoginRequired, check_csrf, login_redirect
+from console.deps import (
+    Classifier,
+    Console,
+    CsrfFailed,
+    LoginRequired,
+    TTLCache,
+    check_csrf,
+    login_redirect,
+)
 from console.security import (
     BodyLimitMiddleware,
     PublicLinks,
@@ -76,8 +84,10 @@ def create_app(
     database: Database | None = None,
     domain: Domain | None = None,
     classifier: Classifier | Any | None = _LOAD,
+    caches: bool = True,
 ) -> FastAPI:
-    """Build the console. Tests pass their own database, domain (clock) and classifier."""
+    """Build the console. Tests pass their own database, domain (clock) and classifier; the benchmark
+    turns the caches off (``caches=False``) to measure the work behind every page."""
     key = secret_key(settings)
 
     @asynccontextmanager
@@ -93,6 +103,8 @@ def create_app(
                 if classifier is _LOAD
                 else classifier,
             )
+            if not caches:
+                console.counts, console.boards = TTLCache(0), TTLCache(0)
             app.state.console = console
             yield
         finally:

@@ -209,7 +209,7 @@ class Ticket(Base):
         # used filters after them.
         Index("ix_tickets_area_status_category", "area_id", "status", "category"),
         Index("ix_tickets_unit_status_category", "unit_id", "status", "category"),
-        Index("ix_tickets_category_scope", "category", "area_id", "unit_id"),
+        Index("ix_tickets_category_status_scope", "category", "status", "area_id", "unit_id"),
         # A narrow copy of the filter columns by id: full-text matches are checked against the other
         # filters here instead of in the wide table rows.
         Index(
@@ -225,6 +225,7 @@ class Ticket(Base):
             "source",
         ),
         Index("ix_tickets_updated_at", "updated_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),
         # Partial indexes for the flags the console counts, with the scope columns inside them so the
         # scope check needs no table lookup.
         Index(

@@ -9,6 +9,8 @@ Counts at a million tickets are bounded: :func:`bounded_count` stops counting at
 
 from __future__ import annotations
 
+import time as clock
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     cast,
     column,
     false,
@@ -171,16 +174,20 @@ def conditions(
         where.append(Ticket.code.in_(list(f.codes)))
     if f.q.strip():
         code = f.q.strip().upper()
-        if code.startswith(("MW-", "CS-")):
-            column = Ticket.code if code.startswith("MW-") else Case.code
-            if column is Case.code:
-                where.append(Ticket.case_id.in_(select(Case.id).where(Case.code == code)))
-            else:
-                where.append(Ticket.code == code)
+        if code.startswith("MW-"):
+            where.append(Ticket.code == code)
+        elif code.startswith("CS-"):
+            where.append(Ticket.case_id.in_(select(Case.id).where(Case.code == code)))
         else:
             found = text_search(f.q, dialect)
-            # Only punctuation or emoji: nothing can contain it, so nothing matches.
-            where.append(found if found is not None else false())
+            if found is None:  # only punctuation or emoji: nothing can contain it
+                return [false()]
+            if dialect == "sqlite":
+                # Drive the query from the full-text matches: the other conditions go into one
+                # expression no index can serve, so SQLite does not start from a broad scope index
+                # and probe the matches row by row.
+                return [found, case((and_(*where), 1), else_=0) == 1]
+            where.append(found)
     return where
 
 
@@ -207,9 +214,15 @@ def bounded_count(
 class Count:
     value: int
     capped: bool = False
+    known: bool = True
 
     def __str__(self) -> str:
+        if not self.known:
+            return "…"
         return f"{self.value}+" if self.capped else str(self.value)
+
+
+UNKNOWN = Count(0, known=False)
 
 
 @dataclass
@@ -267,7 +280,7 @@ def list_tickets(
     dialect = session.get_bind().dialect.name
     where = conditions(f, scope=scope, tree=tree, dialect=dialect, now=now, tz=tz)
     total = Count(*bounded_count(session, where)) if with_count or dialect == "sqlite" else None
-    few = total is not None and not total.capped and total.value < SMALL_RESULT
+    few = total is not None and not total.capped and total.value < SMALL_RESULT and not f.q.strip()
     stmt = _ordered(
         select(Ticket).options(joinedload(Ticket.unit), joinedload(Ticket.area)).where(*where),
         f,
@@ -320,10 +333,10 @@ class FacetCounts:
     available: bool = True
 
 
-#: Filter fields that have counts per option; the others (scope, place, dates, search …) form the base.
-FACETS = ("statuses", "categories", "urgent", "overdue", "needs_review")
-#: A base set up to this size is counted in one pass (one query, then per option in Python).
-ONE_PASS_MAX = 5_000
+#: Up to this many tickets, the counts of one dimension come from reading that column of them once.
+GROUP_MAX = 20_000
+#: Bounded counts per option stop being computed after this long (the rest show "…").
+FACET_BUDGET_SECONDS = 0.4
 
 
 def facet_counts(
@@ -340,85 +353,54 @@ def facet_counts(
     """For each status tab, category and flag: how many tickets the list would show if it were chosen
     (the other filters kept).
 
-    When the tickets matching the non-facet filters are few (≤ ``ONE_PASS_MAX``), they are read once and
-    counted exactly in Python. Otherwise each option is a bounded count (``cap``, shown as "1000+"),
-    served by the scope indexes; a full-text search that matches that many is not counted per option."""
+    Per dimension: when the tickets matching the filter without that dimension are few (≤
+    ``GROUP_MAX``), one GROUP BY counts them exactly; otherwise each option is a bounded count
+    (``cap``, shown as "1000+") served by the scope indexes, until ``FACET_BUDGET_SECONDS`` have been
+    spent (the rest are unknown, shown as "…"). A full-text search matching that many is not counted
+    per option (``available`` False)."""
     dialect = session.get_bind().dialect.name
-    base = f.without(*FACETS, "page", "sort", "descending")
-    base_where = conditions(base, scope=scope, tree=tree, dialect=dialect, now=now, tz=tz)
-    _, capped = bounded_count(session, base_where, ONE_PASS_MAX)
-    if not capped:
-        return _one_pass(session, f, base_where, now=now, categories=categories)
-    if f.q.strip():
-        return FacetCounts(available=False)
+    deadline = clock.monotonic() + FACET_BUDGET_SECONDS
+
+    def where(g: TicketFilter) -> list[ColumnElement[bool]]:
+        return conditions(g, scope=scope, tree=tree, dialect=dialect, now=now, tz=tz)
 
     def count(g: TicketFilter) -> Count:
-        where = conditions(g, scope=scope, tree=tree, dialect=dialect, now=now, tz=tz)
-        return Count(*bounded_count(session, where, cap))
+        if clock.monotonic() > deadline:
+            return UNKNOWN
+        return Count(*bounded_count(session, where(g), cap))
+
+    def grouped(g: TicketFilter, column: Any) -> dict[str, int] | None:
+        if bounded_count(session, where(g), GROUP_MAX)[1]:
+            return None
+        # Read the column and count in Python: a GROUP BY would tempt the planner into walking the
+        # index that is sorted by the column instead of the one that finds the few rows.
+        values = session.scalars(select(column).where(*where(g)))
+        return {str(getattr(k, "value", k)): n for k, n in Counter(values).items()}
 
     result = FacetCounts()
     rest = f.without("statuses", "page", "sort")
-    result.statuses["all"] = count(rest)
-    for key, statuses in STATUS_TABS.items():
-        result.statuses[key] = count(replace(rest, statuses=statuses))
+    by_status = grouped(rest, Ticket.status)
+    if by_status is not None:
+        result.statuses["all"] = Count(sum(by_status.values()))
+        for key, members in STATUS_TABS.items():
+            result.statuses[key] = Count(sum(by_status.get(s.value, 0) for s in members))
+    elif f.q.strip():
+        return FacetCounts(available=False)
+    else:
+        result.statuses["all"] = count(rest)
+        for key, members in STATUS_TABS.items():
+            result.statuses[key] = count(replace(rest, statuses=members))
     rest = f.without("categories", "page", "sort")
+    by_category = grouped(rest, Ticket.category)
     for code in categories:
-        result.categories[code] = count(replace(rest, categories=(code,)))
+        result.categories[code] = (
+            Count(by_category.get(code, 0))
+            if by_category is not None
+            else count(replace(rest, categories=(code,)))
+        )
     for flag in ("urgent", "overdue", "needs_review"):
         result.flags[flag] = count(replace(f.without(flag, "page", "sort"), **{flag: True}))  # type: ignore[arg-type]
     return result
-
-
-def _one_pass(
-    session: Session,
-    f: TicketFilter,
-    base_where: list[ColumnElement[bool]],
-    *,
-    now: datetime,
-    categories: Sequence[str],
-) -> FacetCounts:
-    rows = session.execute(
-        select(
-            Ticket.status, Ticket.category, Ticket.urgent, Ticket.needs_review, Ticket.due_at
-        ).where(*base_where)
-    ).all()
-    wanted_statuses = {s.value for s in f.statuses}
-
-    def passes(row: Any, skip: str) -> bool:
-        status, category, urgent, review, due = row
-        status = Status(status)
-        overdue_now = status in OPEN_STATUSES and due is not None and due < now
-        return (
-            (skip == "statuses" or not wanted_statuses or status.value in wanted_statuses)
-            and (skip == "categories" or not f.categories or category in f.categories)
-            and (skip == "urgent" or f.urgent is None or bool(urgent) == f.urgent)
-            and (skip == "overdue" or not f.overdue or overdue_now)
-            and (skip == "needs_review" or not f.needs_review or bool(review))
-        )
-
-    status_tab = {s.value: key for key, members in STATUS_TABS.items() for s in members}
-    tallies: dict[str, dict[str, int]] = {"statuses": {}, "categories": {}, "flags": {}}
-    for row in rows:
-        status, category, urgent, review, due = row
-        if passes(row, "statuses"):
-            tab = status_tab.get(Status(status).value)
-            for key in ("all", tab):
-                if key:
-                    tallies["statuses"][key] = tallies["statuses"].get(key, 0) + 1
-        if passes(row, "categories"):
-            tallies["categories"][category] = tallies["categories"].get(category, 0) + 1
-        if urgent and passes(row, "urgent"):
-            tallies["flags"]["urgent"] = tallies["flags"].get("urgent", 0) + 1
-        is_overdue = Status(status) in OPEN_STATUSES and due is not None and due < now
-        if is_overdue and passes(row, "overdue"):
-            tallies["flags"]["overdue"] = tallies["flags"].get("overdue", 0) + 1
-        if review and passes(row, "needs_review"):
-            tallies["flags"]["needs_review"] = tallies["flags"].get("needs_review", 0) + 1
-    return FacetCounts(
-        statuses={k: Count(tallies["statuses"].get(k, 0)) for k in ("all", *STATUS_TABS)},
-        categories={c: Count(tallies["categories"].get(c, 0)) for c in categories},
-        flags={k: Count(tallies["flags"].get(k, 0)) for k in ("urgent", "overdue", "needs_review")},
-    )
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -218,10 +218,10 @@ def test_counts_per_option_are_what_choosing_that_option_would_list(
     def expected(g: TicketFilter) -> int:
         return len(listed(db, domain, clock, replace(g, page_size=200), world[viewer]))
 
-    one_pass = facets(db, domain, clock, f, world[viewer])
-    monkeypatch.setattr(queries, "ONE_PASS_MAX", 0)  # force one bounded count per option
+    grouped = facets(db, domain, clock, f, world[viewer])
+    monkeypatch.setattr(queries, "GROUP_MAX", 0)  # force one bounded count per option
     per_option = facets(db, domain, clock, f, world[viewer])
-    for counts in (one_pass, per_option) if not f.q else (one_pass,):
+    for counts in (grouped, per_option) if not f.q else (grouped,):
         assert counts.statuses["all"].value == expected(f.without("statuses"))
         for tab, statuses in queries.STATUS_TABS.items():
             assert counts.statuses[tab].value == expected(replace(f, statuses=statuses)), tab
