@@ -14,7 +14,6 @@ from bot.services.groups import demand_probability
 from bot.services.people import resident_for, staff_for
 from bot.services.views import FiledForward, ForwardBurstResult, ForwardDemand, ForwardItem
 from tickets import services
-from tickets.access import ensure_can_act
 from tickets.domain import Domain
 from tickets.errors import PermissionDenied
 from tickets.models import LabelFeedback, Person, Ticket
@@ -139,11 +138,17 @@ def _as_forwarder(
 
 
 def confirm(session: Session, domain: Domain, *, telegram_user_id: int, code: str) -> None:
-    """The grid member says the parse was right: a positive label."""
+    """The grid member says the parse was right: a positive label, and the ticket leaves 待复核."""
+    ticket = _as_forwarder(
+        session,
+        domain,
+        telegram_user_id,
+        code,
+        lambda t, actor: services.confirm_classification(
+            session=session, domain=domain, ticket=t, actor=actor
+        ),
+    )
     person = staff_for(session, telegram_user_id)
-    ticket = services.get_ticket(session, code)
-    if ticket.forwarder_id != person.id:
-        ensure_can_act(person, ticket, domain.units(session))
     label = {"is_demand": True, "category": ticket.category, "urgent": ticket.urgent}
     services.record_feedback(
         session=session,
