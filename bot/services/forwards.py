@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.services import staff
 from bot.services.groups import demand_probability
 from bot.services.people import resident_for, staff_for
 from bot.services.views import FiledForward, ForwardBurstResult, ForwardDemand, ForwardItem
@@ -116,6 +117,7 @@ def _as_forwarder(
     telegram_user_id: int,
     code: str,
     change: Callable[[Ticket, Person | str], Any],
+    label: str,
 ) -> Ticket:
     """Run ``change`` as the grid member; the member who forwarded a ticket may correct it even when it
     was located outside their grid. Feedback rows are marked as coming from a grid member."""
@@ -134,6 +136,7 @@ def _as_forwarder(
     ):
         feedback.source = "grid_member"
         feedback.actor_id = person.id
+    staff.refresh_card(session, domain, ticket, f"网格员{person.display_name}", label)
     return ticket
 
 
@@ -147,6 +150,7 @@ def confirm(session: Session, domain: Domain, *, telegram_user_id: int, code: st
         lambda t, actor: services.confirm_classification(
             session=session, domain=domain, ticket=t, actor=actor
         ),
+        "确认分类",
     )
     person = staff_for(session, telegram_user_id)
     label = {"is_demand": True, "category": ticket.category, "urgent": ticket.urgent}
@@ -174,6 +178,7 @@ def reclassify(
         lambda t, actor: services.reclassify(
             session=session, domain=domain, ticket=t, category=category, actor=actor
         ),
+        "改类别",
     )
     return domain.taxonomy.name(category)
 
@@ -193,4 +198,5 @@ def not_a_demand(session: Session, domain: Domain, *, telegram_user_id: int, cod
             actor=actor,
             not_demand=True,
         ),
+        "标记为不是诉求",
     )

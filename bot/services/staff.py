@@ -95,6 +95,36 @@ def card_text(session: Session, domain: Domain, ticket: Ticket, footer: str = ""
     return f"{text}\n{footer}" if footer else text
 
 
+def refresh_card(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    actor: str,
+    label: str,
+    chat_id: int | None = None,
+    message_id: int | None = None,
+) -> tuple[str, int | None, int | None]:
+    """Queue the edit that shows the ticket's card as it is now, with who did what last."""
+    session.flush()
+    if message_id is None:
+        chat_id, message_id = card_message(session, ticket)
+    stamp = domain.clock().astimezone(domain.settings.timezone).strftime("%H:%M")
+    text = card_text(session, domain, ticket, f"— {actor} {stamp} {label}")
+    if chat_id is not None and message_id is not None:
+        outbox.enqueue(
+            session,
+            chat_id=chat_id,
+            text=text,
+            kind="staff_card_edit",
+            ticket=ticket,
+            method="editMessageText",
+            reply_markup=messages.staff_keyboard(ticket.code) if ticket.status.is_open else None,
+            extra={"message_id": message_id},
+            dedupe_key=f"card:{ticket.code}:{len(ticket.events)}:{message_id}",
+        )
+    return text, chat_id, message_id
+
+
 def act(
     session: Session,
     domain: Domain,
@@ -111,24 +141,10 @@ def act(
     call, label = ACTIONS[action]
     ticket = services.get_ticket(session, code)
     call(session, domain, ticket, person, **params)
-    session.flush()
-    if card_message_id is None:
-        card_chat_id, card_message_id = card_message(session, ticket)
     actor = person.display_name or person.username or "工作人员"
-    stamp = domain.clock().astimezone(domain.settings.timezone).strftime("%H:%M")
-    text = card_text(session, domain, ticket, f"— {actor} {stamp} {label}")
-    if card_chat_id is not None and card_message_id is not None:
-        outbox.enqueue(
-            session,
-            chat_id=card_chat_id,
-            text=text,
-            kind="staff_card_edit",
-            ticket=ticket,
-            method="editMessageText",
-            reply_markup=messages.staff_keyboard(ticket.code) if ticket.status.is_open else None,
-            extra={"message_id": card_message_id},
-            dedupe_key=f"card:{ticket.code}:{len(ticket.events)}:{card_message_id}",
-        )
+    text, card_chat_id, card_message_id = refresh_card(
+        session, domain, ticket, actor, label, card_chat_id, card_message_id
+    )
     return StaffResult(
         code=ticket.code,
         card_text=text,

@@ -211,6 +211,10 @@ async def test_the_grid_members_corrections_change_the_ticket_and_are_stored_as_
             (f.text, f.corrected["is_demand"], f.corrected["category"], f.source)
             for f in s.scalars(select(LabelFeedback))
         }
+    cards = {c["text"].splitlines()[-2]: c for c in bot.telegram.sent(STAFF_CHAT_ID)}
+    rejected = cards["内容：楼下士多今日大减价"]
+    assert "状态：不予受理" in rejected["text"] and "reply_markup" not in rejected
+    assert "网格员小李" in rejected["text"]
     assert labels == {
         ("3栋电梯又困人啦", True, "elevator", "grid_member"),
         ("北门路灯唔着", True, "property_mgmt", "grid_member"),
