@@ -48,7 +48,7 @@ $(RASA_MODEL): $(RASA_STAMP) $(RASA_INPUTS)
 run: setup train  ## set up, train if needed, then run Rasa, actions, console (and the bot when TELEGRAM_BOT_TOKEN is set)
 	@$(PY) scripts/supervise.py
 
-test: setup  ## set up and run the whole test suite (PostgreSQL cases run when PostgreSQL is installed)
+test: setup train  ## set up, train the models when stale, run the whole test suite (PostgreSQL cases when installed; e2e with the trained models)
 	@scripts/test.sh
 
 lint: $(APP_STAMP)  ## ruff (lint + format check) and mypy
