@@ -23,7 +23,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -146,6 +148,32 @@ def latencies(
     return to_ticket, to_done
 
 
+def classifier_alone(kind: str, rasa_url: str, model_dir: str, texts: list[str]) -> float:
+    """Messages per second of the group classifier by itself, called as the bot calls it."""
+    import asyncio
+
+    from bot.classify import PipelineClassifier, RasaParseClassifier
+    from bot.rasa import RasaClient
+
+    async def measure() -> float:
+        rasa = RasaClient(rasa_url)
+        classifier = (
+            PipelineClassifier(Path(model_dir) if model_dir else None)
+            if kind == "pipeline"
+            else RasaParseClassifier(rasa)
+        )
+        await classifier.start()
+        started = time.perf_counter()
+        for i in range(0, len(texts), 128):  # the bot's batch size
+            await classifier.classify(texts[i : i + 128])
+        rate = len(texts) / (time.perf_counter() - started)
+        await classifier.close()
+        await rasa.close()
+        return rate
+
+    return asyncio.run(measure())
+
+
 def push(telegram: FakeTelegram, batch: list[tuple[int, str]], sent: dict[int, float]) -> None:
     chat = telegram.chats[GROUP]
     for uid, text in batch:
@@ -164,11 +192,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="paced run: duration")
     parser.add_argument("--demand-share", type=float, default=0.2)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a throw-away PostgreSQL cluster (tests/support)"
+    )
     parser.add_argument("--nlu-model", default="", help="NLU model directory (default models/nlu)")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="minwei-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    pg = None
+    if args.postgres:
+        from tests.support import postgres
+
+        pg = postgres.start()
+        url = pg.url
     db = prepare(url)
     telegram = FakeTelegram()
     telegram.group(GROUP, "基准测试群")
@@ -194,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
             rasa = processes.rasa_server(env, workdir, action_port=1)
             env["RASA_URL"] = rasa.ready_url.rsplit("/", 1)[0]  # type: ignore[union-attr]
             started.append(rasa.start(timeout=400))
+        alone = classifier_alone(
+            args.classifier,
+            env.get("RASA_URL", ""),
+            args.nlu_model,
+            [t for _, t in messages(2000, args.demand_share, seed=9)],
+        )
         bot = processes.bot(env, workdir)
         started.append(bot.start())
         if not telegram.wait_until(lambda: bool(telegram.calls_to("getUpdates")), timeout=300):
@@ -234,8 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         with db.session() as s:
             tickets = s.scalar(select(func.count(Ticket.id))) or 0
         db.dispose()
+        if pg is not None:
+            cast(Callable[[], None], pg.stop)()
 
     print(f"\nclassifier: {args.classifier}   database: {db.dialect}   tickets filed: {tickets}")
+    print(f"classifier alone (batches of 128, as the bot calls it): {alone:.0f} messages/s")
     print(
         "| run | messages | rate offered | messages/s handled | update→ticket p50 / p99 | update→done p50 / p99 |"
     )
