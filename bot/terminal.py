@@ -159,6 +159,7 @@ class TerminalTelegram(BaseRequest):
             message = dict(
                 self._messages.get(key) or {"chat": {"id": key[0]}, "message_id": key[1]}
             )
+            before = str(message.get("text") or "")
             if "text" in p:
                 message["text"] = p["text"]
             message.pop("reply_markup", None)
@@ -166,7 +167,11 @@ class TerminalTelegram(BaseRequest):
                 message["reply_markup"] = p["reply_markup"]
             self._messages[key] = message
             if endpoint == "editMessageText" and key[0] == self.chat["id"]:
-                self._show(message, edited=True)
+                after = str(message.get("text") or "")
+                if before and after.startswith(before):  # a choice noted under the question
+                    self.out("　" + after[len(before) :].strip())
+                else:
+                    self._show(message, edited=True)
             return message
         if endpoint == "answerCallbackQuery":
             if p.get("text"):

@@ -64,5 +64,6 @@ async def test_a_terminal_conversation_runs_through_the_bot(
     assert "\n民微：您反映的是：3栋电梯坏了，对吗？" in printed
     assert "　[1] 对　[2] 不对" in printed
     assert [t["message"] for t in rasa.turns] == ["3栋电梯坏了", "/affirm"]
+    assert "　→ 对" in printed
     assert printed[-1] == "\n民微：已为您登记"
     no_errors()
