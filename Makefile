@@ -17,10 +17,10 @@ export PYTHONUTF8             := 1
 
 RASA_MODEL := models/rasa/minwei.tar.gz
 NLU_MODEL  := models/nlu/model.json
-NLU_INPUTS := $(wildcard data/nlu/*.yml) data/taxonomy.yml $(wildcard data/jieba/*.txt) $(wildcard nlu/*.py)
+NLU_INPUTS := $(wildcard data/nlu/*.yml) data/taxonomy.yml data/units.yml $(wildcard data/jieba/*.txt) $(wildcard data/lexicon/*) $(wildcard nlu/*.py)
 RASA_INPUTS:= config.yml domain.yml endpoints.yml $(NLU_INPUTS) $(wildcard data/*.yml)
 
-.PHONY: help setup run test test-fast lint format train classify chat bench clean
+.PHONY: help setup run test test-fast lint format train classify chat bench clean evaluate bench-nlu
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -63,6 +63,16 @@ format: $(APP_STAMP)  ## apply ruff's formatting and safe fixes
 classify: $(RASA_STAMP)  ## JSON lines {"id","text"} on stdin → classifications on stdout (see README)
 	@$(MAKE) --no-print-directory -s $(NLU_MODEL) 1>&2
 	@exec $(RASA_PY) -m nlu classify $(ARGS)
+
+evaluate: $(RASA_STAMP)  ## NLU metrics on the held-out split of data/nlu (ARGS=--compare-baseline adds Rasa's default pipeline, ~1 h)
+	@mkdir -p reports
+	@$(RASA_PY) -m nlu export --split test --out reports/nlu-test.jsonl
+	@$(RASA_PY) -m nlu evaluate --data reports/nlu-test.jsonl $(ARGS)
+
+bench-nlu: $(RASA_STAMP)  ## NLU benchmarks: speed, 5-fold CV and tipdm2020c, each next to Rasa's default pipeline (hours)
+	@$(RASA_PY) -m benchmarks.bench_nlu_speed
+	@$(RASA_PY) -m benchmarks.bench_nlu_cv
+	@$(RASA_PY) -m benchmarks.bench_nlu_tipdm
 
 chat: setup train  ## talk to the bot in the terminal as a resident (no token needed; starts Rasa and actions if not running)
 	@$(PY) -m bot.chat

@@ -1,0 +1,302 @@
+"""Location spans with spaCy: a blank ``zh`` pipeline whose tokenizer is our jieba segmenter, token
+classes from ``data/lexicon/places.yml`` and the gazetteer, and ``Matcher`` patterns over those classes.
+
+Patterns (token classes in capitals):
+
+- ``NUM UNIT`` — 3栋, 5号楼, 2单元, 18楼, 1203房, b086号车位, c出口, 二期, b区; also 负一层;
+- ``NAME+ SUFFIX``, ``NAME_SUFFIX``, ``GAZ`` — 翠竹苑, 大岭村市场, 文昌路巴士站, 锦绣华庭, 幸福花园;
+- ``GATE`` — 东门口, 北门; ``NUM 区 FACILITY`` — c区地下车库;
+- ``ROOM_CONTEXT NUM`` — 楼上1203.
+
+Matches that touch are one chain (锦绣华庭 + 3期 + 8栋, 幸福花园 + 东门); places joined by 同/和/与/到/、
+stay separate. A name keeps at most :data:`MAX_NAME_CHARS` characters before its suffix and never
+crosses generic words (楼下, 小区, 门口 …) or function characters. Offsets returned are into the
+ORIGINAL text (through :class:`~nlu.normalize.Normalized`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nlu.normalize import Normalized
+from nlu.resources import LEXICON_DIR, read_yaml
+from nlu.segment import Segmenter
+
+MAX_NAME_CHARS = 6
+_CJK = re.compile(r"^[\u3400-\u9fff\U00020000-\U0002ffff]+$")
+_DIGITS = re.compile(r"^(?:[0-9]+[a-z]?|[a-z][0-9]*)$")
+_CN_NUM = re.compile(r"^[一二三四五六七八九十百零两〇]+$")
+_NUMBER = re.compile(r"^(?:[0-9]+[a-z]?|[a-z][0-9]*|[一二三四五六七八九十百零两〇]+)$")
+_RELATIONAL = set("口边头尾里内外旁")
+_ROADS = ("路", "街", "巷", "横路")
+_NAME_TAGS = ("NAME", "NSUF", "GAZ", "SUF1")
+_SPLIT = re.compile(
+    r"[0-9a-z]+|[一二三四五六七八九十百零两〇]+|[^0-9a-z一二三四五六七八九十百零两〇]+"
+)
+# A cheap pre-filter: no digit, unit, suffix or gate character → no location, skip spaCy.
+_CUE_CHARS = set(
+    "0123456789一二三四五六七八九十两栋座幢楼层单元室房号期区巷街路村苑园庭湾府居轩阁坊里厦庄城院邸墅寓台围墟涌洞门口站场校学道桥厂心堂委办局所馆寓"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationSpan:
+    """A place named in the message; ``start``/``end`` index the original text."""
+
+    text: str
+    start: int
+    end: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end}
+
+
+class _Tokenizer:
+    """spaCy tokenizer over our jieba segmenter, with words re-split where names meet numbers and units.
+
+    ``3座部`` → 3 座 部, ``村村口`` → 村 村口, ``隧道口`` → 隧道 口: jieba's words sometimes straddle the
+    end of a place, and a span can only end on a token boundary.
+    """
+
+    def __init__(self, vocab: Any, segmenter: Segmenter, extractor: LocationExtractor) -> None:
+        from spacy.tokens import Doc
+
+        self._doc = Doc
+        self.vocab = vocab
+        self.segmenter = segmenter
+        self.x = extractor
+
+    def split(self, text: str) -> list[str]:
+        x = self.x
+        words: list[str] = []
+        for word in self.segmenter.cut(text):
+            pieces = _SPLIT.findall(word)
+            for piece in pieces if len(pieces) > 1 else [word]:
+                after_number = bool(words) and bool(_NUMBER.match(words[-1]))
+                if after_number and piece not in x.known and len(piece) > 1 and piece[0] in x.units:
+                    words.extend([piece[0], piece[1:]])  # 3座部 → 3 座 部, 3楼窗口 → 3 楼 窗口
+                    continue
+                if len(piece) == 2 and piece not in x.known:
+                    first, second = piece[0], piece[1]
+                    if first in x.suffix_chars and (
+                        second in x.suffix_chars or second in x.stop_chars
+                    ):
+                        words.extend(piece)  # 村村 → 村 村
+                        continue
+                if len(piece) > 2 and piece[-1] in _RELATIONAL and piece[:-1] in x.suffix_words:
+                    words.extend([piece[:-1], piece[-1]])
+                    continue
+                words.append(piece)
+        return words
+
+    def __call__(self, text: str) -> Any:
+        words = self.split(text)
+        return self._doc(self.vocab, words=words, spaces=[False] * len(words))
+
+
+class LocationExtractor:
+    """Build once per pipeline; ``extract`` is thread-safe."""
+
+    def __init__(
+        self,
+        segmenter: Segmenter,
+        gazetteer: Iterable[str] = (),
+        lexicon: Path | None = None,
+        outside_words: Iterable[str] = (),
+    ) -> None:
+        import spacy
+        from spacy.matcher import Matcher
+
+        doc = read_yaml(lexicon or LEXICON_DIR / "places.yml") or {}
+        self.units = set(doc.get("units") or [])
+        self.suffix_words = set(doc.get("suffix_words") or [])
+        self.suffix_chars = set(doc.get("suffix_chars") or [])
+        self.gates = set(doc.get("gates") or [])
+        self.zone_facilities = set(doc.get("zone_facilities") or [])
+        self.generic = set(doc.get("generic") or [])
+        self.stop_chars = set(doc.get("stop_chars") or [])
+        self.room_context = set(doc.get("room_context") or [])
+        self.gazetteer = {g.lower() for g in gazetteer}
+        self.outside_words = set(outside_words)
+        self.known = self.units | self.suffix_words | self.gates | self.generic | self.gazetteer
+
+        self.nlp = spacy.blank("zh")
+        self.nlp.tokenizer = _Tokenizer(self.nlp.vocab, segmenter, self)
+        self.matcher = Matcher(self.nlp.vocab)
+        name = {"TAG": {"IN": ["NAME", "NSUF", "GAZ", "SUF1"]}, "OP": "+"}
+        number = {"TAG": "NUM"}
+        unit = {"LOWER": {"IN": sorted(self.units)}}
+        self.matcher.add("UNIT", [[number, unit], [{"LOWER": "负"}, number, unit]])
+        self.matcher.add(
+            "NAMED",
+            [
+                [name, {"TAG": {"IN": ["SUF1", "SUFW", "NSUF", "GAZ"]}}],
+                [{"TAG": {"IN": ["NSUF", "GAZ"]}}],
+                # 中山八路: a numbered road
+                [name, {"TAG": "NUM"}, {"LOWER": {"IN": ["路", "街", "巷", "横路"]}}],
+            ],
+        )
+        # 书香门第5栋: a name without a suffix word right before a building number
+        building = {"LOWER": {"IN": ["栋", "座", "幢", "号楼", "期"]}}
+        self.matcher.add("BUILDING", [[name, number, building]])
+        self.matcher.add("GATE", [[{"TAG": "GATE"}]])
+        self.matcher.add(
+            "ZONE", [[number, {"LOWER": "区"}, {"LOWER": {"IN": sorted(self.zone_facilities)}}]]
+        )
+        self.matcher.add(
+            "ROOM",
+            [[{"LOWER": {"IN": sorted(self.room_context)}}, {"TAG": "NUM", "LENGTH": {">=": 3}}]],
+        )
+
+    def _classify(self, word: str) -> str:
+        if word in self.gazetteer:
+            return "GAZ"
+        if word in self.gates:
+            return "GATE"
+        if _DIGITS.match(word) or _CN_NUM.match(word):
+            return "NUM"
+        if word in self.suffix_words:
+            return "SUFW"
+        if word in self.generic:
+            return "GEN"
+        if not _CJK.match(word):
+            return "X"
+        if word in self.units and word not in self.suffix_chars:
+            return "UNIT"
+        if word in self.outside_words:
+            return "STOP"
+        if len(word) == 1:
+            if word in self.suffix_chars:
+                return "SUF1"
+            return "STOP" if word in self.stop_chars else "NAME"
+        if word[-1] in self.suffix_chars and word not in self.units:
+            return "NSUF"
+        if len(word) >= 3 and any(word.endswith(w) for w in self.suffix_words):
+            return "NSUF"  # 南门市场 as one jieba word
+        return "NAME" if len(word) <= 4 else "X"
+
+    def extract(self, norm: Normalized) -> list[LocationSpan]:
+        """Location spans of one normalised message, in order, non-overlapping."""
+        text = norm.text
+        if not any(ch in _CUE_CHARS for ch in text):
+            return []
+        doc = self.nlp.make_doc(text)
+        for token in doc:
+            token.tag_ = self._classify(token.lower_)
+        spans = self._assemble(doc)
+        out = []
+        for s, e in spans:
+            start, end = norm.to_original(doc[s].idx, doc[e - 1].idx + len(doc[e - 1]))
+            original = norm.original[start:end]
+            stripped = original.strip()
+            if not stripped:
+                continue
+            start += len(original) - len(original.lstrip())
+            out.append(LocationSpan(stripped, start, start + len(stripped)))
+        return out
+
+    def _assemble(self, doc: Any) -> list[tuple[int, int]]:
+        strings = self.nlp.vocab.strings
+        candidates: list[tuple[int, int, str]] = []
+        for match_id, s, e in self.matcher(doc):
+            label = strings[match_id]
+            if label == "NAMED":
+                if e < len(doc) and doc[e].lower_ in _RELATIONAL and doc[e - 1].tag_ == "SUF1":
+                    continue  # 大岭村 村 尾: the second 村 starts 村尾, a generic place
+                start = self._trim_name(doc, s, e)
+                if start is None:
+                    continue
+                s = start
+            elif label == "BUILDING":
+                start = self._trim_name(doc, s, e - 2, min_chars=2)
+                if start is None:
+                    continue
+                s = start
+            elif label == "ROOM":
+                s += 1  # the context word is not part of the place
+            candidates.append((s, e, label))
+        # Longest first, then leftmost; keep non-overlapping.
+        candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
+        taken: list[tuple[int, int, str]] = []
+        for s, e, label in candidates:
+            if all(e <= ts or s >= te for ts, te, _ in taken):
+                taken.append((s, e, label))
+        taken.sort()
+        merged: list[list[Any]] = []
+        for s, e, label in taken:
+            if merged and merged[-1][1] == s and label in ("UNIT", "GATE", "ZONE", "NAMED"):
+                merged[-1][1] = e
+            else:
+                merged.append([s, e, label])
+        # 30号 (a date) or 第二期 (a course) alone are no places; after a name they are (328号).
+        merged = [
+            m
+            for m in merged
+            if not (m[2] == "UNIT" and m[1] - m[0] == 2 and doc[m[1] - 1].lower_ in ("号", "期"))
+        ]
+        for span in merged:
+            # 大岭村 + 卫生站, 景泰街社区 + 广场: a place word right after a name continues it
+            while span[1] < len(doc) and doc[span[1]].tag_ == "SUFW" and span[2] == "NAMED":
+                span[1] += 1
+        for span in merged:  # 7座1808: a room number right after a chain joins it
+            e = span[1]
+            if e < len(doc) and doc[e].tag_ == "NUM" and doc[e].is_digit and 3 <= len(doc[e]) <= 4:
+                span[1] = e + 1
+        return [(s, e) for s, e, _ in merged]
+
+    def tokens(self, text: str) -> list[tuple[str, int, int]]:
+        """``(word, start, end)`` of the normalised ``text`` as the patterns see it."""
+        return [(t.text, t.idx, t.idx + len(t)) for t in self.nlp.make_doc(text)]
+
+    def _trim_name(self, doc: Any, s: int, e: int, min_chars: int = 1) -> int | None:
+        """Start of the name that ends at token ``e`` within ``[s, e)``, or None when it is no place.
+
+        For ``NAMED`` matches ``doc[e-1]`` is the suffix; for ``BUILDING`` ``e`` is the number and the
+        whole ``[s, e)`` is the name.
+        """
+        last = doc[e - 1]
+        if e - s == 1 and last.tag_ in ("GAZ", "NSUF"):  # one token: a gazetteer name or 锦绣华庭
+            return s if last.tag_ == "GAZ" or len(last) >= 3 else None
+        start = e - 1 if min_chars == 1 else e
+        if min_chars == 1 and start > s and doc[start - 1].tag_ == "NUM" and last.lower_ in _ROADS:
+            start -= 1  # 中山八路
+        chars = 0
+        while start > s:
+            prev = doc[start - 1]
+            if prev.tag_ not in _NAME_TAGS or chars + len(prev) > MAX_NAME_CHARS:
+                break
+            start -= 1
+            chars += len(prev)
+        if chars < min_chars:
+            return None
+        return start
+
+
+def learn_outside_words(
+    extractor: LocationExtractor, examples: Iterable[tuple[Normalized, Iterable[tuple[int, int]]]]
+) -> list[str]:
+    """Words that occur at least twice in training texts and (almost) never inside a location.
+
+    They can never be part of a name (住, 最近, 交楼, 下雨 …), which keeps names from swallowing the
+    words in front of them. ``examples`` pairs a normalised text with its gold spans (original offsets).
+    """
+    inside: dict[str, int] = {}
+    outside: dict[str, int] = {}
+    for norm, spans in examples:
+        gold = list(spans)
+        for word, s, e in extractor.tokens(norm.text):
+            if not _CJK.match(word):
+                continue
+            os_, oe = norm.to_original(s, e)
+            hit = any(os_ < ge and gs < oe for gs, ge in gold)
+            counts = inside if hit else outside
+            counts[word] = counts.get(word, 0) + 1
+    return sorted(
+        w
+        for w, n in outside.items()
+        if n >= 2 and inside.get(w, 0) <= 0.05 * (n + inside.get(w, 0))
+    )

@@ -1,0 +1,314 @@
+"""The NLU pipeline: normalise → urgency cues → classify → locations and PII, with offsets into the
+original text. Importable in both environments (``.venv`` and ``.venv-rasa``); no Rasa here.
+
+    from nlu.pipeline import load_pipeline
+    pipe = load_pipeline()                     # models/nlu; ModelNotFound when not trained
+    pipe.classify(["3栋电梯又坏咗"])[0].as_dict()
+
+A trained model directory is self-contained: the classifier (JSON + NPZ), the location word list and
+copies of every lexicon, dictionary and gazetteer file it was trained with, under ``resources/``.
+``model.json`` is written last and names the model (``version``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nlu import pii as pii_module
+from nlu.classifier import Classifier, ClassifierConfig, Scores, TrainingItem
+from nlu.data import Example, load_examples
+from nlu.errors import ModelInvalid, ModelNotFound
+from nlu.features import Lexicon
+from nlu.locations import LocationExtractor, LocationSpan, learn_outside_words
+from nlu.normalize import Framing, Normalized, Normalizer
+from nlu.pii import PiiSpan
+from nlu.resources import (
+    DATA_DIR,
+    DEFAULT_MODEL_DIR,
+    JIEBA_DIR,
+    LEXICON_DIR,
+    gazetteer_places,
+    word_list,
+)
+from nlu.segment import Segmenter
+from nlu.urgency import UrgencyCues, UrgencyRules
+
+MODEL_FORMAT = 1
+REPORT_INTENT = "report"
+RANKING_SIZE = 5
+INTENT_RANKING_SIZE = 5
+_RESOURCE_FILES = {
+    "cantonese.tsv": LEXICON_DIR / "cantonese.tsv",
+    "t2s_chars.tsv": LEXICON_DIR / "t2s_chars.tsv",
+    "features.yml": LEXICON_DIR / "features.yml",
+    "urgency.yml": LEXICON_DIR / "urgency.yml",
+    "places.yml": LEXICON_DIR / "places.yml",
+    "userdict.txt": JIEBA_DIR / "userdict.txt",
+}
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+@dataclass(frozen=True, slots=True)
+class NluResult:
+    """Everything the NLU says about one message. Offsets index the original text."""
+
+    is_demand: bool
+    demand_confidence: float  # P(demand), also for non-demands
+    category: str | None
+    category_confidence: float
+    ranking: tuple[tuple[str, float], ...]
+    urgent: bool
+    urgent_confidence: float
+    urgent_cues: tuple[str, ...]
+    locations: tuple[LocationSpan, ...]
+    pii: tuple[PiiSpan, ...]
+    intent: str
+    intent_confidence: float
+    intent_ranking: tuple[tuple[str, float], ...] = ()
+    framing: Framing = field(default_factory=Framing)
+    classifier_version: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "is_demand": self.is_demand,
+            "demand_confidence": _r(self.demand_confidence),
+            "category": self.category,
+            "category_confidence": _r(self.category_confidence),
+            "ranking": [[code, _r(p)] for code, p in self.ranking],
+            "urgent": self.urgent,
+            "urgent_confidence": _r(self.urgent_confidence),
+            "urgent_cues": list(self.urgent_cues),
+            "locations": [loc.as_dict() for loc in self.locations],
+            "pii": [p.as_dict() for p in self.pii],
+            "intent": self.intent,
+            "intent_confidence": _r(self.intent_confidence),
+            "intent_ranking": [[name, _r(p)] for name, p in self.intent_ranking],
+            "framing": self.framing.as_dict(),
+            "classifier_version": self.classifier_version,
+        }
+
+
+class Pipeline:
+    """A loaded model; ``classify`` is thread-safe and batches internally."""
+
+    def __init__(
+        self,
+        *,
+        normalizer: Normalizer,
+        urgency: UrgencyRules,
+        classifier: Classifier,
+        locations: LocationExtractor,
+        version: str,
+        batch_size: int = 512,
+    ) -> None:
+        self.normalizer = normalizer
+        self.urgency = urgency
+        self.classifier = classifier
+        self.locations = locations
+        self.version = version
+        self.batch_size = batch_size
+
+    def classify(self, texts: Sequence[str]) -> list[NluResult]:
+        """One result per text, in order."""
+        out: list[NluResult] = []
+        for i in range(0, len(texts), self.batch_size):
+            out.extend(self._batch(texts[i : i + self.batch_size]))
+        return out
+
+    def analyse(self, texts: Sequence[str]) -> list[tuple[Normalized, UrgencyCues, Scores]]:
+        """The intermediate steps for a batch (used by evaluation and the Rasa components)."""
+        norms = [self.normalizer.normalize(t) for t in texts]
+        cues = [self.urgency.cues(n.text) for n in norms]
+        scores = self.classifier.scores([n.text for n in norms], [c.features() for c in cues])
+        return list(zip(norms, cues, scores, strict=True))
+
+    def _batch(self, texts: Sequence[str]) -> list[NluResult]:
+        demand_threshold = self.classifier.demand_threshold
+        urgent_threshold = self.classifier.urgent_threshold
+        results = []
+        for norm, cues, s in self.analyse(texts):
+            is_demand = s.demand >= demand_threshold
+            best, best_p = s.category[0]
+            urgent = is_demand and s.urgent >= urgent_threshold
+            intents = sorted(
+                [(REPORT_INTENT, s.demand)]
+                + [(name, (1.0 - s.demand) * p) for name, p in s.intents],
+                key=lambda pair: -pair[1],
+            )
+            # The demand threshold is not 0.5: keep `report` first exactly for demands.
+            if is_demand and intents[0][0] != REPORT_INTENT:
+                intents.remove((REPORT_INTENT, s.demand))
+                intents.insert(0, (REPORT_INTENT, s.demand))
+            elif not is_demand and intents[0][0] == REPORT_INTENT:
+                intents.append(intents.pop(0))
+            results.append(
+                NluResult(
+                    is_demand=is_demand,
+                    demand_confidence=s.demand,
+                    category=best if is_demand else None,
+                    category_confidence=best_p if is_demand else 0.0,
+                    ranking=s.category[:RANKING_SIZE],
+                    urgent=urgent,
+                    urgent_confidence=s.urgent if is_demand else 0.0,
+                    urgent_cues=cues.situations if urgent else (),
+                    locations=tuple(self.locations.extract(norm)),
+                    pii=tuple(pii_module.find_pii(norm.original)),
+                    intent=intents[0][0],
+                    intent_confidence=intents[0][1],
+                    intent_ranking=tuple(intents[:INTENT_RANKING_SIZE]),
+                    framing=norm.framing,
+                    classifier_version=self.version,
+                )
+            )
+        return results
+
+
+def load_pipeline(model_dir: Path | str | None = None, *, batch_size: int = 512) -> Pipeline:
+    """Load a trained model (default ``<repo>/models/nlu``); ``ModelNotFound`` when there is none."""
+    directory = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    manifest_path = directory / "model.json"
+    if not manifest_path.is_file():
+        raise ModelNotFound(
+            f"no NLU model in {directory} (train one: make train, or python -m nlu train)"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        locations_meta = json.loads((directory / "locations.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelInvalid(f"{directory}: {e}") from e
+    if manifest.get("format") != MODEL_FORMAT:
+        raise ModelInvalid(
+            f"{directory}: model format {manifest.get('format')}, need {MODEL_FORMAT}"
+        )
+    resources = directory / "resources"
+    normalizer = Normalizer(resources)
+    places = word_list(resources / "gazetteer.txt")
+    segmenter = Segmenter(resources / "userdict.txt", places)
+    locations = LocationExtractor(
+        segmenter, places, resources / "places.yml", locations_meta["outside_words"]
+    )
+    return Pipeline(
+        normalizer=normalizer,
+        urgency=UrgencyRules(resources / "urgency.yml"),
+        classifier=Classifier.load(directory),
+        locations=locations,
+        version=str(manifest["version"]),
+        batch_size=batch_size,
+    )
+
+
+def train_pipeline(
+    out_dir: Path | str | None = None,
+    examples: Sequence[Example] | None = None,
+    config: ClassifierConfig | None = None,
+) -> Path:
+    """Train on ``examples`` (default: all of data/nlu) and write a model directory atomically."""
+    started = time.perf_counter()
+    out = Path(out_dir) if out_dir is not None else DEFAULT_MODEL_DIR
+    examples = list(examples) if examples is not None else load_examples()
+    config = config or ClassifierConfig()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".training-", dir=out.parent))
+    try:
+        resources = work / "resources"
+        resources.mkdir()
+        for name, source in _RESOURCE_FILES.items():
+            shutil.copyfile(source, resources / name)
+        places = gazetteer_places(DATA_DIR / "units.yml")
+        (resources / "gazetteer.txt").write_text(
+            "# place names of data/units.yml (jieba words and location gazetteer)\n"
+            + "".join(p + "\n" for p in places),
+            encoding="utf-8",
+        )
+        normalizer = Normalizer(resources)
+        urgency = UrgencyRules(resources / "urgency.yml")
+        norms = [normalizer.normalize(ex.text) for ex in examples]
+        items = [
+            TrainingItem(
+                text=n.text,
+                extra=urgency.cues(n.text).features(),
+                intent=ex.intent,
+                is_demand=ex.is_demand,
+                category=ex.category,
+                urgent=ex.urgent,
+            )
+            for ex, n in zip(examples, norms, strict=True)
+        ]
+        lexicon = Lexicon.load(resources / "features.yml", DATA_DIR / "taxonomy.yml")
+        classifier = Classifier.train(items, lexicon, config)
+        classifier.save(work)
+        segmenter = Segmenter(resources / "userdict.txt", places)
+        extractor = LocationExtractor(segmenter, places, resources / "places.yml")
+        outside = learn_outside_words(
+            extractor, [(n, ex.locations) for ex, n in zip(examples, norms, strict=True)]
+        )
+        (work / "locations.json").write_text(
+            json.dumps({"outside_words": outside}, ensure_ascii=False), encoding="utf-8"
+        )
+        version = "minwei-nlu-" + _digest(work)[:12]
+        manifest = {
+            "format": MODEL_FORMAT,
+            "version": version,
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "training_seconds": round(time.perf_counter() - started, 2),
+            "examples": len(examples),
+            "demands": sum(ex.is_demand for ex in examples),
+            "urgent_threshold": classifier.urgent_threshold,
+            "demand_threshold": classifier.demand_threshold,
+            "features": len(classifier.vectorizer.vocabulary),
+        }
+        (work / "model.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        if out.exists():
+            old = out.with_name(out.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            work.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            work.rename(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _digest(directory: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        h.update(path.relative_to(directory).as_posix().encode())
+        if path.suffix == ".npz":
+            import numpy as np
+
+            with np.load(path) as arrays:
+                for key in sorted(arrays.files):
+                    h.update(key.encode())
+                    h.update(arrays[key].tobytes())
+        else:
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def ensure_model(model_dir: Path | str | None = None, log: Any = None) -> Path:
+    """Train the default model into ``model_dir`` when it has none; returns the directory."""
+    directory = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    if not (directory / "model.json").is_file():
+        if log is not None:
+            log(f"[nlu] no model in {directory}; training one (about a minute)")
+        train_pipeline(directory)
+    return directory
+
+
+def texts_of(examples: Iterable[Example]) -> list[str]:
+    return [ex.text for ex in examples]

@@ -1,0 +1,36 @@
+"""Location spans: spaCy Matcher patterns over our tokens, offsets into the original text."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.pipeline import Pipeline
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("3栋电梯又坏咗，我阿妈落唔到楼😭", ["3栋"]),
+        ("【转发】陈姨：东门口嗰个井盖冇咗好危险", ["东门口"]),
+        ("幸福花园12栋2单元楼道灯坏了", ["幸福花园12栋2单元"]),
+        ("5栋门口有个井盖冇咗", ["5栋"]),
+        ("石岗路同大岭村市场之间条路烂晒", ["石岗路", "大岭村市场"]),
+        ("楼下垃圾三日冇人收", []),
+        ("5号楼2单元电梯困人", ["5号楼2单元"]),
+        ("C区地下车库积水", ["C区地下车库"]),
+        ("锦绣华庭3期8栋停水", ["锦绣华庭3期8栋"]),
+        ("B086号车位俾人霸咗", ["B086号车位"]),
+        ("楼上1203漏水", ["1203"]),
+        ("住喺翠竹苑，成日停电", ["翠竹苑"]),
+        ("電梯壞咗，康樂楼3座", ["康樂楼3座"]),
+        ("中山八路嗰个公交站冇遮", ["中山八路"]),
+        ("截止本月30号交资料", []),
+    ],
+)
+def test_places_are_found_with_original_offsets(
+    pipe: Pipeline, text: str, spans: list[str]
+) -> None:
+    (result,) = pipe.classify([text])
+    assert [loc.text for loc in result.locations] == spans
+    for loc in result.locations:
+        assert text[loc.start : loc.end] == loc.text

@@ -1,0 +1,87 @@
+"""The interface other packages code against: load_pipeline, classify, NluResult.as_dict()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlu.errors import ModelNotFound, NluError
+from nlu.pipeline import Pipeline, load_pipeline
+from tickets.services import Classification
+
+KEYS = {
+    "is_demand",
+    "demand_confidence",
+    "category",
+    "category_confidence",
+    "ranking",
+    "urgent",
+    "locations",
+    "pii",
+    "intent",
+    "intent_confidence",
+    "framing",
+    "classifier_version",
+}
+
+
+def test_a_missing_model_is_a_lookup_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound) as info:
+        load_pipeline(tmp_path / "nowhere")
+    assert isinstance(info.value, LookupError)
+    assert isinstance(info.value, NluError)
+
+
+@pytest.mark.parametrize(
+    ("text", "is_demand", "category", "intent"),
+    [
+        ("3栋电梯又坏咗，我阿妈落唔到楼😭", True, "elevator", "report"),
+        ("【转发】陈姨：东门口嗰个井盖冇咗好危险", True, "road_facility", "report"),
+        ("明天上午2栋电梯维保，请大家错峰出行", False, None, "notice"),
+        ("感谢物业，路灯修好了👍", False, None, "thank"),
+        ("早晨各位街坊", False, None, "greet"),
+        ("好的，冇问题", False, None, "affirm"),
+        ("我上个礼拜报嘅路灯修咗未", False, None, "ask_status"),
+    ],
+)
+def test_the_issue_examples_are_read_right(
+    pipe: Pipeline, text: str, is_demand: bool, category: str | None, intent: str
+) -> None:
+    (result,) = pipe.classify([text])
+    assert (result.is_demand, result.category, result.intent) == (is_demand, category, intent)
+
+
+def test_as_dict_has_the_contract_fields_and_feeds_the_tickets_core(pipe: Pipeline) -> None:
+    text = "【转发】陈姨：东门口嗰个井盖冇咗好危险，电话13812345678"
+    (result,) = pipe.classify([text])
+    d = result.as_dict()
+    assert set(d) >= KEYS
+    assert d["framing"] == {"forwarded": True, "speaker": "陈姨"}
+    phone = text.index("138")
+    assert d["pii"] == [{"kind": "phone", "start": phone, "end": phone + 11}]
+    assert d["classifier_version"] == pipe.version
+    assert d["ranking"][0][0] == d["category"]
+    classification = Classification.from_dict(d)
+    assert classification.category == "road_facility"
+    assert classification.locations == [{"text": "东门口", "start": 7, "end": 10}]
+
+
+def test_results_come_back_in_order_across_batches(model_dir: Path) -> None:
+    small = load_pipeline(model_dir, batch_size=3)
+    texts = ["电梯坏咗", "谢谢", "路灯唔着", "早晨", "楼上漏水", "好", "井盖冇咗"]
+    assert [r.as_dict() for r in small.classify(texts)] == [
+        r.as_dict() for r in small.classify(texts[:4]) + small.classify(texts[4:])
+    ]
+
+
+def test_results_are_frozen(pipe: Pipeline) -> None:
+    (result,) = pipe.classify(["电梯坏咗"])
+    with pytest.raises(AttributeError):
+        result.urgent = True  # type: ignore[misc]
+
+
+def test_empty_and_odd_inputs_are_classified(pipe: Pipeline) -> None:
+    results = pipe.classify(["", "   ", "[图片]", "😂😂😂", "a" * 5000])
+    assert [r.is_demand for r in results] == [False, False, False, False, False]
+    assert results[2].framing.attachments == ("图片",)

@@ -1,0 +1,28 @@
+"""Our own jieba tokenizer: the user dictionary and the gazetteer, never jieba's global tokenizer."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.segment import Segmenter
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("充电桩坏了", "充电桩"),
+        ("大岭村市场门口好多垃圾", "大岭村市场"),
+        ("长者饭堂几时开", "长者饭堂"),
+        ("网格员几时来", "网格员"),
+    ],
+)
+def test_dictionary_words_stay_whole(segmenter: Segmenter, text: str, word: str) -> None:
+    assert word in segmenter.cut(text)
+
+
+def test_the_global_jieba_tokenizer_is_untouched(segmenter: Segmenter) -> None:
+    import jieba
+
+    assert "大岭村市场" in segmenter.cut("大岭村市场")
+    assert jieba.dt.FREQ.get("大岭村市场") is None
+    assert "".join(segmenter.cut("3栋 电梯坏了")) == "3栋 电梯坏了"
