@@ -17,6 +17,8 @@ NEGATIONS = ("不是", "唔系", "唔係", "不系", "並非", "并非", "不在
 PLACE = re.compile(
     r"[0-9０-９A-Za-z一二三四五六七八九十百零两]+\s*(?:号楼|栋|座|幢|單元|单元|楼|層|层|室|号|號|巷|街|弄)"
 )
+#: Words saying the place understood was wrong (the new one replaces it rather than adding to it).
+WRONG = ("错", "錯", "不对", "唔啱", "唔对", "唔係", "唔系", "不是", "搞错", "弄错")
 #: How sure the NLU must be before its category replaces the one the resident confirmed earlier.
 MIN_CATEGORY_CONFIDENCE = 0.6
 
@@ -64,18 +66,25 @@ def negated(text: str, start: int) -> bool:
     return any(n in window for n in NEGATIONS)
 
 
-def _merge(current: str | None, new: str, negated_places: Sequence[str]) -> str:
-    """Put a corrected building number into the place it belongs to: 幸福花园3栋 + 5栋 → 幸福花园5栋."""
+def _merge(current: str | None, new: str, negated_places: Sequence[str], replacing: bool) -> str:
+    """Fit the new place into the one understood before.
+
+    幸福花园3栋 + 5栋 → 幸福花园5栋 (a corrected number); 5栋 + 幸福花园 → 幸福花园5栋 and 幸福花园 + 5栋 →
+    幸福花园5栋 (a detail added, unless the resident said the place was wrong: then it is replaced)."""
     if not current or new in current:
         return current or new
     for old in negated_places:
         if old and old in current:
             return current.replace(old, new, 1)
+    olds = list(PLACE.finditer(current))
     if PLACE.fullmatch(new):
-        olds = list(PLACE.finditer(current))
         if olds and olds[-1].group(0)[-1] == new[-1]:
             last = olds[-1]
             return current[: last.start()] + new + current[last.end() :]
+        if not olds and not replacing:
+            return current + new
+    elif not replacing and PLACE.fullmatch(current) and not PLACE.search(new):
+        return new + current
     return new
 
 
@@ -95,7 +104,8 @@ def _place(text: str, spans: Sequence[Mapping[str, Any]], current: str | None) -
     if not fresh:
         return None
     old = [place for start, place in candidates if negated(text, start)]
-    return _merge(current, fresh[0], old)
+    replacing = bool(old) or any(w in text for w in WRONG)
+    return _merge(current, fresh[0], old, replacing)
 
 
 def _category(

@@ -78,6 +78,13 @@ def summary(demand_text: str, old_place: str | None, new_place: str | None) -> s
     first_line = demand_text.split("\n更正：")[0]
     if old_place and new_place and old_place in first_line:
         first_line = first_line.replace(old_place, new_place)
+    elif new_place and new_place not in first_line:
+        # An earlier correction already changed the place: swap the building number said first.
+        numbers = list(corrections.PLACE.finditer(first_line))
+        new_numbers = list(corrections.PLACE.finditer(new_place))
+        if numbers and new_numbers and numbers[0].group(0)[-1] == new_numbers[-1].group(0)[-1]:
+            first = numbers[0]
+            first_line = first_line[: first.start()] + new_place + first_line[first.end() :]
     return texts.summary(first_line)
 
 

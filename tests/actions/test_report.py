@@ -16,6 +16,7 @@ from actions.report import (
     ActionStartReport,
     ActionSubmitReport,
     ValidateReportForm,
+    summary,
 )
 from tests.actions.conftest import nlu, tracker
 from tickets.db import Database
@@ -121,6 +122,20 @@ def test_the_place_is_taken_from_the_words_or_a_shared_location(
         text, CollectingDispatcher(), t, rasa_domain
     )
     assert result["location"] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new", "expected"),
+    [
+        ("3栋电梯坏了", "3栋", "5栋", "5栋电梯坏了"),
+        ("5栋楼道灯坏咗\n更正：喺幸福花园", "幸福花园5栋", "幸福花园6栋", "幸福花园6栋楼道灯坏咗"),
+        ("路灯坏了", "东风路", "幸福路", "路灯坏了"),
+    ],
+)
+def test_the_summary_shows_the_corrected_place(
+    text: str, old: str, new: str, expected: str
+) -> None:
+    assert summary(text, old, new) == expected
 
 
 def test_a_correction_changes_the_place_and_asks_again(
