@@ -68,14 +68,14 @@ def cleared() -> list[EventType]:
 
 
 def place_of_shared_location(place: dict[str, Any]) -> str:
-    title = str(place.get("title") or "").strip()
-    coords = f"定位 {float(place['latitude']):.5f},{float(place['longitude']):.5f}"
-    return f"{title}（{coords}）" if title else coords
+    return texts.shared_location(
+        float(place["latitude"]), float(place["longitude"]), str(place.get("title") or "").strip()
+    )
 
 
 def summary(demand_text: str, old_place: str | None, new_place: str | None) -> str:
     """The confirmation's one-line summary, showing a corrected place in place of the old one."""
-    first_line = demand_text.split("\n更正：")[0]
+    first_line = demand_text.split(texts.CORRECTION_MARK)[0]
     if old_place and new_place and old_place in first_line:
         first_line = first_line.replace(old_place, new_place)
     elif new_place and new_place not in first_line:
@@ -185,7 +185,7 @@ class ValidateReportForm(UsesDeps, FormValidationAction):
 
     def _more(self, tracker: Tracker, words: str) -> str:
         """The report's text with the resident's further words, kept for staff."""
-        return f"{tracker.get_slot('demand_text') or ''}\n更正：{words}".strip()
+        return f"{tracker.get_slot('demand_text') or ''}{texts.CORRECTION_MARK}{words}".strip()
 
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

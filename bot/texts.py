@@ -346,6 +346,51 @@ def forward_rejected(text: str) -> str:
     return text + "\n\n✗ 已标记为不是诉求，工单已撤销"
 
 
+# ---------------------------------------------------------------- words the services write into tickets and views
+
+SORRY = "抱歉，处理您的消息时出了点问题，我们已经记录下来。请稍后再试，或换个说法。"
+STAFF_ONLY = "只有工作人员可以操作工单"
+NOT_A_DEMAND_REASON = "网格员核实：不是诉求"
+PHOTO_ONLY_INFO = "（补充了一张照片）"
+UNKNOWN_ORIGIN = "（未知）"
+#: The line joining what a resident added while confirming to their report (staff read both).
+CORRECTION_MARK = "\n更正："
+#: Event kinds a resident is shown as progress.
+PROGRESS_LABELS = {
+    "accept": "已受理",
+    "assign": "已派单",
+    "start": "处理中",
+    "resolve": "已办结",
+    "close": "已关闭",
+    "reopen": "已重新打开",
+    "reject": "不予受理",
+    "merge": "已合并",
+    "note": "办理进展",
+    "resident_info": "您补充了信息",
+}
+
+
+def your_rating(notice: str, label: str) -> str:
+    return f"{notice}\n\n您的评价：{label}"
+
+
+def unsatisfied_reason(reason: str) -> str:
+    return f"不满意原因：{reason}"
+
+
+def grid_member(name: str) -> str:
+    return f"网格员{name}"
+
+
+def hotspot(category_name: str, title: str, reports: int) -> str:
+    return f"{category_name}｜{title[:30]}（{reports} 次）"
+
+
+def shared_location(latitude: float, longitude: float, title: str = "") -> str:
+    coords = f"定位 {latitude:.5f},{longitude:.5f}"
+    return f"{title}（{coords}）" if title else coords
+
+
 # ---------------------------------------------------------------- shared helpers
 
 

@@ -23,7 +23,6 @@ from tickets.errors import StoreUnavailable, TicketError
 
 log = logging.getLogger("bot.errors")
 
-SORRY = "抱歉，处理您的消息时出了点问题，我们已经记录下来。请稍后再试，或换个说法。"
 TEMPORARY = (ServiceUnavailable, TryLater, StoreUnavailable)
 
 
@@ -47,7 +46,7 @@ async def on_error(update: object, context: Context) -> None:
     log.error("%s: unexpected error", where, exc_info=error)
     if processing is not None:
         processing.fail(repr(error))
-    await _tell(update, context, SORRY, step="sorry", private_only=True)
+    await _tell(update, context, texts.SORRY, step="sorry", private_only=True)
 
 
 async def _tell(

@@ -48,7 +48,7 @@ async def _rate(update: Update, context: Context) -> tuple[str, Satisfaction]:
         satisfaction=value,
     )
     if isinstance(query.message, Message) and query.message.text:
-        note = f"{query.message.text}\n\n您的评价：{value.label}"
+        note = texts.your_rating(query.message.text, value.label)
         await reply(context, update, edit(query.message.message_id, note), step="rated")
     return code, value
 

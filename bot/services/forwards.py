@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.services import staff
 from bot.services.groups import demand_probability
 from bot.services.people import resident_for, staff_for
@@ -102,7 +103,7 @@ def file_burst(
                 confidence=ticket.category_confidence or 0.0,
                 urgent=ticket.urgent,
                 location=ticket.location_text,
-                origin=first.origin_name or "（未知）",
+                origin=first.origin_name or texts.UNKNOWN_ORIGIN,
                 summary=" ".join(ticket.redacted_text.split())[:80],
             )
         )
@@ -129,14 +130,14 @@ def _as_forwarder(
     except PermissionDenied:
         if ticket.forwarder_id != person.id:
             raise
-        change(ticket, f"网格员{person.display_name}")
+        change(ticket, texts.grid_member(person.display_name))
     session.flush()
     for feedback in session.scalars(
         select(LabelFeedback).where(LabelFeedback.id > before, LabelFeedback.ticket_id == ticket.id)
     ):
         feedback.source = "grid_member"
         feedback.actor_id = person.id
-    staff.refresh_card(session, domain, ticket, f"网格员{person.display_name}", label)
+    staff.refresh_card(session, domain, ticket, texts.grid_member(person.display_name), label)
     return ticket
 
 
@@ -194,7 +195,7 @@ def not_a_demand(session: Session, domain: Domain, *, telegram_user_id: int, cod
             session=session,
             domain=domain,
             ticket=t,
-            reason="网格员核实：不是诉求",
+            reason=texts.NOT_A_DEMAND_REASON,
             actor=actor,
             not_demand=True,
         ),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot import texts
 from bot.services.people import residents_for, staff_for
 from bot.services.views import Digest, GroupMessage, GroupOutcome, TicketView
 from nlu.pii import redact
@@ -291,7 +292,7 @@ def digest(
         by_status=[(s.label, counts[s]) for s in ordered],
         tickets=[TicketView.of(t, domain.taxonomy) for t in tickets],
         hotspots=[
-            f"{domain.taxonomy.name(s.category)}｜{s.title[:30]}（{s.reports} 次）" for s in spots
+            texts.hotspot(domain.taxonomy.name(s.category), s.title, s.reports) for s in spots
         ],
         pending_review=int(pending or 0),
     )

@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import texts
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import Person, ReviewItem, Ticket
 from tickets.statuses import Role
@@ -62,7 +63,7 @@ def staff_for(session: Session, telegram_user_id: int | None) -> Person:
     """The active staff member (any role but resident) linked to ``telegram_user_id``."""
     person = by_telegram_id(session, telegram_user_id) if telegram_user_id is not None else None
     if person is None or not person.active or not person.role.is_staff:
-        raise PermissionDenied("只有工作人员可以操作工单")
+        raise PermissionDenied(texts.STAFF_ONLY)
     return person
 
 

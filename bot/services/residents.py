@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot import texts
 from bot.services.people import resident_for
 from bot.services.views import StatusAnswer, TicketView
 from tickets import services
@@ -143,7 +144,7 @@ def add_info(
     body = text.strip()
     if photo:
         ticket.attachments = [*ticket.attachments, photo]
-        body = body or "（补充了一张照片）"
+        body = body or texts.PHOTO_ONLY_INFO
     services.add_resident_info(
         session=session, domain=domain, ticket=ticket, text=body, resident=person
     )
@@ -183,7 +184,7 @@ def note_unsatisfied_reason(
         session=session,
         domain=domain,
         ticket=ticket,
-        text=f"不满意原因：{reason.strip()}",
+        text=texts.unsatisfied_reason(reason.strip()),
         resident=person,
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.services.people import staff_for
 from bot.services.views import StaffResult, StatsView
 from tickets import messages, outbox, services, stats
@@ -211,6 +212,6 @@ def stats_view(session: Session, domain: Domain, *, telegram_user_id: int | None
         today=figures[0],
         month=figures[1],
         hotspots=[
-            f"{domain.taxonomy.name(s.category)}｜{s.title[:30]}（{s.reports} 次）" for s in spots
+            texts.hotspot(domain.taxonomy.name(s.category), s.title, s.reports) for s in spots
         ],
     )

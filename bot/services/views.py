@@ -6,24 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot import texts
 from tickets.models import Ticket, TicketEvent
 from tickets.stats import Figures
 from tickets.statuses import Status
 from tickets.taxonomy import Taxonomy
-
-#: Event kinds a resident is shown as progress, with how to say them.
-_PROGRESS_LABELS = {
-    "accept": "已受理",
-    "assign": "已派单",
-    "start": "处理中",
-    "resolve": "已办结",
-    "close": "已关闭",
-    "reopen": "已重新打开",
-    "reject": "不予受理",
-    "merge": "已合并",
-    "note": "办理进展",
-    "resident_info": "您补充了信息",
-}
 
 
 @dataclass(frozen=True)
@@ -69,7 +56,7 @@ def progress(events: list[TicketEvent]) -> str | None:
     for event in reversed(events):
         if event.kind == "note" and not event.data.get("public"):
             continue
-        label = _PROGRESS_LABELS.get(event.kind)
+        label = texts.PROGRESS_LABELS.get(event.kind)
         if label is None:
             continue
         detail = (
