@@ -47,11 +47,15 @@ class Classifier(Protocol):
     def classify(self, text: str) -> Classification: ...
 
 
-class LoginRequired(Exception):
+class ConsoleError(Exception):
+    """Base class of the errors the console raises itself (the domain's are ``TicketError``)."""
+
+
+class LoginRequired(ConsoleError):
     """The request needs a signed-in staff member."""
 
 
-class CsrfFailed(PermissionError):
+class CsrfFailed(PermissionError, ConsoleError):
     """An unsafe request without the session's CSRF token, or from another site."""
 
 

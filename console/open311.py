@@ -24,7 +24,7 @@ from sqlalchemy import true
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from console.deps import Console, LoginRequired, get_console
+from console.deps import Console, ConsoleError, LoginRequired, get_console
 from tickets import access, auth, queries, services
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import Ticket
@@ -40,7 +40,7 @@ MAX_PAGE_SIZE = 1000
 MAX_FIELD_CHARS = 1000
 
 
-class Open311Error(Exception):
+class Open311Error(ConsoleError):
     """An error answered in the GeoReport format."""
 
     def __init__(self, status: int, description: str) -> None:

@@ -6,12 +6,15 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from console.app import create_app
+from console.classifier import load_classifier
 from tests.conftest import Clock
 from tests.console.conftest import KeywordClassifier, Seeded
 from tickets import auth, services
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import ApiKey, Ticket
+from tickets.settings import Settings
 from tickets.statuses import Source
 
 API = "/open311/v2"
@@ -236,28 +239,25 @@ def test_reading_stamps_the_key_s_last_use(client: TestClient, db: Database, key
 
 
 def test_the_real_nlu_pipeline_classifies_when_it_is_trained(
-    app_settings,
-    db: Database,
-    domain: Domain,
-    key: str,  # type: ignore[no-untyped-def]
+    app_settings: Settings, db: Database, domain: Domain, key: str
 ) -> None:
-    """With ``make train`` done, a request without a service code goes through the real pipeline."""
-    from console.classifier import load_classifier
-
+    """With ``make train`` done, requests without a service code go through the real pipeline."""
     classifier = load_classifier()
     if classifier is None:
         pytest.skip("the NLU pipeline or its trained model (models/nlu) is not available")
-    from console.app import create_app
-
-    with TestClient(
-        create_app(app_settings, database=db, domain=domain, classifier=classifier)
-    ) as c:
-        response = c.post(
+    app = create_app(app_settings, database=db, domain=domain, classifier=classifier)
+    with TestClient(app) as c:
+        demand = c.post(
             f"{API}/requests.json",
             data={"api_key": key, "description": "幸福花园3栋电梯又坏咗，我阿妈落唔到楼"},
         )
-    assert response.status_code == 201
+        thanks = c.post(
+            f"{API}/requests.json", data={"api_key": key, "description": "多谢晒各位街坊！"}
+        )
+    assert demand.status_code == thanks.status_code == 201
+    assert thanks.json()[0]["service_notice"]  # filed as 其他诉求, for review
     with db.session() as s:
-        ticket = s.scalars(select(Ticket)).one()
-        assert ticket.category == "elevator"
-        assert ticket.classifier_version
+        first, second = s.scalars(select(Ticket).order_by(Ticket.id)).all()
+        assert first.category == "elevator" and first.classifier_version
+        assert first.location_text.startswith("幸福花园")
+        assert (second.category, second.needs_review) == ("other", True)
