@@ -8,8 +8,10 @@ the examples our classifier is trained on and parsed through Rasa's own ``Agent`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -55,7 +57,8 @@ class RasaNluModel:
         config_path = workdir / "config.yml"
         config_path.write_text(config, encoding="utf-8")
         started = time.perf_counter()
-        archive = train_nlu(str(config_path), str(data), str(workdir), fixed_model_name="nlu")
+        with contextlib.redirect_stdout(sys.stderr):  # Rasa prints progress on stdout
+            archive = train_nlu(str(config_path), str(data), str(workdir), fixed_model_name="nlu")
         seconds = time.perf_counter() - started
         if not archive:
             raise RuntimeError("rasa train_nlu produced no model")
@@ -65,7 +68,8 @@ class RasaNluModel:
         from rasa.core.agent import Agent
 
         started = time.perf_counter()
-        self._agent = Agent.load(str(self.path))
+        with contextlib.redirect_stdout(sys.stderr):
+            self._agent = Agent.load(str(self.path))
         self.load_seconds = time.perf_counter() - started
 
     def parse(self, texts: Sequence[str]) -> list[dict[str, Any]]:
@@ -77,7 +81,8 @@ class RasaNluModel:
         async def run() -> list[dict[str, Any]]:
             return [await agent.parse_message(t) for t in texts]
 
-        return asyncio.run(run())
+        with contextlib.redirect_stdout(sys.stderr):
+            return asyncio.run(run())
 
 
 def prediction_from_parse(parse: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +105,12 @@ def prediction_from_parse(parse: dict[str, Any]) -> dict[str, Any]:
 
 
 def quiet_rasa() -> None:
-    """Keep Rasa's and TensorFlow's progress output off our tables."""
+    """Keep Rasa's, structlog's and TensorFlow's progress output off our tables (stdout)."""
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     for name in ("rasa", "tensorflow", "absl", "jieba"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
