@@ -9,7 +9,8 @@ A script names its people and groups, then lists steps; each step is one mapping
 - ``expect: [子串, …]`` a new message to ``chat:`` (a person, a group, ``staff``) containing all of them
   (``edited: true``: a message the bot edited)
 - ``silence: seconds`` nothing new was sent to ``chat:``
-- ``tickets: {…}`` the tickets matching ``where`` (reporter, forwarder, source, chat) have these values
+- ``tickets: {…}`` the tickets matching ``where`` (reporter, forwarder, source, chat): ``count`` /
+  ``max_count``, ``each`` (in order) and ``includes`` (somewhere among them) with these values
 - ``seed: {…}`` people (with roles), group bindings and tickets written straight to the database
 - ``bot: kill | stop | start`` crash, stop or start the bot process
 """
@@ -194,25 +195,20 @@ class Runner:
             if "chat" in where:
                 stmt = stmt.where(Ticket.chat_id == self.chats[where["chat"]])
             tickets = list(s.scalars(stmt.order_by(Ticket.id)))
+            found = f"{len(tickets)} tickets: {[t.original_text for t in tickets]}"
             if "count" in spec and len(tickets) != spec["count"]:
-                return f"{len(tickets)} tickets: {[t.original_text for t in tickets]}"
+                return found
+            if "max_count" in spec and len(tickets) > spec["max_count"]:
+                return found
             for n, expected in enumerate(spec.get("each", [])):
                 if n >= len(tickets):
-                    return f"only {len(tickets)} tickets"
-                t = tickets[n]
-                for key, value in expected.items():
-                    if key.endswith("_contains"):
-                        actual = str(getattr(t, key.removesuffix("_contains")) or "")
-                        if value not in actual:
-                            return f"ticket {t.code} {key}: {value!r} not in {actual!r}"
-                    elif key == "origin":
-                        if t.origin_label != value:
-                            return f"ticket {t.code} origin {t.origin_label!r} != {value!r}"
-                    else:
-                        actual = getattr(t, key)
-                        actual = getattr(actual, "value", actual)
-                        if actual != value:
-                            return f"ticket {t.code} {key}: {actual!r} != {value!r}"
+                    return f"only {found}"
+                problem = _mismatch(tickets[n], expected)
+                if problem:
+                    return problem
+            for expected in spec.get("includes", []):
+                if all(_mismatch(t, expected) for t in tickets):
+                    return f"no ticket with {expected}; {found}"
         return ""
 
     # ------------------------------------------------------------------ setting the scene
@@ -300,6 +296,24 @@ class Runner:
             self.stack.bot.stop()
         else:
             self.stack.start_bot()
+
+
+def _mismatch(t: Ticket, expected: dict[str, Any]) -> str:
+    """Why ticket ``t`` does not have the ``expected`` values ("" when it does)."""
+    for key, value in expected.items():
+        if key.endswith("_contains"):
+            actual = str(getattr(t, key.removesuffix("_contains")) or "")
+            if value not in actual:
+                return f"ticket {t.code} {key}: {value!r} not in {actual!r}"
+        elif key == "origin":
+            if t.origin_label != value:
+                return f"ticket {t.code} origin {t.origin_label!r} != {value!r}"
+        else:
+            actual = getattr(t, key)
+            actual = getattr(actual, "value", actual)
+            if actual != value:
+                return f"ticket {t.code} {key}: {actual!r} != {value!r}"
+    return ""
 
 
 STEPS = ("say", "press", "reply", "forward", "expect", "silence", "tickets", "seed", "bot")
