@@ -27,6 +27,7 @@ from nlu.features import FeatureConfig, Lexicon, Vectorizer
 from nlu.linear import SoftmaxModel, softmax, train_softmax
 
 FORMAT = 1
+TOP_K = 5  # categories and intents kept per message
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class Scores:
     """Raw probabilities of one message (before the pipeline turns them into a result)."""
 
     demand: float
-    category: tuple[tuple[str, float], ...]  # best first
-    intents: tuple[tuple[str, float], ...]  # non-demand intents, best first
+    category: tuple[tuple[str, float], ...]  # the TOP_K best, best first
+    intents: tuple[tuple[str, float], ...]  # the TOP_K best non-demand intents, best first
     urgent: float
 
 
@@ -107,20 +108,22 @@ class Classifier:
         x = self.vectorizer.transform(texts, extras)
         z = np.asarray(x @ self.weights) + self.intercepts
         p = {name: softmax(z[:, sl]) for name, sl in self._slices.items()}
-        out = []
+        top_c = np.argsort(-p["category"], axis=1, kind="stable")[:, :TOP_K]
+        top_i = np.argsort(-p["intent"], axis=1, kind="stable")[:, :TOP_K]
+        pc = np.take_along_axis(p["category"], top_c, axis=1).tolist()
+        pi = np.take_along_axis(p["intent"], top_i, axis=1).tolist()
+        demand = p["demand"][:, 1].tolist()
+        urgent = p["urgent"][:, 1].tolist()
         cats = self.categories
         intents = self.intents
-        for i in range(len(texts)):
-            pc = p["category"][i]
-            order = np.argsort(-pc, kind="stable")
-            pi = p["intent"][i]
-            intent_order = np.argsort(-pi, kind="stable")
+        out = []
+        for i, (oc, oi) in enumerate(zip(top_c.tolist(), top_i.tolist(), strict=True)):
             out.append(
                 Scores(
-                    demand=float(p["demand"][i, 1]),
-                    category=tuple((cats[k], float(pc[k])) for k in order),
-                    intents=tuple((intents[j], float(pi[j])) for j in intent_order),
-                    urgent=float(p["urgent"][i, 1]),
+                    demand=demand[i],
+                    category=tuple(zip([cats[k] for k in oc], pc[i], strict=True)),
+                    intents=tuple(zip([intents[k] for k in oi], pi[i], strict=True)),
+                    urgent=urgent[i],
                 )
             )
         return out

@@ -12,6 +12,7 @@ Everything else (training progress, warnings) goes to stderr.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -73,6 +74,9 @@ def classify(args: argparse.Namespace) -> int:
 
     directory = ensure_model(args.model, log=lambda m: print(m, file=sys.stderr))
     pipe = load_pipeline(directory, batch_size=args.batch_size)
+    # The model (vocabulary, jieba's dictionary: ~400k objects) lives as long as the process; keep
+    # the cyclic garbage collector from re-scanning it on every collection (~15 % faster).
+    gc.freeze()
     out = sys.stdout
     for lines in _chunks(sys.stdin.buffer, args.batch_size):
         parsed = [parse_line(line) for line in lines if line.strip()]

@@ -2,13 +2,17 @@
 
 The tokenizer gets jieba's default dictionary, the user dictionary ``data/jieba/userdict.txt`` and the
 place names of ``data/units.yml``; its prefix-dictionary cache lives in ``var/cache/jieba`` instead of
-the system temp directory. Segmentation runs without jieba's HMM: unknown names come out as single
-characters, which the location patterns assemble, and it is twice as fast.
+the system temp directory. Segmentation is jieba's maximum-probability path over that dictionary
+without the HMM (unknown names come out as single characters, which the location patterns assemble).
+``cut`` computes exactly what ``jieba.Tokenizer.cut(text, HMM=False)`` returns (a test checks this on
+every training text) with one loop instead of jieba's DAG dict and generator, 1.7× faster.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,10 @@ from typing import Any
 from nlu.resources import JIEBA_DIR, VAR_DIR
 
 PLACE_FREQ = 5000
+# jieba's own block patterns (jieba/__init__.py: re_han_default, re_skip_default, re_eng)
+_HAN = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)")
+_SKIP = re.compile(r"(\r\n|\s)")
+_ENG = re.compile(r"[a-zA-Z0-9]")
 
 
 class Segmenter:
@@ -46,7 +54,81 @@ class Segmenter:
             self._tokenizer.add_word(parts[0], freq, tag)
         for word in extra_words:
             self._tokenizer.add_word(word, PLACE_FREQ, "ns")
+        self._freq: dict[str, int] = self._tokenizer.FREQ
+        self._log_total = math.log(self._tokenizer.total)
+        self._logp: dict[str, float] = {}
 
     def cut(self, text: str) -> list[str]:
         """Words of ``text`` in order; concatenated they give ``text`` back."""
+        out: list[str] = []
+        for block in _HAN.split(text):
+            if not block:
+                continue
+            if _HAN.match(block):
+                out.extend(self._cut_block(block))
+            else:
+                for piece in _SKIP.split(block):
+                    if not piece:
+                        continue
+                    if _SKIP.match(piece):
+                        out.append(piece)
+                    else:
+                        out.extend(piece)
+        return out
+
+    def jieba_cut(self, text: str) -> list[str]:
+        """The same segmentation by jieba's own code (for tests and comparison)."""
         return list(self._tokenizer.cut(text, HMM=False))
+
+    def _cut_block(self, s: str) -> list[str]:
+        """jieba's ``get_DAG`` + ``calc`` + ``__cut_DAG_NO_HMM`` in one pass (same ties: the longer
+        word wins)."""
+        n = len(s)
+        freq = self._freq
+        logp = self._logp
+        log_total = self._log_total
+        score = [0.0] * (n + 1)
+        nxt = [0] * (n + 1)
+        for idx in range(n - 1, -1, -1):
+            best = 0.0
+            end = -1
+            i = idx
+            frag = s[idx]
+            while True:
+                f = freq.get(frag)
+                if f is None:
+                    break
+                if f:
+                    lp = logp.get(frag)
+                    if lp is None:
+                        lp = logp[frag] = math.log(f) - log_total
+                    candidate = lp + score[i + 1]
+                    if end < 0 or candidate >= best:
+                        best = candidate
+                        end = i
+                i += 1
+                if i >= n:
+                    break
+                frag = s[idx : i + 1]
+            if end < 0:  # unknown character: jieba scores it as frequency 1
+                best = -log_total + score[idx + 1]
+                end = idx
+            score[idx] = best
+            nxt[idx] = end + 1
+        words: list[str] = []
+        buf = ""
+        x = 0
+        while x < n:
+            y = nxt[x]
+            word = s[x:y]
+            if y - x == 1 and _ENG.match(word):
+                buf += word
+            else:
+                if buf:
+                    words.append(buf)
+                    buf = ""
+                words.append(word)
+            x = y
+        if buf:
+            words.append(buf)
+        return words

@@ -1,0 +1,254 @@
+"""Benchmark: NLU speed, ours next to Rasa's default pipeline, pinned to one core (``taskset -c 0``).
+
+    .venv-rasa/bin/python -m benchmarks.bench_nlu_speed [--messages 20000] [--requests 500]
+
+Measured in one run:
+
+- ``nlu classify`` throughput: the command line on one core, messages/s beyond start-up
+  (time for N lines minus the time for one line), input = the held-out split of data/nlu repeated;
+- in-process throughput on one core: ``Pipeline.classify`` (batched) vs Rasa's ``Agent.parse_message``
+  for the default pipeline (one message at a time, as Rasa does);
+- ``/model/parse`` latency p50/p99 through a real Rasa server on one core, sequential requests:
+  our Rasa model (config.yml) vs the default pipeline;
+- model load time (in process and server start until ready) and training time.
+
+The default pipeline's latency model is trained with ``epochs: 1``: the network and the inference
+work are the same as with the default 300 epochs, only training is shorter. Its full training time
+comes from ``nlu evaluate --compare-baseline`` (reports/nlu-evaluate-nlu-test.json), which trains both
+systems on the same training split. Writes reports/bench_nlu_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from nlu.baseline import DEFAULT_PIPELINE_CONFIG
+from nlu.data import load_examples, split, write_rasa_yaml
+from nlu.resources import ROOT
+
+RASA_BIN = ROOT / ".venv-rasa" / "bin"
+ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+ONE_CORE = ["taskset", "-c", "0"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def classify_cli(model: Path, lines: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*ONE_CORE, str(RASA_BIN / "python"), "-m", "nlu", "classify", "--model", str(model)],
+        input="".join(lines),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+    )
+    seconds = time.perf_counter() - started
+    assert len(done.stdout.splitlines()) == len(lines), done.stderr[-2000:]
+    return seconds
+
+
+def in_process(model: Path, baseline: Path, texts: list[str]) -> dict[str, Any]:
+    """Throughput inside one process pinned to core 0 (a child process, to keep this one free)."""
+    script = f"""
+import os, time, json, sys
+os.sched_setaffinity(0, {{0}})
+texts = json.loads(sys.stdin.read())
+from nlu.pipeline import load_pipeline
+t = time.perf_counter(); pipe = load_pipeline({str(model)!r}); load = time.perf_counter() - t
+pipe.classify(texts[:50])
+t = time.perf_counter(); pipe.classify(texts); ours = len(texts) / (time.perf_counter() - t)
+from nlu.baseline import RasaNluModel, quiet_rasa
+quiet_rasa()
+m = RasaNluModel(path=__import__("pathlib").Path({str(baseline)!r}), train_seconds=0.0)
+m.load(); m.parse(texts[:20])
+sample = texts[:1000]
+t = time.perf_counter(); m.parse(sample); base = len(sample) / (time.perf_counter() - t)
+print("RESULT", json.dumps({{"ours_per_s": ours, "ours_load_s": load, "base_per_s": base,
+      "base_load_s": m.load_seconds}}))
+"""
+    done = subprocess.run(
+        [str(RASA_BIN / "python"), "-c", script],
+        input=json.dumps(texts, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+    )
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT ") :])
+
+
+def rasa_train_nlu(config: Path, data: Path, out: Path) -> tuple[Path, float]:
+    started = time.perf_counter()
+    subprocess.run(
+        [str(RASA_BIN / "rasa"), "train", "nlu", "--config", str(config), "--nlu", str(data),
+         "--out", str(out), "--fixed-model-name", "nlu"],
+        cwd=ROOT, env=ENV, check=True, capture_output=True,
+    )  # fmt: skip
+    return out / "nlu.tar.gz", time.perf_counter() - started
+
+
+def serve_and_time(model: Path, texts: list[str]) -> dict[str, float]:
+    """Start ``rasa run`` on one core, time start-up and sequential ``/model/parse`` requests."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [*ONE_CORE, str(RASA_BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1",
+         "-p", str(port), "-m", str(model)],
+        cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/status", timeout=2) as r:
+                    if json.loads(r.read()).get("model_file"):
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError(f"rasa run exited with {server.returncode}")
+            time.sleep(0.2)
+        ready = time.perf_counter() - started
+        latencies = []
+        for i, text in enumerate([*texts[:20], *texts]):
+            request = urllib.request.Request(
+                f"{url}/model/parse",
+                data=json.dumps({"text": text}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            t = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=60) as r:
+                r.read()
+            if i >= 20:  # the first 20 warm up
+                latencies.append((time.perf_counter() - t) * 1000)
+        latencies.sort()
+        return {
+            "ready_s": ready,
+            "p50_ms": statistics.median(latencies),
+            "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+            "requests": len(latencies),
+        }
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--requests", type=int, default=500)
+    args = parser.parse_args(argv)
+    if shutil.which("taskset") is None:
+        print("taskset not found (util-linux)", file=sys.stderr)
+        return 2
+    examples = load_examples()
+    held_out = [ex.text for ex in split(examples, "test")]
+    stream = [held_out[i % len(held_out)] for i in range(args.messages)]
+    lines = [
+        json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(stream)
+    ]
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="minwei-speed-") as tmp_name:
+        tmp = Path(tmp_name)
+        started = time.perf_counter()
+        subprocess.run(
+            [*ONE_CORE, str(RASA_BIN / "python"), "-m", "nlu", "train", "--out", str(tmp / "ours")],
+            cwd=ROOT, env=ENV, check=True, capture_output=True,
+        )  # fmt: skip
+        results["ours_train_s"] = time.perf_counter() - started
+        startup = min(classify_cli(tmp / "ours", lines[:1]) for _ in range(3))
+        total = classify_cli(tmp / "ours", lines)
+        results["cli_startup_s"] = startup
+        results["cli_per_s"] = len(lines) / (total - startup)
+        print(f"nlu classify: {results['cli_per_s']:.0f} msg/s on one core", file=sys.stderr)
+
+        write_rasa_yaml(examples, tmp / "nlu.yml")
+        ours_model, results["ours_rasa_train_s"] = rasa_train_nlu(
+            ROOT / "config.yml", tmp / "nlu.yml", tmp / "rasa-ours"
+        )
+        base_cfg = tmp / "baseline.yml"
+        base_cfg.write_text(
+            DEFAULT_PIPELINE_CONFIG.replace(
+                "- name: DIETClassifier", "- name: DIETClassifier\n    epochs: 1"
+            ),
+            encoding="utf-8",
+        )
+        base_model, _ = rasa_train_nlu(base_cfg, tmp / "nlu.yml", tmp / "rasa-base")
+        results.update(in_process(tmp / "ours", base_model, held_out * 4))
+        requests = held_out[: args.requests]
+        results["server_ours"] = serve_and_time(ours_model, requests)
+        results["server_base"] = serve_and_time(base_model, requests)
+    report = ROOT / "reports" / "nlu-evaluate-nlu-test.json"
+    if report.is_file():
+        systems = json.loads(report.read_text(encoding="utf-8"))["systems"]
+        results["evaluate_train_s"] = {k: v["train_seconds"] for k, v in systems.items()}
+    print_table(results, args)
+    out = ROOT / "reports" / "bench_nlu_speed.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nreport: {out}")
+    return 0
+
+
+def print_table(r: dict[str, Any], args: argparse.Namespace) -> None:
+    so, sb = r["server_ours"], r["server_base"]
+    train = r.get("evaluate_train_s") or {}
+    base_train = train.get("rasa_default")
+    rows = [
+        ("`nlu classify`, messages/s on one core beyond start-up", f"{r['cli_per_s']:.0f}", "—", "—"),
+        ("`nlu classify` start-up (load model, first answer), s", f"{r['cli_startup_s']:.2f}", "—", "—"),
+        ("in-process messages/s on one core", f"{r['ours_per_s']:.0f}", f"{r['base_per_s']:.0f}",
+         f"×{r['ours_per_s'] / r['base_per_s']:.0f}"),
+        ("`/model/parse` latency p50, ms (one core)", f"{so['p50_ms']:.1f}", f"{sb['p50_ms']:.1f}",
+         f"×{sb['p50_ms'] / so['p50_ms']:.1f} faster"),
+        ("`/model/parse` latency p99, ms (one core)", f"{so['p99_ms']:.1f}", f"{sb['p99_ms']:.1f}",
+         f"×{sb['p99_ms'] / so['p99_ms']:.1f} faster"),
+        ("model load in process, s", f"{r['ours_load_s']:.2f}", f"{r['base_load_s']:.2f}",
+         f"×{r['base_load_s'] / r['ours_load_s']:.0f} faster"),
+        ("Rasa server start until ready, s (one core)", f"{so['ready_s']:.1f}", f"{sb['ready_s']:.1f}", ""),
+        ("training on all of data/nlu, s (nlu train, one core)", f"{r['ours_train_s']:.0f}", "—", ""),
+        ("training the Rasa model (rasa train nlu), s", f"{r['ours_rasa_train_s']:.0f}", "—", ""),
+    ]  # fmt: skip
+    if base_train:
+        rows.append(
+            (
+                "training on the training split (nlu evaluate run), s",
+                f"{train['ours']:.0f}",
+                f"{base_train:.0f}",
+                f"×{base_train / train['ours']:.0f} faster",
+            )
+        )
+    print(
+        f"NLU speed ({args.messages} messages for the command line, {args.requests} requests per server)\n"
+    )
+    print("| measure | ours | Rasa default pipeline | ratio |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
