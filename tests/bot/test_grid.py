@@ -242,3 +242,41 @@ async def test_digest_shows_the_grids_open_tickets_and_hotspots(
     digest = bot.telegram.texts(GROUP)[-1]
     assert digest.startswith("📋 幸福社区第一网格：未办结工单 3 张")
     assert "待受理 3" in digest and "热点" in digest and "（3 次）" in digest
+
+
+@pytest.mark.parametrize(
+    ("origin", "label"),
+    [
+        (
+            {
+                "type": "channel",
+                "chat": {"id": -100900, "type": "channel", "title": "石岗街道发布"},
+                "message_id": 3,
+                "author_signature": "小编",
+            },
+            "石岗街道发布（小编）",
+        ),
+        (
+            {
+                "type": "chat",
+                "sender_chat": {"id": -100901, "type": "supergroup", "title": "康乐苑业主群"},
+            },
+            "康乐苑业主群",
+        ),
+    ],
+    ids=["channel", "chat"],
+)
+async def test_a_forward_from_a_channel_or_group_is_filed_under_its_name(
+    bot: Harness, grid: dict[str, Any], origin: dict[str, Any], label: str
+) -> None:
+    bot.classifier.table["康乐苑2座天台水箱漏水，漏到走廊"] = demand("drainage")
+    bot.telegram.forward(grid["member"], "康乐苑2座天台水箱漏水，漏到走廊", origin)
+    await bot.settle()
+    await bot.message(GRID_MEMBER, f"反映人：{label}")
+    with bot.db.session() as s:
+        ticket = s.scalars(select(Ticket)).one()
+        assert (ticket.reporter_id, ticket.origin_label, ticket.source) == (
+            None,
+            label,
+            Source.FORWARD,
+        )
