@@ -128,7 +128,7 @@ def _notify(
             ticket=ticket,
             person_id=person_id,
             reply_markup=markup,
-            dedupe_key=f"{ticket.code}:{event.id}:{chat_id}",
+            dedupe_key=f"{ticket.code}:{event.id}:{kind}:{chat_id}",
             now=event.at,
         )
 

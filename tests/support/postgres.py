@@ -18,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from pathlib import Path
 @dataclass
 class PostgresServer:
     url: str
-    stop: callable  # type: ignore[valid-type]
+    stop: Callable[[], None]
 
 
 class PostgresUnavailable(RuntimeError):

@@ -196,6 +196,21 @@ def test_the_full_life_of_a_ticket_is_in_its_events_and_told_to_the_resident(
         assert ticket.first_response_at == ticket.events[1].at
 
 
+def test_dispatching_a_new_ticket_tells_the_resident_it_was_accepted_and_dispatched(
+    db: Database, domain: Domain
+) -> None:
+    with db.unit_of_work() as uow:
+        s = uow.session
+        resident = person(s, tg=2100)
+        ticket = file(s, domain, "康乐苑门口嘅井盖松咗", "road_facility", reporter=resident)
+        services.assign(
+            session=s, domain=domain, ticket=ticket, unit=domain.units(s).get("YX-ZJ"), actor="测试"
+        )
+        uow.commit()
+        assert [m.kind for m in outbox(s, 2100)] == ["accepted", "assigned"]
+        assert "云溪区住房和城乡建设局" in outbox(s, 2100)[1].payload["text"]
+
+
 def test_an_unsatisfied_rating_reopens_the_ticket(db: Database, domain: Domain) -> None:
     with db.unit_of_work() as uow:
         s = uow.session
