@@ -26,18 +26,18 @@ from rasa_sdk.types import DomainDict
 from actions import corrections, urgent
 from actions.deps import UsesDeps
 from actions.tracker import (
+    channel,
     intent,
     is_command,
     locations,
     metadata,
     nlu,
-    telegram,
-    telegram_user_id,
+    speaker,
     text,
 )
 from bot import texts
 from bot.services.reports import Filed, Report, file_report
-from tickets.errors import StoreUnavailable
+from tickets.errors import NotFound, StoreUnavailable
 from tickets.messages import when
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class ActionStartReport(UsesDeps, Action):
         category = result.get("category") if result.get("category") in taxonomy else "other"
         spans = locations(tracker)
         place = "、".join(dict.fromkeys(str(s["text"]) for s in spans)) or None
-        tg = telegram(tracker)
+        origin = channel(tracker)
         slots: dict[str, Any] = {
             "demand_text": words,
             "demand_summary": texts.summary(words),
@@ -116,8 +116,8 @@ class ActionStartReport(UsesDeps, Action):
             "correcting": False,
             "photo": metadata(tracker).get("photo") or tracker.get_slot("photo"),
             "contact_allowed": None,
-            "report_chat_id": tg.get("chat_id"),
-            "report_message_id": tg.get("message_id"),
+            "report_chat_id": origin.get("chat_id"),
+            "report_message_id": origin.get("message_id"),
         }
         if not slots["urgent"]:
             return [*(SlotSet(k, v) for k, v in slots.items()), FollowupAction("report_form")]
@@ -130,18 +130,16 @@ class ActionStartReport(UsesDeps, Action):
 async def file_from(
     deps: Any, tracker: Tracker, slots: dict[str, Any], dispatcher: CollectingDispatcher
 ) -> Filed | None:
-    """File the report in ``slots`` and tell the resident; None (and "retry later") when the
-    database is down: the caller reverts the turn so the bot can send it again."""
-    uid = telegram_user_id(tracker)
-    if uid is None:
+    """File the report in ``slots`` as the speaker's (``private`` from Telegram, ``web`` from the
+    console's chat) and tell the resident; None (and "retry later") when the database is down: the
+    caller reverts the turn so the bot can send it again."""
+    who = speaker(tracker)
+    if who is None:
         dispatcher.utter_message(response="utter_telegram_only")
         return None
-    tg = telegram(tracker)
     photo = slots.get("photo")
     report = Report(
-        telegram_user_id=uid,
-        name=str(tg.get("name") or ""),
-        username=tg.get("username"),
+        speaker=who,
         text=str(slots["demand_text"]),
         nlu=dict(slots.get("nlu") or {}),
         category=str(slots["category"]),
@@ -155,8 +153,12 @@ async def file_from(
     try:
         filed: Filed = await deps.write(file_report, deps.domain, report)
     except StoreUnavailable as e:
-        log.warning("filing for %s postponed: %s", uid, e)
+        log.warning("filing for %s postponed: %s", who.sender, e)
         dispatcher.utter_message(json_message={"minwei": {"retry_later": True}})
+        return None
+    except NotFound as e:  # a web sender that is no web resident (bot.services.people.web_resident)
+        log.warning("not filed for %s: %s", who.sender, e)
+        dispatcher.utter_message(response="utter_telegram_only")
         return None
     tz = deps.domain.settings.timezone
     if filed.urgent:
@@ -165,7 +167,11 @@ async def file_from(
         )
     else:
         message = texts.filed(
-            filed.code, filed.category_name, when(filed.due_at, tz), report.contact_allowed
+            filed.code,
+            filed.category_name,
+            when(filed.due_at, tz),
+            report.contact_allowed,
+            on_telegram=who.on_telegram,
         )
     dispatcher.utter_message(
         json_message={"minwei": {"text": message, "ticket_code": filed.code, "kind": "filed"}}

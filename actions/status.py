@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.deps import UsesDeps
-from actions.tracker import telegram_user_id, text
+from actions.tracker import speaker, text
 from bot import texts
 from bot.services import residents
 from tickets import messages
@@ -28,22 +28,19 @@ class ActionTicketStatus(UsesDeps, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        uid = telegram_user_id(tracker)
-        if uid is None:
+        who = speaker(tracker)
+        if who is None:
             dispatcher.utter_message(response="utter_telegram_only")
             return []
         try:
             answer = await self.deps.write(
-                residents.find_for_question,
-                self.deps.domain,
-                telegram_user_id=uid,
-                text=text(tracker),
+                residents.find_for_question, self.deps.domain, speaker=who, text=text(tracker)
             )
         except NotFound as e:
             dispatcher.utter_message(text=str(e))
             return []
         except StoreUnavailable as e:
-            log.warning("status question of %s postponed: %s", uid, e)
+            log.warning("status question of %s postponed: %s", who.sender, e)
             dispatcher.utter_message(json_message={"minwei": {"retry_later": True}})
             return [UserUtteranceReverted()]
         if answer.ticket is not None:
@@ -67,15 +64,18 @@ class ActionRateHint(UsesDeps, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        uid = telegram_user_id(tracker)
-        if uid is None:
+        who = speaker(tracker)
+        if who is None:
             dispatcher.utter_message(response="utter_telegram_only")
             return []
         try:
-            code = await self.deps.write(residents.latest_resolved, telegram_user_id=uid)
+            code = await self.deps.write(residents.latest_resolved, speaker=who)
         except StoreUnavailable:
             dispatcher.utter_message(json_message={"minwei": {"retry_later": True}})
             return [UserUtteranceReverted()]
+        except NotFound:  # a web sender that is no web resident
+            dispatcher.utter_message(response="utter_telegram_only")
+            return []
         if code is None:
             dispatcher.utter_message(response="utter_nothing_to_rate")
             return []

@@ -1,4 +1,4 @@
-"""Reading what Rasa tells the actions: who is talking, what the NLU said, what Telegram sent."""
+"""Reading what Rasa tells the actions: who is talking, what the NLU said, what the channel sent."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.services.people import Speaker
 
-def telegram_user_id(tracker: Tracker) -> int | None:
-    """The Telegram user behind the conversation (sender ids are ``tg:<user id>``)."""
-    sender = tracker.sender_id or ""
-    if sender.startswith("tg:") and sender[3:].lstrip("-").isdigit():
-        return int(sender[3:])
-    return None
+#: Where the latest message came from, by the key its channel puts in the metadata: the bot sends
+#: ``{"telegram": {...}}``, the console's 试一试 chat ``{"web": {...}}`` (bot.tryout).
+CHANNELS = ("telegram", "web")
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:
@@ -20,10 +18,25 @@ def metadata(tracker: Tracker) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def telegram(tracker: Tracker) -> dict[str, Any]:
-    """Chat id, message id, update id and the user's name of the latest message (from the bot)."""
-    tg = metadata(tracker).get("telegram") or {}
-    return tg if isinstance(tg, dict) else {}
+def channel(tracker: Tracker) -> dict[str, Any]:
+    """Chat id, message id and the speaker's name of the latest message, as its channel sent them."""
+    meta = metadata(tracker)
+    for key in CHANNELS:
+        found = meta.get(key)
+        if isinstance(found, dict):
+            return found
+    return {}
+
+
+def speaker(tracker: Tracker) -> Speaker | None:
+    """Who is talking (sender ``tg:<user id>`` or ``web:<person id>``); None for any other sender."""
+    meta = channel(tracker)
+    username = meta.get("username")
+    return Speaker.from_sender(
+        tracker.sender_id or "",
+        name=str(meta.get("name") or ""),
+        username=username if isinstance(username, str) else None,
+    )
 
 
 def intent(tracker: Tracker) -> str:

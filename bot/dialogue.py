@@ -18,6 +18,7 @@ from bot import keyboards, texts
 from bot.deps import Deps
 from bot.errors import TryLater
 from bot.services import queues
+from bot.services.people import Speaker
 from bot.services.views import Outgoing
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,9 @@ def to_outgoing(replies: list[dict[str, Any]]) -> tuple[list[Outgoing], bool]:
     return out, retry
 
 
-async def action_server_up(deps: Deps) -> bool:
-    url = f"http://127.0.0.1:{deps.settings.action_server_port}/health"
+async def action_server_up(port: int) -> bool:
+    """Whether the action server on this machine (``ACTION_SERVER_PORT``) answers its health check."""
+    url = f"http://127.0.0.1:{port}/health"
     try:
         async with httpx.AsyncClient(timeout=3.0) as client:
             return (await client.get(url)).status_code == 200
@@ -102,13 +104,15 @@ async def converse(deps: Deps, turn: Turn) -> None:
     """Send the turn to Rasa and queue its replies (keyed by update id: queued once however often the
     update is processed). Raises RasaUnavailable / TryLater when the turn must wait."""
     replies = await deps.rasa.send(
-        sender=f"tg:{turn.user_id}", text=turn.text, metadata=turn.metadata()
+        sender=Speaker(telegram_user_id=turn.user_id).sender,
+        text=turn.text,
+        metadata=turn.metadata(),
     )
     outgoing, retry = to_outgoing(replies)
     if retry:
         raise TryLater("动作服务器暂时无法处理，稍后重试")
     if not outgoing:
-        if not await action_server_up(deps):
+        if not await action_server_up(deps.settings.action_server_port):
             raise TryLater("动作服务器无法连接")
         outgoing = [Outgoing(texts.NOT_UNDERSTOOD)]
     await deps.write(

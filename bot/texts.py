@@ -83,13 +83,27 @@ def too_long(chars: int, limit: int) -> str:
 # ---------------------------------------------------------------- residents: filing through the dialogue
 
 
-def filed(code: str, category_name: str, due: str, contact_allowed: bool | None) -> str:
+def filed(
+    code: str,
+    category_name: str,
+    due: str,
+    contact_allowed: bool | None,
+    *,
+    on_telegram: bool = True,
+) -> str:
     contact = "工作人员可能会联系您了解情况。" if contact_allowed else "工作人员不会主动联系您。"
+    head = f"已为您登记 ✅\n工单号：{code}（{category_name}）\n办理时限：{due} 前\n"
+    if not on_telegram:  # the console's web chat: nobody to notify on Telegram
+        return f"{head}{contact}\n想知道进度，随时问我，例如：我报的问题处理了没有？"
     return (
-        f"已为您登记 ✅\n工单号：{code}（{category_name}）\n办理时限：{due} 前\n"
-        f"受理、派单、办结时我都会通知您；{contact}\n"
+        f"{head}受理、派单、办结时我都会通知您；{contact}\n"
         "想补充情况，直接回复这条消息就可以；发送 /my 可查看进度。"
     )
+
+
+def web_resident_name(username: str) -> str:
+    """The resident a console user plays in the 试一试 chat."""
+    return f"网页居民（{username}）"
 
 
 def filed_urgent(code: str, category_name: str, advice: str) -> str:

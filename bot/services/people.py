@@ -1,15 +1,74 @@
-"""People as Telegram sees them: residents are created on first contact; staff are linked accounts."""
+"""People as the bot sees them: residents are created on first contact; staff are linked accounts; a
+``Speaker`` says who is talking in the resident dialogue (a Telegram user or a web resident)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import texts
-from tickets.errors import InvalidInput, PermissionDenied
+from tickets.errors import InvalidInput, NotFound, PermissionDenied
 from tickets.models import Person, ReviewItem, Ticket
-from tickets.statuses import Role
+from tickets.statuses import Role, Source
+
+TELEGRAM_PREFIX = "tg:"
+WEB_PREFIX = "web:"
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Who is talking in the resident dialogue, as the Rasa sender id says.
+
+    - ``tg:<telegram user id>``: a Telegram user (the bot); a resident created on first contact, whose
+      reports are filed as ``private`` and who is told of every change on Telegram.
+    - ``web:<person id>``: a web resident the console created for its 试一试 chat (``bot.services.web``);
+      the person must exist, and reports are filed as ``web``.
+    """
+
+    telegram_user_id: int | None = None
+    person_id: int | None = None
+    #: The Telegram user's name and username (used when the resident is created).
+    name: str = ""
+    username: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.telegram_user_id is None) == (self.person_id is None):
+            raise ValueError("a speaker is either a Telegram user or a web resident")
+
+    @classmethod
+    def from_sender(
+        cls, sender: str, *, name: str = "", username: str | None = None
+    ) -> Speaker | None:
+        """The speaker behind a Rasa sender id; None for any other sender."""
+        if sender.startswith(TELEGRAM_PREFIX):
+            number = sender.removeprefix(TELEGRAM_PREFIX)
+            if number.lstrip("-").isdigit():
+                return cls(telegram_user_id=int(number), name=name, username=username)
+        elif sender.startswith(WEB_PREFIX):
+            number = sender.removeprefix(WEB_PREFIX)
+            if number.isdigit() and int(number) > 0:
+                return cls(person_id=int(number))
+        return None
+
+    @property
+    def sender(self) -> str:
+        """The Rasa sender id (one conversation per speaker)."""
+        if self.telegram_user_id is not None:
+            return f"{TELEGRAM_PREFIX}{self.telegram_user_id}"
+        return f"{WEB_PREFIX}{self.person_id}"
+
+    @property
+    def on_telegram(self) -> bool:
+        """Whether the speaker can be told of progress on Telegram."""
+        return self.telegram_user_id is not None
+
+    @property
+    def source(self) -> Source:
+        """The source of the tickets the speaker files."""
+        return Source.PRIVATE if self.on_telegram else Source.WEB
 
 
 def by_telegram_id(session: Session, telegram_user_id: int) -> Person | None:
@@ -44,6 +103,34 @@ def resident_for(
             raise
         return existing
     return person
+
+
+def web_resident(session: Session, person_id: int) -> Person:
+    """The web resident ``person_id``: an active resident with no Telegram account and no sign-in (so a
+    ``web:`` sender can never speak for a Telegram resident or a staff member)."""
+    person = session.get(Person, person_id)
+    if (
+        person is None
+        or not person.active
+        or person.role is not Role.RESIDENT
+        or person.telegram_user_id is not None
+        or person.username is not None
+    ):
+        raise NotFound(f"没有编号为 {person_id} 的网页居民")
+    return person
+
+
+def person_for(session: Session, speaker: Speaker) -> Person:
+    """The resident behind ``speaker`` (a Telegram user is created as a resident on first contact)."""
+    if speaker.telegram_user_id is not None:
+        return resident_for(
+            session,
+            telegram_user_id=speaker.telegram_user_id,
+            name=speaker.name,
+            username=speaker.username,
+        )
+    assert speaker.person_id is not None
+    return web_resident(session, speaker.person_id)
 
 
 def residents_for(session: Session, users: dict[int, tuple[str, str | None]]) -> dict[int, Person]:

@@ -8,19 +8,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.services.people import resident_for
+from bot.services.people import Speaker, person_for
 from tickets import services
 from tickets.domain import Domain
-from tickets.statuses import Source
 
 
 @dataclass(frozen=True)
 class Report:
     """What the dialogue gathered (the NLU result, corrected by the resident)."""
 
-    telegram_user_id: int
-    name: str
-    username: str | None
+    speaker: Speaker
     text: str
     nlu: dict[str, Any]
     category: str
@@ -42,13 +39,9 @@ class Filed:
 
 
 def file_report(session: Session, domain: Domain, report: Report) -> Filed:
-    """File the resident's report; idempotent for the same (chat, message)."""
-    reporter = resident_for(
-        session,
-        telegram_user_id=report.telegram_user_id,
-        name=report.name,
-        username=report.username,
-    )
+    """File the resident's report (``private`` from Telegram, ``web`` from the console's chat);
+    idempotent for the same (chat, message)."""
+    reporter = person_for(session, report.speaker)
     spans: list[dict[str, Any]] = []
     if report.location:
         start = report.text.find(report.location)
@@ -78,7 +71,7 @@ def file_report(session: Session, domain: Domain, report: Report) -> Filed:
         session=session,
         domain=domain,
         text=report.text,
-        source=Source.PRIVATE,
+        source=report.speaker.source,
         classification=classification,
         reporter=reporter,
         chat_id=report.chat_id,

@@ -1,4 +1,7 @@
-"""What residents ask about their own tickets: the list, the status of one, adding information, rating."""
+"""What residents ask about their own tickets: the list, the status of one, adding information, rating.
+
+The questions the dialogue answers (status, the ticket awaiting a rating) take the ``Speaker``, so a web
+resident asks about their own web tickets; the rest comes from Telegram only (buttons, replies, /my)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import texts
-from bot.services.people import resident_for
+from bot.services.people import Speaker, person_for, resident_for
 from bot.services.views import StatusAnswer, TicketView
 from tickets import services
 from tickets.domain import Domain
@@ -86,11 +89,11 @@ def _score(ticket: Ticket, question: str, categories: set[str], domain: Domain) 
 
 
 def find_for_question(
-    session: Session, domain: Domain, *, telegram_user_id: int, text: str
+    session: Session, domain: Domain, *, speaker: Speaker, text: str
 ) -> StatusAnswer:
     """The ticket a status question is about: by code, else the best match among the resident's tickets
     (category words, shared wording, 上周/昨天…), else the only open one; otherwise the list to choose from."""
-    person = resident_for(session, telegram_user_id=telegram_user_id)
+    person = person_for(session, speaker)
     code = find_code(text)
     if code is not None:
         ticket = services.get_ticket(session, code)
@@ -189,9 +192,9 @@ def note_unsatisfied_reason(
     )
 
 
-def latest_resolved(session: Session, *, telegram_user_id: int) -> str | None:
+def latest_resolved(session: Session, *, speaker: Speaker) -> str | None:
     """The code of the resident's most recently resolved ticket still waiting for a rating."""
-    person = resident_for(session, telegram_user_id=telegram_user_id)
+    person = person_for(session, speaker)
     return session.scalar(
         select(Ticket.code)
         .where(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from actions.deps import ActionDeps
 from actions.report import (
@@ -286,6 +286,77 @@ async def test_the_completed_form_is_filed_once_with_code_and_time_limit(
             True,
         )
         assert ticket.area is not None and ticket.area.name == "东风社区"
+
+
+def web_resident(db: Database, **kw: Any) -> int:
+    with db.unit_of_work() as uow:
+        p = Person(role=Role.RESIDENT, display_name="网页居民（chen）", **kw)
+        uow.session.add(p)
+        uow.session.flush()
+        uow.commit()
+        return p.id
+
+
+async def test_a_web_residents_report_is_filed_as_a_web_ticket_of_that_resident(
+    deps: ActionDeps, rasa_domain: dict[str, Any], db: Database
+) -> None:
+    resident = web_resident(db)
+    web = {"web": {"chat_id": 2**53 + resident, "message_id": 77, "name": "网页居民（chen）"}}
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitReport(deps).run(
+        dispatcher,
+        tracker(
+            "/affirm",
+            "affirm",
+            slots={**FORM_DONE, "report_chat_id": 2**53 + resident, "report_message_id": 77},
+            metadata=web,
+            sender=f"web:{resident}",
+        ),
+        rasa_domain,
+    )
+    reply = dispatcher.messages[0]["custom"]["minwei"]
+    assert reply["kind"] == "filed"
+    assert "随时问我" in reply["text"] and "/my" not in reply["text"]  # no Telegram to notify
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket)).one()
+        assert (ticket.source, ticket.reporter_id) == (Source.WEB, resident)
+        assert (ticket.chat_id, ticket.message_id) == (2**53 + resident, 77)
+        assert s.scalar(select(func.count(Person.id))) == 1  # nobody created on the way
+        kinds = set(s.scalars(select(OutboxItem.kind)))
+        assert kinds == {"staff_card"}  # the staff group hears of it; no resident message
+
+
+@pytest.mark.parametrize(
+    ("sender", "person"),
+    [
+        ("web:999", None),  # no such person
+        ("web:{id}", {"telegram_user_id": 501}),  # a Telegram resident
+        ("web:{id}", {"username": "chen", "role": Role.COMMUNITY_STAFF}),  # a staff account
+        ("tryout:c1", None),  # neither Telegram nor web
+    ],
+)
+async def test_a_sender_who_is_no_resident_of_ours_files_nothing(
+    deps: ActionDeps,
+    rasa_domain: dict[str, Any],
+    db: Database,
+    sender: str,
+    person: dict[str, Any] | None,
+) -> None:
+    if person is not None:
+        with db.unit_of_work() as uow:
+            p = Person(**{"role": Role.RESIDENT, **person})
+            uow.session.add(p)
+            uow.session.flush()
+            sender = sender.format(id=p.id)
+            uow.commit()
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitReport(deps).run(
+        dispatcher, tracker("/affirm", "affirm", slots=FORM_DONE, sender=sender), rasa_domain
+    )
+    assert events == [UserUtteranceReverted()]
+    assert said(dispatcher) == ["utter_telegram_only"]
+    with db.session() as s:
+        assert s.scalar(select(func.count(Ticket.id))) == 0
 
 
 async def test_when_the_database_is_down_the_turn_is_reverted_for_a_retry(
