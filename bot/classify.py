@@ -29,15 +29,20 @@ class Classifier(Protocol):
 
 
 class PipelineClassifier:
-    """``nlu.pipeline`` loaded once in this process; a batch is classified in a worker thread."""
+    """``nlu.pipeline`` loaded once in this process; a batch is classified in a worker thread.
+
+    ``pipeline`` is one already loaded (the console shares the one it loaded for Open311)."""
 
     name = "pipeline"
 
-    def __init__(self, model_dir: Path | None = None) -> None:
+    def __init__(self, model_dir: Path | None = None, *, pipeline: Any = None) -> None:
         self._model_dir = model_dir
-        self._pipe: Any = None
+        self._pipe: Any = pipeline
 
     async def start(self) -> None:
+        if self._pipe is not None:
+            return
+
         def load() -> Any:
             from nlu.pipeline import load_pipeline
 

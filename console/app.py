@@ -17,7 +17,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.classify import Classifier as GroupClassifier
+from bot.config import BotConfig
+from bot.rasa import RasaClient
 from console import open311
+from console.classifier import group_classifier as classifier_for_groups
 from console.classifier import load_classifier
 from console.deps import (
     Classifier,
@@ -34,7 +38,7 @@ from console.security import (
     SecurityHeadersMiddleware,
     SessionMiddleware,
 )
-from console.views import auth, dashboard, exports, public, review, tickets
+from console.views import auth, dashboard, exports, public, review, tickets, tryout
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import (
@@ -85,29 +89,45 @@ def create_app(
     domain: Domain | None = None,
     classifier: Classifier | Any | None = _LOAD,
     caches: bool = True,
+    bot_config: BotConfig | None = None,
+    rasa: RasaClient | None = None,
+    group_classifier: GroupClassifier | Any | None = _LOAD,
 ) -> FastAPI:
-    """Build the console. Tests pass their own database, domain (clock) and classifier; the benchmark
-    turns the caches off (``caches=False``) to measure the work behind every page."""
+    """Build the console. Tests pass their own database, domain (clock), classifiers, bot settings and
+    Rasa client; the benchmark turns the caches off (``caches=False``) to measure the work behind every
+    page."""
     key = secret_key(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database or Database(settings.database_url)
+        config = bot_config or BotConfig.from_env()
+        rasa_client = rasa or RasaClient(settings.rasa_url, timeout=config.rasa_timeout)
         try:
+            nlu = (
+                await run_in_threadpool(load_classifier, config.nlu_model_dir)
+                if classifier is _LOAD
+                else classifier
+            )
             console = Console(
                 settings=settings,
                 db=db,
                 domain=domain or Domain.load(settings),
                 links=PublicLinks(key),
-                classifier=await run_in_threadpool(load_classifier)
-                if classifier is _LOAD
-                else classifier,
+                classifier=nlu,
+                bot_config=config,
+                rasa=rasa_client,
+                group_classifier=classifier_for_groups(nlu, config, rasa_client)
+                if group_classifier is _LOAD
+                else group_classifier,
             )
             if not caches:
                 console.counts, console.boards = TTLCache(0), TTLCache(0)
             app.state.console = console
             yield
         finally:
+            if rasa is None:
+                await rasa_client.close()
             if database is None:
                 db.dispose()
 
@@ -120,7 +140,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     protected = [Depends(check_csrf)]
-    for views in (auth, tickets, review, dashboard, exports):
+    for views in (auth, tickets, review, dashboard, exports, tryout):
         app.include_router(views.router, dependencies=protected)
     app.include_router(public.router)
     app.include_router(open311.router)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
@@ -18,6 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from bot.classify import Classifier as GroupClassifier
+from bot.config import BotConfig
+from bot.rasa import RasaClient
+from bot.services.views import PastedOutcome
+from bot.tryout import Reply
 from console import texts
 from console.security import (
     CSRF_FIELD,
@@ -39,6 +45,8 @@ from tickets.statuses import HandlingMode, Role, Source, Status
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Classifier(Protocol):
@@ -112,6 +120,55 @@ class TTLCache:
             self._items.clear()
 
 
+@dataclass(frozen=True)
+class ChatLine:
+    """One line of a 试一试 chat: what the resident said (``replies`` empty) or what the bot answered."""
+
+    said: str | None = None
+    replies: tuple[Reply, ...] = ()
+
+
+@dataclass(frozen=True)
+class PasteResult:
+    """A console user's latest paste on the 试一试 page and what became of each message."""
+
+    grid: str
+    text: str
+    outcomes: tuple[PastedOutcome, ...] = ()
+
+
+class Recent(Generic[K, V]):
+    """A small thread-safe mapping in this process's memory that forgets the entries written least
+    recently beyond ``size`` (the 试一试 page's transcripts and latest pastes: what they filed is in the
+    database; a restarted console starts them afresh)."""
+
+    def __init__(self, size: int = 500) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def update(self, key: K, change: Callable[[V | None], V]) -> V:
+        """Store ``change(current value or None)`` under ``key``."""
+        with self._lock:
+            value = change(self._items.get(key))
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        self.update(key, lambda _: value)
+
+    def pop(self, key: K) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
 @dataclass
 class Console:
     """The console's dependencies, built once in the composition root (``console.app``)."""
@@ -121,6 +178,14 @@ class Console:
     domain: Domain
     links: PublicLinks
     classifier: Classifier | None = None
+    #: 试一试: the bot's settings (group thresholds, group classifier), the grid groups' classifier and
+    #: the Rasa server the web chat talks to.
+    bot_config: BotConfig = field(default_factory=BotConfig)
+    group_classifier: GroupClassifier | None = None
+    rasa: RasaClient | None = None
+    #: 试一试 in memory: chat transcripts by web resident, the latest paste by console user.
+    chats: Recent[int, tuple[ChatLine, ...]] = field(default_factory=Recent)
+    pastes: Recent[int, PasteResult] = field(default_factory=Recent)
     #: Counts beside the filter options, per person and filter (cleared by every console change).
     counts: TTLCache = field(default_factory=lambda: TTLCache(30.0))
     #: Dashboards, per access scope and period: fresh for a minute, then served for up to ten more

@@ -121,6 +121,73 @@ def set_reply_in_group(
     binding.reply_in_group = on
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What became of one classified group message (inside a unit of work)."""
+
+    decision: str  # file | review | drop
+    ticket: Ticket | None = None
+    review_item: ReviewItem | None = None
+
+
+def record_group_message(
+    session: Session,
+    domain: Domain,
+    *,
+    text: str,
+    result: dict[str, Any],
+    thresholds: Thresholds,
+    source: Source,
+    chat_id: int,
+    message_id: int,
+    grid_id: int,
+    reporter: Person | None,
+    origin_label: str | None,
+    actor: Person | str = "system",
+) -> Recorded:
+    """File, queue for review, or drop one classified message said in the grid ``grid_id``'s group.
+
+    The one decision for every group message, from a bound Telegram group (``record_group_messages``) or
+    pasted into the console's 试一试 page (``bot.services.web``): ``verdict`` with the group thresholds;
+    a ticket is placed where the NLU's locations say, else in the grid. Idempotent by (chat, message):
+    the same message is filed, or queued, once.
+    """
+    decision = verdict(result, thresholds)
+    if decision == "file":
+        classification = services.Classification.from_dict(result)
+        locations = [loc["text"] for loc in classification.locations if loc.get("text")]
+        tree = domain.units(session)
+        ticket = services.file_ticket(
+            session=session,
+            domain=domain,
+            text=text,
+            source=source,
+            classification=classification,
+            reporter=reporter,
+            origin_label=origin_label,
+            chat_id=chat_id,
+            message_id=message_id,
+            area=tree.locate(locations) or tree.by_id.get(grid_id),
+            actor=actor,
+        )
+        return Recorded(decision, ticket=ticket)
+    if decision == "review":
+        item = _review(
+            session,
+            domain,
+            text=text,
+            result=result,
+            source=source,
+            chat_id=chat_id,
+            message_id=message_id,
+            grid_id=grid_id,
+            reporter=reporter,
+            origin_label=origin_label,
+        )
+        return Recorded(decision, review_item=item)
+    return Recorded(decision)
+
+
 def record_group_messages(
     session: Session,
     domain: Domain,
@@ -140,31 +207,27 @@ def record_group_messages(
         session,
         {m.user_id: (m.user_name, m.username) for m in messages if m.user_id is not None},
     )
-    tree = domain.units(session)
     outcomes: list[GroupOutcome] = []
     for message, result in zip(messages, results, strict=True):
         binding = bound.get(message.chat_id)
         if binding is None:
             outcomes.append(GroupOutcome("unbound"))
             continue
-        decision = verdict(result, thresholds)
-        reporter = senders.get(message.user_id) if message.user_id is not None else None
-        if decision == "file":
-            classification = services.Classification.from_dict(result)
-            locations = [loc["text"] for loc in classification.locations if loc.get("text")]
-            area = tree.locate(locations) or tree.by_id.get(binding.grid_id)
-            ticket = services.file_ticket(
-                session=session,
-                domain=domain,
-                text=message.text,
-                source=Source.GROUP,
-                classification=classification,
-                reporter=reporter,
-                origin_label=message.user_name or None,
-                chat_id=message.chat_id,
-                message_id=message.message_id,
-                area=area,
-            )
+        recorded = record_group_message(
+            session,
+            domain,
+            text=message.text,
+            result=result,
+            thresholds=thresholds,
+            source=Source.GROUP,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            grid_id=binding.grid_id,
+            reporter=senders.get(message.user_id) if message.user_id is not None else None,
+            origin_label=message.user_name or None,
+        )
+        ticket = recorded.ticket
+        if ticket is not None:
             name = domain.taxonomy.name(ticket.category)
             if binding.reply_in_group and group_reply is not None:
                 outbox.enqueue(
@@ -182,8 +245,7 @@ def record_group_messages(
                     },
                 )
             outcomes.append(GroupOutcome("filed", ticket.code, name, binding.reply_in_group))
-        elif decision == "review":
-            _review(session, domain, message, result, reporter, binding)
+        elif recorded.decision == "review":
             outcomes.append(GroupOutcome("review"))
         else:
             outcomes.append(GroupOutcome("dropped"))
@@ -194,33 +256,36 @@ def record_group_messages(
 def _review(
     session: Session,
     domain: Domain,
-    message: GroupMessage,
+    *,
+    text: str,
     result: dict[str, Any],
+    source: Source,
+    chat_id: int,
+    message_id: int,
+    grid_id: int,
     reporter: Person | None,
-    binding: Binding,
-) -> None:
-    exists = session.scalar(
-        select(ReviewItem.id).where(
-            ReviewItem.chat_id == message.chat_id, ReviewItem.message_id == message.message_id
-        )
+    origin_label: str | None,
+) -> ReviewItem:
+    existing = session.scalar(
+        select(ReviewItem).where(ReviewItem.chat_id == chat_id, ReviewItem.message_id == message_id)
     )
-    if exists is not None:
-        return
-    session.add(
-        ReviewItem(
-            source=Source.GROUP,
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            reporter_id=reporter.id if reporter else None,
-            origin_label=message.user_name or None,
-            area_id=binding.grid_id,
-            text=message.text,
-            redacted_text=redact(message.text),
-            nlu={k: v for k, v in result.items() if k != "pii"},
-            reason="low_confidence",
-            created_at=domain.clock(),
-        )
+    if existing is not None:
+        return existing
+    item = ReviewItem(
+        source=source,
+        chat_id=chat_id,
+        message_id=message_id,
+        reporter_id=reporter.id if reporter else None,
+        origin_label=origin_label,
+        area_id=grid_id,
+        text=text,
+        redacted_text=redact(text),
+        nlu={k: v for k, v in result.items() if k != "pii"},
+        reason="low_confidence",
+        created_at=domain.clock(),
     )
+    session.add(item)
+    return item
 
 
 def _area_filter(session: Session, domain: Domain, area: Unit) -> ColumnElement[bool]:

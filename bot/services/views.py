@@ -101,6 +101,47 @@ class GroupOutcome:
 
 
 @dataclass(frozen=True)
+class PastedMessage:
+    """One message of a group chat pasted into the console's 试一试 page (``bot.tryout.parse_paste``)."""
+
+    text: str
+    #: Who said it, when the copy says so (``陈姨：…``, ``陈姨 10:32``): the ticket's origin label.
+    speaker: str | None = None
+    #: The time the copy shows (``10:32``), part of the message's identity.
+    said_at: str | None = None
+    #: How many identical messages (same speaker, time and text) came before it in the paste.
+    occurrence: int = 0
+
+
+@dataclass(frozen=True)
+class PastedOutcome:
+    """What the grid group's logic did with one pasted message."""
+
+    message: PastedMessage
+    decision: str  # filed | review | dropped
+    demand_confidence: float
+    category: str | None
+    category_name: str | None
+    category_confidence: float
+    urgent: bool
+    #: The NLU's location spans ({"text", "start", "end"}) in ``message.text``.
+    locations: tuple[dict[str, Any], ...] = ()
+    #: The ticket filed (now or by an earlier paste of the same message) and whether the person who
+    #: pasted may open it (a place named in the text can put it outside their units).
+    code: str | None = None
+    visible: bool = False
+    review_item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class WebTicket:
+    """A ticket filed in a web chat, as its 本次对话的工单 panel shows it."""
+
+    ticket: TicketView
+    visible: bool
+
+
+@dataclass(frozen=True)
 class ForwardItem:
     """One forwarded message in a grid member's burst."""
 
