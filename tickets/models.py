@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -173,6 +174,10 @@ class Case(Base):
     """A cluster of tickets about the same thing in the same place (个案到类案)."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        # Hotspot candidates, most reported first (tickets.stats.hotspots; migration 0004).
+        Index("ix_cases_reports", "report_count", "last_report_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -223,8 +228,27 @@ class Ticket(Base):
             "needs_review",
             "handling_mode",
             "source",
+            "due_at",  # for "overdue" among search matches (migration 0006)
+        ),
+        # Tickets filed in a date range with the filter columns: the sidebar's counts for a date range
+        # are grouped from this index alone (migration 0006; it replaces ix_tickets_created_at).
+        Index(
+            "ix_tickets_created_filters",
+            "created_at",
+            "status",
+            "category",
+            "urgent",
+            "needs_review",
+            "due_at",
+            "area_id",
+            "unit_id",
+            "handling_mode",
+            "source",
         ),
         Index("ix_tickets_updated_at", "updated_at"),
+        # A case's tickets by filing time with the scope columns: hotspots count a candidate case's
+        # reports in a period within a scope from this index alone (migration 0004).
+        Index("ix_tickets_case_created", "case_id", "created_at", "area_id", "unit_id"),
         Index("ix_tickets_resolved_at", "resolved_at"),
         # Partial indexes for the flags the console counts, with the scope columns inside them so the
         # scope check needs no table lookup.
@@ -233,6 +257,13 @@ class Ticket(Base):
             "due_at",
             "area_id",
             "unit_id",
+            # The sidebar's counts group the overdue tickets by these (migration 0006).
+            "status",
+            "category",
+            "urgent",
+            "needs_review",
+            "handling_mode",
+            "source",
             sqlite_where=text(OPEN_STATUS_SQL),
             postgresql_where=text(OPEN_STATUS_SQL),
         ),
@@ -273,13 +304,13 @@ class Ticket(Base):
     location_text: Mapped[str] = mapped_column(String(255), default="")
     area_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     classifier_version: Mapped[str] = mapped_column(String(64), default="")
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     contact_allowed: Mapped[bool | None] = mapped_column(Boolean)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_response_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -428,3 +459,87 @@ class Counter(Base):
     scope: Mapped[str] = mapped_column(String(16))
     day: Mapped[str] = mapped_column(String(8))
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Derived tables for the dashboard and the counts beside the list's filters (migration 0004). They are
+# written only by tickets.rollup and tickets.counts and by the triggers of migration 0004; nothing else
+# should write them.
+
+
+class StatsDay(Base):
+    """A local day whose rows in ``stats_daily`` are complete, and the settings they were built with."""
+
+    __tablename__ = "stats_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    config: Mapped[str] = mapped_column(String(120))
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatsDaily(Base):
+    """Statistics of one local day per category × responsible unit × area (see ``tickets.rollup``).
+
+    The counts and sums are those of ``tickets.stats.Figures`` over the tickets filed that day (merged
+    ones excluded); ``resolved`` counts the tickets whose resolution time falls on that day."""
+
+    __tablename__ = "stats_daily"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    area_id: Mapped[int | None] = mapped_column(Integer)
+    filed: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    responded: Mapped[int] = mapped_column(Integer, default=0)
+    responded_in_time: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    done_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    reachable_done: Mapped[int] = mapped_column(Integer, default=0)
+    told: Mapped[int] = mapped_column(Integer, default=0)
+    response_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolution_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsDirty(Base):
+    """A UTC hour in which a ticket that changed was filed or resolved (written by triggers): the local
+    days it overlaps must be rebuilt in ``stats_daily`` before they are read again."""
+
+    __tablename__ = "stats_dirty"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(index=True)
+
+
+class TicketCount(Base):
+    """How many tickets have each combination of the list's filter columns (see ``tickets.counts``).
+
+    Triggers append a row of +1 / −1 (``delta``) for every ticket filed or changed; ``tickets.counts``
+    folds those into the base rows now and then. The number of tickets of a combination is the sum of
+    ``n`` over all its rows."""
+
+    __tablename__ = "ticket_counts"
+    __table_args__ = (
+        Index(
+            "ix_ticket_counts_delta",
+            "id",
+            sqlite_where=text("delta"),
+            postgresql_where=text("delta"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(24))
+    category: Mapped[str] = mapped_column(String(40))
+    area_id: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    needs_review: Mapped[bool] = mapped_column(Boolean)
+    handling_mode: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(24))
+    n: Mapped[int] = mapped_column(Integer)
+    delta: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -38,8 +38,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
+from sqlalchemy.sql.schema import Column
 
-from tickets import search
+from tickets import counts, rollup, search, stats
 from tickets.errors import InvalidInput
 from tickets.models import (
     OPEN_STATUS_SQL,
@@ -114,8 +117,28 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tz).astimezone(UTC)
 
 
-def text_search(query: str, dialect: str) -> ColumnElement[bool] | None:
-    """Tickets whose redacted text contains ``query`` (see ``tickets.search``); None: nothing to find."""
+def search_document() -> ColumnElement[Any]:
+    """The PostgreSQL search document: the bigrams, a token for the ticket's area and one for its
+    responsible unit (``~a19 ~u13``), as indexed by ``ix_tickets_search`` (migration 0006), so that
+    "in my units" and "in this place" are answered inside the GIN index together with the words."""
+
+    def token(prefix: str, id_column: Any) -> ColumnElement[Any]:
+        return literal_column(f"' {prefix}'") + func.coalesce(
+            cast(id_column, Text), literal_column("''")
+        )
+
+    return cast(
+        Ticket.search_text + token("~a", Ticket.area_id) + token("~u", Ticket.unit_id), TSVECTOR
+    )
+
+
+def text_search(
+    query: str, dialect: str, places: Sequence[Sequence[str]] = ()
+) -> ColumnElement[bool] | None:
+    """Tickets whose redacted text contains ``query`` (see ``tickets.search``); None: nothing to find.
+
+    ``places``: on PostgreSQL, groups of place tokens (``~a19``, ``~u13``); a match must have one token
+    of each group (the same conditions stay in the WHERE clause: this only lets the index apply them)."""
     q = search.parse(query)
     if q.empty:
         return None
@@ -125,13 +148,41 @@ def text_search(query: str, dialect: str) -> ColumnElement[bool] | None:
         )
         return Ticket.id.in_(fts.columns(column("rowid", Integer)))
     if dialect == "postgresql":
-        match = cast(Ticket.search_text, TSVECTOR).op("@@")(
-            cast(bindparam(None, search.tsquery(q), type_=Text, unique=True), TSQUERY)
+        tsquery = search.tsquery(q)
+        for group in places:
+            alternatives = " | ".join(f"'{t}'" for t in group)
+            tsquery = f"({tsquery}) & ({alternatives})"
+        match = search_document().op("@@")(
+            cast(bindparam(None, tsquery, type_=Text, unique=True), TSQUERY)
         )
         padded = literal(" ") + Ticket.search_text + literal(" ")
         phrases = [padded.like(p, escape="\\") for p in search.like_patterns(q)]
         return and_(match, *phrases)
     raise InvalidInput(f"不支持的数据库：{dialect}")
+
+
+def _scope_tokens(scope: ColumnElement[bool]) -> list[str] | None:
+    """The place tokens of an access scope ``unit_id IN (…) OR area_id IN (…)`` (as
+    ``tickets.access.visible_tickets`` builds it); None for any other shape (no help for the index)."""
+    if not isinstance(scope, BooleanClauseList) or scope.operator is not operators.or_:
+        return None
+    tokens: list[str] = []
+    for clause in scope.clauses:
+        if not (
+            isinstance(clause, BinaryExpression)
+            and clause.operator is operators.in_op
+            and isinstance(clause.right, BindParameter)
+            and isinstance(clause.right.value, list | tuple)
+        ):
+            return None
+        left = clause.left
+        if not isinstance(left, Column) or left.table is not Ticket.__table__:
+            return None
+        prefix = {"unit_id": "~u", "area_id": "~a"}.get(left.key)
+        if prefix is None:
+            return None
+        tokens += [f"{prefix}{int(i)}" for i in clause.right.value]
+    return tokens or None
 
 
 def conditions(
@@ -184,7 +235,16 @@ def conditions(
         elif code.startswith("CS-"):
             where.append(Ticket.case_id.in_(select(Case.id).where(Case.code == code)))
         else:
-            found = text_search(f.q, dialect)
+            places = [
+                group
+                for group in (
+                    _scope_tokens(scope),
+                    [f"~a{i}" for i in tree.subtree_ids(tree.get(f.area))] if f.area else None,
+                    [f"~u{i}" for i in tree.subtree_ids(tree.get(f.unit))] if f.unit else None,
+                )
+                if group is not None
+            ]
+            found = text_search(f.q, dialect, places)
             if found is None:  # only punctuation or emoji: nothing can contain it
                 return [false()]
             if dialect == "sqlite":
@@ -382,8 +442,16 @@ class FacetCounts:
 
 #: Up to this many tickets, the counts of one dimension come from reading that column of them once.
 GROUP_MAX = 20_000
+#: Overdue tickets grouped at most (from the partial index of open tickets by due time).
+OVERDUE_MAX = 100_000
+#: Tickets in a date range grouped at most (from the index by filing time, which holds the facets).
+DATED_MAX = 200_000
 #: Bounded counts per option stop being computed after this long (the rest show "…").
 FACET_BUDGET_SECONDS = 0.4
+#: The columns the sidebar counts by.
+_FACETS = ("status", "category", "urgent", "needs_review")
+#: Facet values → tickets: (status, category, urgent, needs_review) → count.
+Cube = dict[tuple[str, str, bool, bool], int]
 
 
 def facet_counts(
@@ -399,6 +467,163 @@ def facet_counts(
 ) -> FacetCounts:
     """For each status tab, category and flag: how many tickets the list would show if it were chosen
     (the other filters kept).
+
+    All of them come from two small tables of counts per (status, category, urgent, needs_review) of
+    the tickets matching the filters other than those four and "overdue": one over all of them, one
+    over the overdue ones. When those filters are only the scope, places, units, handling mode and
+    source, the first table is summed from ``ticket_counts`` (``tickets.counts``, exact at a million
+    tickets) and the second grouped from the partial index of open tickets by due time (up to
+    ``OVERDUE_MAX``); otherwise both are grouped from the matching tickets when they are at most
+    ``GROUP_MAX`` (a search) or ``DATED_MAX`` (a date range: read from the index by filing time,
+    which holds the facet columns), and beyond that :func:`bounded_facet_counts` counts option by
+    option. Shown as before: exact when the tickets of a dimension are at most ``GROUP_MAX``, else
+    capped at ``cap`` ("1000+"); flags always capped; a search matching too much is not counted."""
+    dialect = session.get_bind().dialect.name
+    base = f.without("statuses", "categories", "urgent", "overdue", "needs_review", "page", "sort")
+    where = conditions(base, scope=scope, tree=tree, dialect=dialect, now=now, tz=tz)
+    searching = _is_text_search(f)
+    adapted = [rollup.adapt(c, counts.COLUMNS) for c in where]
+    cubes: tuple[Cube, Cube | None] | None = None
+    if all(c is not None for c in adapted):
+        if not session.get_bind().get_execution_options().get("minwei_write", False):
+            counts.fold_if_needed(session.get_bind().engine)
+        if f.overdue:
+            overdue_cube = _grouped(session, [*where, overdue(now)], None, OVERDUE_MAX)
+            cubes = None if overdue_cube is None else ({}, overdue_cube)
+        else:
+            summed = counts.cube(session, [c for c in adapted if c is not None], _FACETS)
+            cubes = {_facet_key(k): n for k, n in summed.items()}, None
+    else:
+        with _bitmap_scans_only(session, searching and dialect == "postgresql"):
+            cubes = _ticket_cubes(session, where, now, GROUP_MAX if searching else DATED_MAX)
+        facet_filters = f.categories or f.urgent is not None or f.overdue or f.needs_review
+        if cubes is None and searching and not facet_filters:
+            return FacetCounts(available=False)  # more than GROUP_MAX matches: too broad to count
+    if cubes is None:
+        return bounded_facet_counts(
+            session, f, scope=scope, tree=tree, now=now, tz=tz, categories=categories, cap=cap
+        )
+    everything, overdue_cube = cubes
+    overdue_count = None
+    if overdue_cube is None:  # the summary has no due times: the overdue flag is a bounded count
+        if not f.statuses or any(s.is_open for s in f.statuses):
+            flag = replace(f.without("page", "sort"), overdue=True)
+            where = conditions(flag, scope=scope, tree=tree, dialect=dialect, now=now, tz=tz)
+            n, capped = bounded_count(session, where, cap)
+            overdue_count = cap + 1 if capped else n
+        else:
+            overdue_count = 0  # only open tickets can be overdue
+    return _counts_from_cubes(
+        everything, overdue_cube, overdue_count, f=f, categories=categories, cap=cap
+    )
+
+
+def _ticket_cubes(
+    session: Session, where: list[ColumnElement[bool]], now: datetime, limit: int
+) -> tuple[Cube, Cube] | None:
+    is_overdue = case((overdue(now), 1), else_=0)
+    everything: Cube = {}
+    overdue_cube: Cube = {}
+    found = _grouped(session, where, is_overdue, limit)
+    if found is None:
+        return None
+    for key, n in found.items():
+        *facets, late = key
+        cube_key = _facet_key(facets)
+        everything[cube_key] = everything.get(cube_key, 0) + n
+        if late:
+            overdue_cube[cube_key] = overdue_cube.get(cube_key, 0) + n
+    return everything, overdue_cube
+
+
+def _grouped(
+    session: Session, where: list[ColumnElement[bool]], extra: Any, limit: int
+) -> dict[Any, int] | None:
+    """Tickets matching ``where`` per facet values (and ``extra``), or None when more than ``limit``."""
+    columns: list[Any] = [getattr(Ticket, name) for name in _FACETS]
+    if extra is not None:
+        columns.append(extra.label("extra"))
+    inner = select(*columns).where(*where).limit(limit + 1).subquery()
+    keys = list(inner.c)
+    rows = session.execute(select(*keys, func.count()).group_by(*keys)).all()
+    if sum(int(row[-1]) for row in rows) > limit:
+        return None
+    if extra is None:
+        return {_facet_key(row[:-1]): int(row[-1]) for row in rows}
+    return {(*_facet_key(row[:4]), bool(row[4])): int(row[-1]) for row in rows}
+
+
+def _facet_key(values: Sequence[Any]) -> tuple[str, str, bool, bool]:
+    status, category, urgent, review = values
+    return (str(getattr(status, "value", status)), str(category), bool(urgent), bool(review))
+
+
+def _counts_from_cubes(
+    everything: Cube,
+    overdue_cube: Cube | None,
+    overdue_count: int | None,
+    *,
+    f: TicketFilter,
+    categories: Sequence[str],
+    cap: int,
+) -> FacetCounts:
+    """The sidebar's counts from the tickets per facet values (all matching, and the overdue ones;
+    without the latter, ``overdue_count`` is the overdue flag's count, above ``cap`` when capped)."""
+    statuses = {s.value for s in f.statuses} or None
+    chosen = set(f.categories) or None
+    review = True if f.needs_review else None
+    cube = overdue_cube if f.overdue and overdue_cube is not None else everything
+
+    def size(
+        of: Cube,
+        s: set[str] | None = statuses,
+        c: set[str] | None = chosen,
+        u: bool | None = f.urgent,
+        r: bool | None = review,
+    ) -> int:
+        return sum(
+            n
+            for (status, category, urgent, needs_review), n in of.items()
+            if (s is None or status in s)
+            and (c is None or category in c)
+            and (u is None or urgent is u)
+            and (r is None or needs_review is r)
+        )
+
+    def shown(n: int, exact: bool) -> Count:
+        return Count(n) if exact else Count(min(n, cap), n > cap)
+
+    result = FacetCounts()
+    rest = size(cube, s=None)
+    if rest > GROUP_MAX and f.q.strip():
+        return FacetCounts(available=False)
+    result.statuses["all"] = shown(rest, rest <= GROUP_MAX)
+    for key, members in STATUS_TABS.items():
+        n = size(cube, s={m.value for m in members})
+        result.statuses[key] = shown(n, rest <= GROUP_MAX)
+    rest = size(cube, c=None)
+    for code in categories:
+        result.categories[code] = shown(size(cube, c={code}), rest <= GROUP_MAX)
+    result.flags["urgent"] = shown(size(cube, u=True), False)
+    late = size(overdue_cube) if overdue_cube is not None else overdue_count or 0
+    result.flags["overdue"] = shown(late, False)
+    result.flags["needs_review"] = shown(size(cube, r=True), False)
+    return result
+
+
+def bounded_facet_counts(
+    session: Session,
+    f: TicketFilter,
+    *,
+    scope: ColumnElement[bool],
+    tree: UnitTree,
+    now: datetime,
+    tz: ZoneInfo,
+    categories: Sequence[str],
+    cap: int = FACET_CAP,
+) -> FacetCounts:
+    """The counts of :func:`facet_counts` without the summary table: used when the tickets to count
+    are too many to group (a broad date range, a search matching many tickets).
 
     Per dimension: when the tickets matching the filter without that dimension are few (≤
     ``GROUP_MAX``), one GROUP BY counts them exactly; otherwise each option is a bounded count
@@ -559,36 +784,22 @@ def daily_trend(
     end: datetime,
     tz: ZoneInfo,
     scope: ColumnElement[bool],
+    now: datetime | None = None,
+    response_limit_hours: int = 24,
+    urgent_response_limit_hours: int = 1,
 ) -> list[tuple[date, int, int]]:
-    """(local day, tickets filed, tickets resolved) for every day in [start, end)."""
-    dialect = session.get_bind().dialect.name
-
-    def per_day(column: Any, extra: ColumnElement[bool]) -> dict[str, int]:
-        key = _local_day(dialect, column, tz, end)
-        stmt = (
-            select(key, func.count())
-            .where(column >= start, column < end, scope, extra)
-            .group_by(key)
-        )
-        return {str(k): int(n) for k, n in session.execute(stmt)}
-
-    filed = per_day(Ticket.created_at, Ticket.status != Status.MERGED.value)
-    resolved = per_day(Ticket.resolved_at, true())
-    days: list[tuple[date, int, int]] = []
-    day = start.astimezone(tz).date()
-    last = (end - timedelta(microseconds=1)).astimezone(tz).date()
-    while day <= last:
-        key = day.isoformat()
-        days.append((day, filed.get(key, 0), resolved.get(key, 0)))
-        day += timedelta(days=1)
-    return days
-
-
-def _local_day(dialect: str, column: Any, tz: ZoneInfo, at: datetime) -> ColumnElement[str]:
-    if dialect == "postgresql":
-        return func.to_char(func.timezone(str(tz), column), "YYYY-MM-DD")
-    offset = at.astimezone(tz).utcoffset() or timedelta()
-    return func.strftime("%Y-%m-%d", column, f"{int(offset.total_seconds()) // 60:+d} minutes")
+    """(local day, tickets filed, tickets resolved) for every day in [start, end): see
+    ``tickets.stats.daily_trend`` (past days come from the daily rollup)."""
+    return stats.daily_trend(
+        session,
+        start=start,
+        end=end,
+        tz=tz,
+        scope=scope,
+        now=now,
+        response_limit_hours=response_limit_hours,
+        urgent_response_limit_hours=urgent_response_limit_hours,
+    )
 
 
 def label_feedback(

@@ -21,17 +21,19 @@ ticket is counted once, in the ticket it was merged into).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from tickets import rollup
 from tickets.errors import InvalidInput
 from tickets.models import Case, Person, Ticket, Unit
-from tickets.statuses import DONE_STATUSES, Satisfaction, Status
+from tickets.statuses import Status
 
 DIMENSIONS = ("total", "category", "unit", "grid", "day", "month")
 
@@ -158,12 +160,6 @@ class Figures:
         }
 
 
-def _seconds(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
-
-
 def _bucket(dialect: str, column: Any, fmt: str, tz: ZoneInfo, now: datetime) -> ColumnElement[str]:
     if dialect == "postgresql":
         pg_fmt = {"day": "YYYY-MM-DD", "month": "YYYY-MM"}[fmt]
@@ -171,6 +167,81 @@ def _bucket(dialect: str, column: Any, fmt: str, tz: ZoneInfo, now: datetime) ->
     offset = now.astimezone(tz).utcoffset() or timedelta()
     modifier = f"{int(offset.total_seconds()) // 60:+d} minutes"
     return func.strftime({"day": "%Y-%m-%d", "month": "%Y-%m"}[fmt], column, modifier)
+
+
+#: The column of stats_daily each dimension reads (day and month come from the day of the row).
+_ROLLUP_COLUMN = {"category": "category", "unit": "unit_id", "grid": "area_id"}
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Figures grouped by several dimensions at once, and the daily trend (see :func:`breakdown`)."""
+
+    figures: dict[str, list[Figures]]
+    trend: list[tuple[date, int, int]]
+
+
+def prepare(
+    engine: Engine,
+    *,
+    period: Period,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+    response_limit_hours: int = 24,
+    urgent_response_limit_hours: int = 1,
+) -> None:
+    """Bring the daily rollup up to date for ``period`` (``compute`` does it too; call this before
+    opening a session that will read figures, so that the session sees the refreshed days)."""
+    config = rollup.Config(tz, response_limit_hours, urgent_response_limit_hours)
+    first, last = rollup.whole_days(period.start, period.end, tz)
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    rollup.refresh(engine, config, first, last, today)
+
+
+def breakdown(
+    session: Session,
+    *,
+    period: Period,
+    dims: Sequence[str],
+    trend: bool = False,
+    response_limit_hours: int = 24,
+    urgent_response_limit_hours: int = 1,
+    tz: ZoneInfo,
+    scope: ColumnElement[bool] | None = None,
+    now: datetime | None = None,
+    use_rollup: bool = True,
+) -> Breakdown:
+    """Figures for ``period`` grouped by each of ``dims`` (DIMENSIONS), and with ``trend`` the tickets
+    filed and resolved per local day, from one pass over the rollup and one over today's tickets.
+
+    Whole local days before today (``now``, default the current time) are read from the daily rollup
+    (``tickets.rollup``), the rest from the tickets; ``use_rollup=False`` reads everything from the
+    tickets (the same figures, slower). Figures are ordered by key, an empty key last."""
+    for by in dims:
+        if by not in DIMENSIONS:
+            raise InvalidInput(f"不支持的统计维度：{by}")
+    config = rollup.Config(tz, response_limit_hours, urgent_response_limit_hours)
+    wanted = tuple(dict.fromkeys((*dims, *(("day",) if trend else ()))))
+    totals = _gather(
+        session,
+        period=period,
+        dims=wanted,
+        config=config,
+        scope=scope,
+        now=now,
+        use_rollup=use_rollup,
+        resolved=trend,
+    )
+    figures = {by: _figures(session, by, totals[by]) for by in dims}
+    days: list[tuple[date, int, int]] = []
+    if trend:
+        day = period.start.astimezone(tz).date()
+        last = (period.end - timedelta(microseconds=1)).astimezone(tz).date()
+        while day <= last:
+            row = totals["day"].get(day.isoformat())
+            days.append((day, row[0], row[-1]) if row else (day, 0, 0))
+            day += timedelta(days=1)
+    return Breakdown(figures, days)
 
 
 def compute(
@@ -182,94 +253,210 @@ def compute(
     urgent_response_limit_hours: int = 1,
     tz: ZoneInfo,
     scope: ColumnElement[bool] | None = None,
+    now: datetime | None = None,
+    use_rollup: bool = True,
 ) -> list[Figures]:
-    """Figures for ``period`` grouped ``by`` one of DIMENSIONS (``scope``: an access filter)."""
-    if by not in DIMENSIONS:
-        raise InvalidInput(f"不支持的统计维度：{by}")
-    dialect = session.get_bind().dialect.name
-    created, first, resolved = Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at
-    response_secs = _seconds(dialect, created, first)
-    resolution_secs = _seconds(dialect, created, resolved)
-    limit_secs = case(
-        (Ticket.urgent, urgent_response_limit_hours * 3600), else_=response_limit_hours * 3600
-    )
-    done = Ticket.status.in_([s.value for s in DONE_STATUSES])
-    reachable = Person.telegram_user_id.is_not(None)
+    """Figures for ``period`` grouped ``by`` one of DIMENSIONS (``scope``: an access filter); see
+    :func:`breakdown` for where they are read from."""
+    return breakdown(
+        session,
+        period=period,
+        dims=(by,),
+        response_limit_hours=response_limit_hours,
+        urgent_response_limit_hours=urgent_response_limit_hours,
+        tz=tz,
+        scope=scope,
+        now=now,
+        use_rollup=use_rollup,
+    ).figures[by]
 
-    def count(condition: ColumnElement[bool]) -> Any:
-        return func.sum(case((condition, 1), else_=0))
 
-    key: Any = {
-        "total": literal("total"),
-        "category": Ticket.category,
-        "unit": Ticket.unit_id,
-        "grid": Ticket.area_id,
-        "day": _bucket(dialect, created, "day", tz, period.end),
-        "month": _bucket(dialect, created, "month", tz, period.end),
-    }[by]
-    stmt = (
-        select(
-            key.label("key"),
-            func.count(Ticket.id),
-            count(Ticket.status != Status.REJECTED.value),
-            count(first.is_not(None)),
-            count(and_(first.is_not(None), response_secs <= limit_secs)),
-            count(done),
-            count(
-                and_(
-                    done,
-                    resolved.is_not(None),
-                    Ticket.due_at.is_not(None),
-                    resolved <= Ticket.due_at,
-                )
-            ),
-            count(Ticket.satisfaction.is_not(None)),
-            count(
-                Ticket.satisfaction.in_([s.value for s in Satisfaction if s.counts_as_satisfied])
-            ),
-            count(and_(done, reachable)),
-            count(
-                and_(
-                    done,
-                    reachable,
-                    Ticket.accept_notified_at.is_not(None),
-                    Ticket.result_notified_at.is_not(None),
-                )
-            ),
-            func.coalesce(func.sum(case((first.is_not(None), response_secs), else_=0.0)), 0.0),
-            func.coalesce(
-                func.sum(case((and_(done, resolved.is_not(None)), resolution_secs), else_=0.0)), 0.0
-            ),
+def daily_trend(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    scope: ColumnElement[bool] | None = None,
+    response_limit_hours: int = 24,
+    urgent_response_limit_hours: int = 1,
+    now: datetime | None = None,
+    use_rollup: bool = True,
+) -> list[tuple[date, int, int]]:
+    """(local day, tickets filed, tickets resolved) for every day in [start, end): filed excludes
+    merged tickets, resolved counts every ticket whose resolution time falls on the day. The limits
+    only name the rollup's configuration (pass the ones ``compute`` gets)."""
+    return breakdown(
+        session,
+        period=Period(start, end, ""),
+        dims=(),
+        trend=True,
+        response_limit_hours=response_limit_hours,
+        urgent_response_limit_hours=urgent_response_limit_hours,
+        tz=tz,
+        scope=scope,
+        now=now,
+        use_rollup=use_rollup,
+    ).trend
+
+
+_COUNTS = rollup.MEASURES[:10]
+
+
+def _figures(session: Session, by: str, totals: dict[Any, list[int]]) -> list[Figures]:
+    keys = sorted((k for k, v in totals.items() if v[0]), key=lambda k: (k is None, k))
+    labels = _labels(session, by, keys)
+    return [
+        Figures(
+            key=str(k) if k is not None else "",
+            label=labels.get(k, "未识别" if k is None else str(k)),
+            **dict(zip(_COUNTS, totals[k][:10], strict=True)),
+            response_seconds=totals[k][10] / 1000,
+            resolution_seconds=totals[k][11] / 1000,
         )
+        for k in keys
+    ]
+
+
+#: The stats_daily columns each dimension groups by (month: by day, then in Python).
+_ROLLUP_GROUPING: dict[str, tuple[str, ...]] = {
+    "total": (),
+    "category": ("category",),
+    "unit": ("unit_id",),
+    "grid": ("area_id",),
+    "day": ("day",),
+    "month": ("day",),
+}
+
+
+def _gather(
+    session: Session,
+    *,
+    period: Period,
+    dims: tuple[str, ...],
+    config: rollup.Config,
+    scope: ColumnElement[bool] | None,
+    now: datetime | None,
+    use_rollup: bool,
+    resolved: bool,
+) -> dict[str, dict[Any, list[int]]]:
+    """For each of ``dims``: the sums of ``rollup.MEASURES`` plus the tickets resolved (0 unless
+    ``resolved``) per key. Keys of tickets filed in the period have filed > 0; a key with filed = 0
+    only carries resolutions."""
+    dialect = session.get_bind().dialect.name
+    totals: dict[str, dict[Any, list[int]]] = {d: {} for d in dims}
+
+    def add(dim: str, key: Any, values: Sequence[Any]) -> None:
+        row = totals[dim].setdefault(key, [0] * (len(rollup.MEASURES) + 1))
+        for i, v in enumerate(values):
+            row[i] += int(v or 0)
+
+    tz = config.tz
+    first, last = rollup.whole_days(period.start, period.end, tz)
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    last = min(last, max(first, today))
+    built: set[date] = set()
+    if use_rollup and first < last and _rollup_can_answer(scope):
+        if not session.get_bind().get_execution_options().get("minwei_write", False):
+            # Not from inside a writing transaction: on SQLite the refresh would wait for its lock.
+            rollup.refresh(session.get_bind().engine, config, first, last, today)
+        groupings = list(dict.fromkeys(_ROLLUP_GROUPING[d] for d in dims))
+        built, found = rollup.read(session, config, first, last, groupings, scope)
+        for dim in dims:
+            for key, values in found[groupings.index(_ROLLUP_GROUPING[dim])].items():
+                if dim == "total":
+                    k: Any = "total"
+                elif dim in ("day", "month"):
+                    k = key[0].isoformat()[: 10 if dim == "day" else 7]
+                else:
+                    k = key[0]
+                add(dim, k, values if resolved else [*values[:-1], 0])
+    for start, end in _live_ranges(period, sorted(built), tz):
+        _live(session, dialect, start, end, dims, config, scope, period, resolved, add)
+    return totals
+
+
+def _rollup_can_answer(scope: ColumnElement[bool] | None) -> bool:
+    return scope is None or rollup.adapt(scope, rollup.ROLLUP_COLUMNS) is not None
+
+
+def _live_ranges(
+    period: Period, built: list[date], tz: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """The parts of ``period`` not covered by the ``built`` days (sorted), as UTC ranges."""
+    ranges: list[tuple[datetime, datetime]] = []
+    cursor = period.start
+    for day in built:
+        start, end = rollup.day_start(day, tz), rollup.day_start(day + timedelta(days=1), tz)
+        if start > cursor:
+            ranges.append((cursor, start))
+        cursor = max(cursor, end)
+    if cursor < period.end:
+        ranges.append((cursor, period.end))
+    return ranges
+
+
+def _live(
+    session: Session,
+    dialect: str,
+    start: datetime,
+    end: datetime,
+    dims: tuple[str, ...],
+    config: rollup.Config,
+    scope: ColumnElement[bool] | None,
+    period: Period,
+    resolved: bool,
+    add: Any,
+) -> None:
+    """Add the figures of the tickets filed (and resolved) in [start, end) to the totals: one query
+    grouped by every dimension asked for, summed per dimension here (the range is usually today)."""
+    keys = [d for d in dims if d != "total"]
+
+    def key_of(column: Any) -> list[Any]:
+        return [
+            {
+                "category": Ticket.category,
+                "unit": Ticket.unit_id,
+                "grid": Ticket.area_id,
+                "day": _bucket(dialect, column, "day", config.tz, period.end),
+                "month": _bucket(dialect, column, "month", config.tz, period.end),
+            }[k]
+            for k in keys
+        ]
+
+    def spread(row: Sequence[Any], values: list[Any]) -> None:
+        by_key = dict(zip(keys, row[1 : 1 + len(keys)], strict=True))
+        for dim in dims:
+            add(dim, "total" if dim == "total" else by_key[dim], values)
+
+    key = key_of(Ticket.created_at)
+    stmt = (
+        select(literal(1), *key, *rollup.measures(dialect, config))
         .select_from(Ticket)
         .outerjoin(Person, Person.id == Ticket.reporter_id)
-        .where(created >= period.start, created < period.end, Ticket.status != Status.MERGED.value)
-        .group_by(key)
-        .order_by(key)
+        .where(
+            Ticket.created_at >= start,
+            Ticket.created_at < end,
+            Ticket.status != Status.MERGED.value,
+        )
+        .group_by(*key)
     )
     if scope is not None:
         stmt = stmt.where(scope)
-    rows = session.execute(stmt).all()
-    labels = _labels(session, by, [row[0] for row in rows])
-    return [
-        Figures(
-            key=str(row[0]) if row[0] is not None else "",
-            label=labels.get(row[0], "未识别" if row[0] is None else str(row[0])),
-            filed=int(row[1]),
-            accepted=int(row[2] or 0),
-            responded=int(row[3] or 0),
-            responded_in_time=int(row[4] or 0),
-            done=int(row[5] or 0),
-            done_on_time=int(row[6] or 0),
-            rated=int(row[7] or 0),
-            satisfied=int(row[8] or 0),
-            reachable_done=int(row[9] or 0),
-            told=int(row[10] or 0),
-            response_seconds=float(row[11] or 0.0),
-            resolution_seconds=float(row[12] or 0.0),
+    for row in session.execute(stmt):
+        if row[1 + len(keys)]:  # no GROUP BY (total only) yields one row even for no tickets
+            spread(row, [*row[1 + len(keys) :], 0])
+    if resolved:
+        key = key_of(Ticket.resolved_at)
+        stmt = (
+            select(literal(1), *key, func.count())
+            .where(Ticket.resolved_at >= start, Ticket.resolved_at < end)
+            .group_by(*key)
         )
-        for row in rows
-    ]
+        if scope is not None:
+            stmt = stmt.where(scope)
+        for row in session.execute(stmt):
+            spread(row, [0] * len(rollup.MEASURES) + [row[-1]])
 
 
 def _labels(session: Session, by: str, keys: list[Any]) -> dict[Any, str]:
@@ -294,22 +481,113 @@ class Hotspot:
     last_report_at: datetime
 
 
+#: Candidate cases examined at most before ``hotspots`` falls back to grouping the period's tickets.
+HOTSPOT_CANDIDATES = 3_000
+_CANDIDATE_BATCH = 100
+
+
 def hotspots(
-    session: Session, *, period: Period, limit: int = 10, scope: ColumnElement[bool] | None = None
+    session: Session,
+    *,
+    period: Period,
+    limit: int = 10,
+    scope: ColumnElement[bool] | None = None,
+    use_index: bool = True,
 ) -> list[Hotspot]:
-    """Cases with the most tickets filed in ``period`` (ties: the most recent report first)."""
+    """Cases with the most tickets filed in ``period`` (ties: the most recent report first, then the
+    newest case).
+
+    Without reading every ticket of the period: the candidates are the cases reported since the
+    period began (``last_report_at``), most reports ever first (``report_count``, an upper bound of
+    their reports in the period); each batch is counted from ``ix_tickets_case_created`` within the
+    period and scope, and the search stops when the next candidate's bound is below the ``limit``-th
+    best count. Both columns are kept by ``services.file_ticket``, the only place a ticket joins a
+    case. ``use_index=False`` (or too many candidates) groups the period's tickets instead."""
+    if limit <= 0:
+        return []
+    if use_index:
+        found = _hotspots_by_candidates(session, period, limit, scope)
+        if found is not None:
+            return found
     reports = func.count(Ticket.id).label("reports")
     stmt = (
         select(Case.code, Case.category, Case.title, Case.area_id, reports, Case.last_report_at)
         .join(Ticket, Ticket.case_id == Case.id)
         .where(Ticket.created_at >= period.start, Ticket.created_at < period.end)
         .group_by(Case.id, Case.code, Case.category, Case.title, Case.area_id, Case.last_report_at)
-        .order_by(reports.desc(), Case.last_report_at.desc())
+        .order_by(reports.desc(), Case.last_report_at.desc(), Case.id.desc())
         .limit(limit)
     )
     if scope is not None:
         stmt = stmt.where(scope)
     return [Hotspot(*row) for row in session.execute(stmt)]
+
+
+def _hotspots_by_candidates(
+    session: Session, period: Period, limit: int, scope: ColumnElement[bool] | None
+) -> list[Hotspot] | None:
+    candidates = (
+        select(Case.id, Case.report_count)
+        .where(Case.last_report_at >= period.start)
+        .order_by(Case.report_count.desc(), Case.last_report_at.desc(), Case.id.desc())
+        .execution_options(yield_per=_CANDIDATE_BATCH)
+    )
+    best: list[tuple[int, datetime, int]] = []  # (reports in period, last report, case id)
+    examined = 0
+    result = session.execute(candidates)
+    try:
+        for partition in result.partitions():
+            batch: list[int] = []
+            done = False
+            for case_id, bound in partition:
+                if len(best) >= limit and bound < best[limit - 1][0]:
+                    done = True
+                    break
+                batch.append(case_id)
+            if batch:
+                best = sorted(
+                    best + _reports_in_period(session, batch, period, scope), reverse=True
+                )
+                best = best[:limit]
+                examined += len(batch)
+            if done:
+                break
+            if examined > HOTSPOT_CANDIDATES:
+                return None
+    finally:
+        result.close()
+    cases = {
+        c.id: c for c in session.scalars(select(Case).where(Case.id.in_([b[2] for b in best])))
+    }
+    return [
+        Hotspot(
+            cases[cid].code,
+            cases[cid].category,
+            cases[cid].title,
+            cases[cid].area_id,
+            reports,
+            cases[cid].last_report_at,
+        )
+        for reports, _, cid in best
+    ]
+
+
+def _reports_in_period(
+    session: Session, case_ids: list[int], period: Period, scope: ColumnElement[bool] | None
+) -> list[tuple[int, datetime, int]]:
+    stmt = (
+        select(Ticket.case_id, func.count(), Case.last_report_at)
+        .join(Case, Case.id == Ticket.case_id)
+        .where(
+            Ticket.case_id.in_(case_ids),
+            Ticket.created_at >= period.start,
+            Ticket.created_at < period.end,
+        )
+        .group_by(Ticket.case_id, Case.last_report_at)
+    )
+    if scope is not None:
+        stmt = stmt.where(scope)
+    return [(int(n), last, int(cid)) for cid, n, last in session.execute(stmt)]
 
 
 def overdue_filter(now: datetime) -> ColumnElement[bool]:

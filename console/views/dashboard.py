@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement
 
 from console import charts, texts
 from console.deps import Console, get_console
-from tickets import access, queries, stats
+from tickets import access, stats
 from tickets.errors import InvalidInput
 
 router = APIRouter()
@@ -46,23 +46,38 @@ def _summed(rows: list[stats.Figures]) -> stats.Figures:
 
 
 def build_board(console: Console, scope: ColumnElement[bool], period: stats.Period) -> Board:
-    """Every figure of the dashboard, in its own session (it may run in a background refresh)."""
-    tz = console.settings.timezone
-    limits = {
-        "response_limit_hours": console.settings.response_limit_hours,
-        "urgent_response_limit_hours": console.settings.urgent_response_limit_hours,
-    }
+    """Every figure of the dashboard, in its own session (it may run in a background refresh).
+
+    Past days come from the daily rollup, brought up to date before the session starts reading (on
+    SQLite a read transaction does not see what is committed after its first read)."""
+    tz, now = console.settings.timezone, console.now()
+    hours = console.settings.response_limit_hours
+    urgent_hours = console.settings.urgent_response_limit_hours
+    stats.prepare(
+        console.db.engine,
+        period=period,
+        tz=tz,
+        now=now,
+        response_limit_hours=hours,
+        urgent_response_limit_hours=urgent_hours,
+    )
     with console.db.session() as session:
-        categories = stats.compute(
-            session, period=period, by="category", tz=tz, scope=scope, **limits
+        found = stats.breakdown(
+            session,
+            period=period,
+            dims=("category", "unit"),
+            trend=True,
+            tz=tz,
+            scope=scope,
+            now=now,
+            response_limit_hours=hours,
+            urgent_response_limit_hours=urgent_hours,
         )
-        units = stats.compute(session, period=period, by="unit", tz=tz, scope=scope, **limits)
+        categories, units = found.figures["category"], found.figures["unit"]
         return Board(
             period=period,
             total=_summed(categories),
-            trend=queries.daily_trend(
-                session, start=period.start, end=period.end, tz=tz, scope=scope
-            ),
+            trend=found.trend,
             categories=sorted(categories, key=lambda r: -r.filed),
             units=sorted(
                 units,

@@ -243,9 +243,72 @@ def test_counts_past_the_time_budget_are_unknown_rather_than_slow(
 ) -> None:
     monkeypatch.setattr(queries, "GROUP_MAX", 0)
     monkeypatch.setattr(queries, "FACET_BUDGET_SECONDS", 0.0)
-    counts = facets(db, domain, clock, TicketFilter(), world["admin"])
+    with db.session() as session:
+        counts = queries.bounded_facet_counts(
+            session,
+            TicketFilter(),
+            scope=_scope(session, domain, world["admin"]),
+            tree=domain.units(session),
+            now=clock(),
+            tz=domain.settings.timezone,
+            categories=domain.taxonomy.codes,
+        )
     assert str(counts.categories["elevator"]) == "…"
     assert str(counts.flags["urgent"]) == "…"
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        TicketFilter(),
+        TicketFilter(statuses=queries.STATUS_TABS["working"]),
+        TicketFilter(categories=("elevator", "noise"), urgent=True),
+        TicketFilter(urgent=False, needs_review=True),
+        TicketFilter(overdue=True),
+        TicketFilter(overdue=True, statuses=(Status.NEW,), source=Source.GROUP),
+        TicketFilter(area="YX-SG-XF", handling_mode=HandlingMode.ONSITE),
+        TicketFilter(unit="YX-SG", categories=("sanitation",)),
+        TicketFilter(date_from=date(2026, 11, 24), date_to=date(2026, 11, 25)),
+        TicketFilter(q="花园"),
+        TicketFilter(q="花园", statuses=(Status.NEW,), overdue=True),
+        TicketFilter(q="MW-20261123-0001"),
+    ],
+)
+@pytest.mark.parametrize(("group_max", "cap"), [(20_000, 1_000), (2, 1)])
+@pytest.mark.parametrize("viewer", ["admin", "community"])
+def test_counts_from_the_summary_are_those_counted_option_by_option(
+    db: Database,
+    domain: Domain,
+    clock: Clock,
+    world: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    f: TicketFilter,
+    group_max: int,
+    cap: int,
+    viewer: str,
+) -> None:
+    """Same numbers, same "1000+" capping and the same "too broad to count" as counting each option."""
+    clock.advance(days=30)
+    with db.unit_of_work() as uow:  # changes after the summary was filled: its delta rows
+        s = uow.session
+        t = file(s, domain, "幸福花园9栋电梯又坏", "elevator", locations=["幸福花园9栋"])
+        services.accept(session=s, domain=domain, ticket=t, actor="测试")
+        services.reclassify(session=s, domain=domain, ticket=t, category="noise", actor="测试")
+        uow.commit()
+    monkeypatch.setattr(queries, "FACET_BUDGET_SECONDS", 3600.0)
+    monkeypatch.setattr(queries, "GROUP_MAX", group_max)
+    with db.session() as session:
+        args = {
+            "scope": _scope(session, domain, world[viewer]),
+            "tree": domain.units(session),
+            "now": clock(),
+            "tz": domain.settings.timezone,
+            "categories": domain.taxonomy.codes,
+            "cap": cap,
+        }
+        summed = queries.facet_counts(session, f, **args)  # type: ignore[arg-type]
+        counted = queries.bounded_facet_counts(session, f, **args)  # type: ignore[arg-type]
+    assert summed == counted
 
 
 def test_the_daily_trend_counts_filed_and_resolved_per_local_day(
