@@ -24,6 +24,9 @@ PLACE_FREQ = 5000
 _HAN = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)")
 _SKIP = re.compile(r"(\r\n|\s)")
 _ENG = re.compile(r"[a-zA-Z0-9]")
+_PREFIX = 1.0  # a prefix of dictionary words, not a word itself (jieba: frequency 0)
+_ABSENT = 2.0  # neither a word nor a prefix: no longer word starts here
+_MAX_CACHED = 500_000
 
 
 class Segmenter:
@@ -56,6 +59,8 @@ class Segmenter:
             self._tokenizer.add_word(word, PLACE_FREQ, "ns")
         self._freq: dict[str, int] = self._tokenizer.FREQ
         self._log_total = math.log(self._tokenizer.total)
+        # frag → log probability (< 0) of a dictionary word, _PREFIX or _ABSENT: one lookup per
+        # fragment once warm (jieba's FREQ needs a second one for the log); bounded by _MAX_CACHED.
         self._logp: dict[str, float] = {}
 
     def cut(self, text: str) -> list[str]:
@@ -95,13 +100,15 @@ class Segmenter:
             i = idx
             frag = s[idx]
             while True:
-                f = freq.get(frag)
-                if f is None:
+                lp = logp.get(frag)
+                if lp is None:
+                    f = freq.get(frag)
+                    lp = _ABSENT if f is None else (math.log(f) - log_total if f else _PREFIX)
+                    if len(logp) < _MAX_CACHED:
+                        logp[frag] = lp
+                if lp == _ABSENT:
                     break
-                if f:
-                    lp = logp.get(frag)
-                    if lp is None:
-                        lp = logp[frag] = math.log(f) - log_total
+                if lp < 0.0:
                     candidate = lp + score[i + 1]
                     if end < 0 or candidate >= best:
                         best = candidate
