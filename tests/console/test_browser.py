@@ -9,15 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
 from tests.support.fake_telegram import free_port
-from tests.support.processes import APP_PY, ROOT, Process
+from tests.support.processes import APP_PY, Process
 from tests.tickets.factories import classified
 from tickets import auth, migrate, services, units
 from tickets.db import Database
@@ -26,26 +26,10 @@ from tickets.models import Person, ReviewItem
 from tickets.settings import DATA_DIR, Settings
 from tickets.statuses import Role, Source
 
-CHROMIUM = Path(os.environ.get("MINWEI_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = ROOT / "tests" / "artifacts" / "console"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--lang=zh-CN",
-]
 PASSWORD = "browser-test-password"
 
 pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; CI installs it)",
-    ),
+    needs_chromium,
     pytest.mark.timeout(300),
 ]
 
@@ -165,27 +149,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 @pytest.fixture
 def page(live: Live) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="minwei-chromium-") as profile:
-        context = p.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1440, "height": 900},
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            accept_downloads=True,
-        )
-        context.set_default_timeout(15_000)
-        tab = context.pages[0] if context.pages else context.new_page()
-        tab.on("pageerror", lambda e: pytest.fail(f"JavaScript error: {e}"))
-        try:
-            yield tab
-        finally:
-            context.close()
+    with chromium_page(timeout_ms=15_000, accept_downloads=True) as tab:
+        yield tab
 
 
 def shot(page, name: str, *, full: bool = False) -> None:  # type: ignore[no-untyped-def]

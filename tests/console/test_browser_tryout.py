@@ -7,14 +7,13 @@ Skipped, with the reason, where Chromium or the trained NLU model is missing."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
 
-from tests.console.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
 from tests.support.fake_telegram import free_port
 from tests.support.processes import APP_PY, ROOT, Process
 from tickets import auth, migrate, units
@@ -28,10 +27,7 @@ PASSWORD = "browser-tryout-password"
 NLU_MODEL = ROOT / "models" / "nlu" / "model.json"
 
 pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; CI installs it)",
-    ),
+    needs_chromium,
     pytest.mark.skipif(
         not NLU_MODEL.exists(), reason=f"no trained NLU model at {NLU_MODEL} (run `make train`)"
     ),
@@ -108,26 +104,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 @pytest.fixture
 def page(live: Live) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="minwei-chromium-") as profile:
-        context = p.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1440, "height": 900},
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-        )
-        context.set_default_timeout(30_000)
-        tab = context.pages[0] if context.pages else context.new_page()
-        tab.on("pageerror", lambda e: pytest.fail(f"JavaScript error: {e}"))
-        try:
-            yield tab
-        finally:
-            context.close()
+    with chromium_page(timeout_ms=30_000) as tab:
+        yield tab
 
 
 def test_a_grid_member_pastes_the_groups_chat_and_the_demands_become_tickets(  # type: ignore[no-untyped-def]

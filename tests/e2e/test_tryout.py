@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,9 +22,9 @@ with warnings.catch_warnings():
 
 from bot.config import BotConfig
 from console.app import create_app
-from tests.console.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from tests.console.test_browser_tryout import GROUP_CHAT
 from tests.e2e.conftest import Stack
+from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
 from tests.support.fake_telegram import free_port
 from tests.support.processes import APP_PY, Process
 from tickets import auth
@@ -136,11 +135,11 @@ def test_a_web_resident_reports_corrects_and_files_a_real_web_ticket(
     assert code[0] in last_reply(chat)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Chromium is not installed at {CHROMIUM}")
+@needs_chromium
 def test_the_page_in_a_browser_with_a_pasted_chat_and_a_resident_chat(
     e2e: Stack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     staff_account(e2e, "xiaoli-e2e", "YX-SG-XF-01")
     workdir = tmp_path_factory.mktemp("e2e-console")
@@ -171,23 +170,8 @@ def test_the_page_in_a_browser_with_a_pasted_chat_and_a_resident_chat(
         ready_url=f"http://127.0.0.1:{port}/healthz",
     ).start(timeout=180)
     url = f"http://127.0.0.1:{port}"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
-        with (
-            sync_playwright() as p,
-            tempfile.TemporaryDirectory(prefix="minwei-chromium-") as profile,
-        ):
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=CHROMIUM_FLAGS,
-                viewport={"width": 1440, "height": 900},
-                locale="zh-CN",
-                timezone_id="Asia/Shanghai",
-            )
-            context.set_default_timeout(60_000)
-            page = context.pages[0] if context.pages else context.new_page()
+        with chromium_page(timeout_ms=60_000, fail_on_js_errors=False) as page:
             page.goto(f"{url}/tryout")
             page.fill("input[name=username]", "xiaoli-e2e")
             page.fill("input[name=password]", PASSWORD)
@@ -221,7 +205,6 @@ def test_the_page_in_a_browser_with_a_pasted_chat_and_a_resident_chat(
             expect(panel).to_have_count(1)
             page.screenshot(path=str(ARTIFACTS / "12-tryout.png"), full_page=True)
             code = panel.inner_text()
-            context.close()
     finally:
         server.stop()
     assert server.errors() == [], server.log.read_text(encoding="utf-8")
