@@ -24,23 +24,9 @@ from typing import Any
 
 from nlu import metrics
 from nlu.data import folds, load_examples
-from nlu.evaluate import combine, predict, predict_baseline
+from nlu.evaluate import METRIC_ROWS, combine, predict, predict_baseline
 from nlu.pipeline import load_pipeline, train_pipeline
 from nlu.resources import ROOT
-
-ROWS = [
-    ("demand F1", lambda s: s["demand"]["f1"]),
-    ("demand precision", lambda s: s["demand"]["precision"]),
-    ("demand recall", lambda s: s["demand"]["recall"]),
-    ("category macro-F1 (gold demands)", lambda s: s["category_macro_f1"]),
-    ("category macro-F1 (end to end)", lambda s: s["category_macro_f1_end_to_end"]),
-    ("urgent recall", lambda s: s["urgent"]["recall"]),
-    ("urgent precision", lambda s: s["urgent"]["precision"]),
-    ("location F1 exact", lambda s: s["locations_exact"]["f1"]),
-    ("location F1 overlap", lambda s: s["locations_overlap"]["f1"]),
-    ("training seconds", lambda s: s["train_seconds"]),
-    ("messages/s", lambda s: s["messages_per_second"]),
-]
 
 
 def run_fold(train: list, test: list, baseline: bool, tmp: Path) -> dict[str, Any]:
@@ -101,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| metric | {header} |")
     print("|---|" + "---|" * len(systems))
     table: dict[str, dict[str, list[float]]] = {}
-    for label, get in ROWS:
+    for label, get in METRIC_ROWS:
         cells = []
         for s in systems:
             values = [float(get(fold[s])) for fold in results]

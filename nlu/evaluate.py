@@ -13,7 +13,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,6 +24,23 @@ from nlu.pipeline import Pipeline, load_pipeline, train_pipeline
 from nlu.resources import ROOT
 
 REPORTS_DIR = ROOT / "reports"
+
+
+#: The metrics of a system's scores, as table rows: label and how to read it from the scores.
+METRIC_ROWS: list[tuple[str, Callable[[dict[str, Any]], float]]] = [
+    ("demand precision", lambda s: s["demand"]["precision"]),
+    ("demand recall", lambda s: s["demand"]["recall"]),
+    ("demand F1", lambda s: s["demand"]["f1"]),
+    ("category macro-F1 (gold demands)", lambda s: s["category_macro_f1"]),
+    ("category accuracy (gold demands)", lambda s: s["category_accuracy"]),
+    ("category macro-F1 (end to end)", lambda s: s["category_macro_f1_end_to_end"]),
+    ("urgent recall", lambda s: s["urgent"]["recall"]),
+    ("urgent precision", lambda s: s["urgent"]["precision"]),
+    ("location F1 exact", lambda s: s["locations_exact"]["f1"]),
+    ("location F1 overlap", lambda s: s["locations_overlap"]["f1"]),
+    ("messages/s", lambda s: s["messages_per_second"]),
+    ("training seconds", lambda s: s["train_seconds"]),
+]
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -193,24 +210,10 @@ def evaluate(
 def print_report(report: dict[str, Any], out: TextIO) -> None:
     systems = report["systems"]
     names = list(systems)
-    rows = [
-        ("demand precision", lambda s: s["demand"]["precision"]),
-        ("demand recall", lambda s: s["demand"]["recall"]),
-        ("demand F1", lambda s: s["demand"]["f1"]),
-        ("category macro-F1 (gold demands)", lambda s: s["category_macro_f1"]),
-        ("category accuracy (gold demands)", lambda s: s["category_accuracy"]),
-        ("category macro-F1 (end to end)", lambda s: s["category_macro_f1_end_to_end"]),
-        ("urgent recall", lambda s: s["urgent"]["recall"]),
-        ("urgent precision", lambda s: s["urgent"]["precision"]),
-        ("location F1 exact", lambda s: s["locations_exact"]["f1"]),
-        ("location F1 overlap", lambda s: s["locations_overlap"]["f1"]),
-        ("messages/s", lambda s: s["messages_per_second"]),
-        ("training seconds", lambda s: s["train_seconds"]),
-    ]
     print(f"{report['messages']} messages from {report['data']}", file=out)
     print(f"| metric | {' | '.join(names)} |", file=out)
     print(f"|---|{'---|' * len(names)}", file=out)
-    for label, get in rows:
+    for label, get in METRIC_ROWS:
         cells = []
         for n in names:
             value = get(systems[n])
