@@ -103,6 +103,19 @@ def test_the_rollup_gives_the_live_figures_as_tickets_change(
             getattr(services, fn)(session=uow.session, domain=domain, ticket=ticket, **kwargs)
             uow.commit()
 
+    def rate(code: str, satisfaction: Satisfaction) -> None:
+        with db.unit_of_work() as uow:
+            ticket = services.get_ticket(uow.session, codes[code])
+            resident = uow.session.get(Person, ticket.reporter_id)
+            services.rate(
+                session=uow.session,
+                domain=domain,
+                ticket=ticket,
+                satisfaction=satisfaction,
+                resident=resident,
+            )
+            uow.commit()
+
     with db.unit_of_work() as uow:
         s = uow.session
         resident = person(s, tg=7001, name="甲")
@@ -139,16 +152,7 @@ def test_the_rollup_gives_the_live_figures_as_tickets_change(
     act("resolve", "a", note="已修好", actor="测试")
     act("start", "c", actor="测试")
     deliver_all(db, clock.now)
-    with db.unit_of_work() as uow:
-        a = services.get_ticket(uow.session, codes["a"])
-        services.rate(
-            session=uow.session,
-            domain=domain,
-            ticket=a,
-            satisfaction=Satisfaction.SATISFIED,
-            resident=uow.session.get(Person, a.reporter_id),
-        )
-        uow.commit()
+    rate("a", Satisfaction.SATISFIED)
     at(local(18, 23, 59))
     act("resolve", "c", note="已送医", actor="测试")
 
@@ -166,9 +170,8 @@ def test_the_rollup_gives_the_live_figures_as_tickets_change(
     at(local(21, 0, 5))
     act("resolve", "d", note="已修好", actor="测试")
     deliver_all(db, clock.now)
-    with (
-        db.unit_of_work() as uow
-    ):  # a resident's Telegram account is unlinked (bot.services.people)
+    # A resident's Telegram account is unlinked (bot.services.people).
+    with db.unit_of_work() as uow:
         uow.session.execute(
             update(Person).where(Person.telegram_user_id == 7001).values(telegram_user_id=None)
         )
@@ -179,16 +182,7 @@ def test_the_rollup_gives_the_live_figures_as_tickets_change(
     # Resolved tickets reopened (an unsatisfied rating; staff) move their resolution out of its day.
     at(local(23, 13))
     act("reopen", "c", reason="未解决", actor="测试")
-    with db.unit_of_work() as uow:
-        d = services.get_ticket(uow.session, codes["d"])
-        services.rate(
-            session=uow.session,
-            domain=domain,
-            ticket=d,
-            satisfaction=Satisfaction.UNSATISFIED,
-            resident=uow.session.get(Person, d.reporter_id),
-        )
-        uow.commit()
+    rate("d", Satisfaction.UNSATISFIED)
     assert_rollup_matches_live(db, domain, now=local(24, 8))
 
 
