@@ -50,7 +50,14 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu.data import Example
 from nlu.normalize import Normalizer
 from nlu.pipeline import Pipeline, load_pipeline, train_pipeline
-from nlu.resources import DATA_DIR, JIEBA_DIR, LEXICON_DIR, gazetteer_places, word_list
+from nlu.resources import (
+    DATA_DIR,
+    JIEBA_DIR,
+    LEXICON_DIR,
+    gazetteer_places,
+    resources_fingerprint,
+    word_list,
+)
 from nlu.segment import Segmenter
 
 MINWEI_KEY = "minwei"
@@ -89,6 +96,11 @@ class MinweiTokenizer(Tokenizer):
         self._model_storage = model_storage
         self._resource = resource
         self._build(resources_dir)
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Retrain (not reuse Rasa's cached component) when a lexicon or dictionary changed."""
+        return resources_fingerprint()
 
     def _build(self, directory: Path | None) -> None:
         if directory is None:
@@ -169,6 +181,11 @@ class MinweiClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"batch_size": 512}
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Retrain (not reuse Rasa's cached component) when a lexicon or the taxonomy changed."""
+        return resources_fingerprint()
 
     def __init__(
         self,

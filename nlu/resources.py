@@ -22,6 +22,27 @@ DEFAULT_MODEL_DIR = ROOT / "models" / "nlu"
 VAR_DIR = ROOT / "var"
 
 
+def resources_fingerprint() -> str:
+    """A hash of every file a trained model depends on besides its training examples: the lexicons,
+    the jieba dictionary, the taxonomy, the units' gazetteer and the NLU code itself. Rasa's training
+    cache keys its components on this too, so a changed lexicon retrains them."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = [
+        *sorted(LEXICON_DIR.glob("*")),
+        *sorted(JIEBA_DIR.glob("*")),
+        DATA_DIR / "taxonomy.yml",
+        DATA_DIR / "units.yml",
+        *sorted((ROOT / "nlu").glob("*.py")),
+    ]
+    for path in files:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file; syntax errors become ``DataError`` naming the file."""
     try:
