@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.events import EventType, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.deps import UsesDeps
-from actions.tracker import speaker, text
+from actions.tracker import nlu, speaker, text
 from bot import texts
 from bot.services import residents
+from nlu.conversation import asks_about_earlier
 from tickets import messages
 from tickets.errors import NotFound, StoreUnavailable
 
@@ -28,6 +29,12 @@ class ActionTicketStatus(UsesDeps, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if not asks_about_earlier(text(tracker)) and tracker.active_loop.get("name") is None:
+            # Not about an earlier report ("我要投诉物业公司"): a report, or a question what about.
+            if nlu(tracker).get("ranking"):
+                return [FollowupAction("action_start_report")]
+            dispatcher.utter_message(response="utter_what_problem")
+            return []
         who = speaker(tracker)
         if who is None:
             dispatcher.utter_message(response="utter_telegram_only")

@@ -113,6 +113,45 @@ def filed_urgent(code: str, category_name: str, advice: str) -> str:
     )
 
 
+NO_PLACE_FILED = "（没有具体位置：工作人员可能需要联系您确认地点。）"
+#: What may answer "where?": said whenever the bot asks.
+PLACE_KINDS = "镇、村、街道、小区楼栋门牌、附近的地标都可以，也可以直接发送 Telegram 定位"
+
+
+def ask_place(summary: str, category_name: str, attempt: int) -> str:
+    """Ask where the reported problem is, saying what was understood so far."""
+    if attempt == 0:
+        return f"收到：{summary}（{category_name}）。\n请问具体在哪里？{PLACE_KINDS}。"
+    return f"还需要知道地点才能派人：{summary}（{category_name}）。\n请说一下在哪里（{PLACE_KINDS}）；实在说不清的话回复“不知道”。"
+
+
+def ask_urgent_place(code: str, attempt: int) -> str:
+    """After an urgent filing: where exactly, so that someone can be sent."""
+    if attempt == 0:
+        return f"📍 请马上告诉我具体地址（工单 {code}）：{PLACE_KINDS}，值班人员好尽快找到您。"
+    if attempt == 1:
+        return "📍 还没有收到地址。请发一下具体位置，例如“XX村X巷X号”“XX花园X栋X楼”，或者点左下角📎发送定位。说不清的话回复“不知道”。"
+    return f"📍 地址对派人很重要：{PLACE_KINDS}。如果确实说不清，回复“不知道”，值班人员会打电话跟您确认。"
+
+
+def place_added(code: str, place: str, urgent: bool) -> str:
+    if urgent:
+        return f"📍 已把地点「{place}」补充到紧急工单 {code}，值班人员已同时收到。"
+    return f"📍 已把地点「{place}」补充到工单 {code}，工作人员会看到。"
+
+
+def place_unknown(code: str) -> str:
+    return f"好的。工单 {code} 已经在处理，值班人员会尽快联系您确认位置；想起地址或方便发定位时，随时发给我。"
+
+
+def place_looked_back(place: str) -> str:
+    return f"好的，按您前面说的地点「{place}」登记。"
+
+
+START_REPORT = "可以的 🙂 请直接说说遇到了什么问题、在哪里，我帮您登记成工单并通知工作人员。"
+FOLLOWUP_ACK = "好的 🙏 有新的情况随时告诉我，我会补充到工单里。"
+
+
 #: What a resident should do right now, by words in an urgent report (first match wins).
 URGENT_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
     (
@@ -381,6 +420,7 @@ PROGRESS_LABELS = {
     "merge": "已合并",
     "note": "办理进展",
     "resident_info": "您补充了信息",
+    "place_added": "您补充了地点",
 }
 
 

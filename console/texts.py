@@ -24,6 +24,7 @@ EVENT_LABELS: dict[str, str] = {
     "urgent": "紧急标记",
     "note": "备注",
     "resident_info": "居民补充",
+    "place_added": "居民补充地点",
     "rated": "居民评价",
     "review_confirmed": "复核确认类别",
 }
@@ -99,6 +100,8 @@ def event_summary(
             parts.append("紧急")
     elif kind == "reclassified":
         parts.append(f"{category_name(data.get('from'))} → {category_name(data.get('to'))}")
+        if data.get("by") == "resident":
+            parts.append("（按居民后来的描述）")
     elif kind == "assign":
         parts.append(f"派至 {data.get('unit_name') or data.get('unit')}")
     elif kind == "handling_mode":
@@ -112,6 +115,8 @@ def event_summary(
         parts.append(f"{mode(data.get('from'))} → {mode(data.get('to'))}")
     elif kind == "urgent":
         parts.append("标为紧急" if data.get("urgent") else "取消紧急")
+    elif kind == "place_added":
+        parts.append(f"{data.get('from') or '（无）'} → {data.get('to')}")
     elif kind in ("note", "resident_info"):
         parts.append(str(data.get("text", "")))
         if data.get("public"):

@@ -1,4 +1,4 @@
-"""Understanding a resident's correction of the confirmation: "不对，是5栋不是3栋", "唔系电梯，系楼道灯".
+"""Understanding a resident's correction: "不对，是5栋不是3栋", "唔系电梯，系楼道灯".
 
 A place or category the resident negates (不是 / 唔系 / 并非 … right before it) is the old one; one they do
 not negate is the new one. Places come from the NLU's location spans, else from building-number patterns;
@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from nlu.place_text import merge_place
 
 NEGATIONS = ("不是", "唔系", "唔係", "不系", "並非", "并非", "不在", "唔喺", "唔在", "冇")
 #: Building, unit, floor and street numbers when the NLU found no location span.
@@ -67,25 +69,15 @@ def negated(text: str, start: int) -> bool:
 
 
 def _merge(current: str | None, new: str, negated_places: Sequence[str], replacing: bool) -> str:
-    """Fit the new place into the one understood before.
-
-    幸福花园3栋 + 5栋 → 幸福花园5栋 (a corrected number); 5栋 + 幸福花园 → 幸福花园5栋 and 幸福花园 + 5栋 →
-    幸福花园5栋 (a detail added, unless the resident said the place was wrong: then it is replaced)."""
+    """Fit the new place into the one understood before: a negated place is swapped for the new one
+    (幸福花园3栋, 不是3栋是5栋 → 幸福花园5栋); otherwise ``nlu.place_text.merge_place`` (a corrected number,
+    a detail added, or — when the resident said the place was wrong — a replacement)."""
     if not current or new in current:
         return current or new
     for old in negated_places:
         if old and old in current:
             return current.replace(old, new, 1)
-    olds = list(PLACE.finditer(current))
-    if PLACE.fullmatch(new):
-        if olds and olds[-1].group(0)[-1] == new[-1]:
-            last = olds[-1]
-            return current[: last.start()] + new + current[last.end() :]
-        if not olds and not replacing:
-            return current + new
-    elif not replacing and PLACE.fullmatch(current) and not PLACE.search(new):
-        return new + current
-    return new
+    return merge_place(current, new, replacing=replacing)
 
 
 def _place(text: str, spans: Sequence[Mapping[str, Any]], current: str | None) -> str | None:

@@ -64,8 +64,10 @@ def staff_card(
     *,
     area_name: str | None,
     unit_name: str | None,
+    additions: list[str] | None = None,
 ) -> str:
-    """The ticket card posted in the staff group (redacted text only)."""
+    """The ticket card posted in the staff group (redacted text only), with the resident's latest
+    additions (redacted) when there are any."""
     mark = "🔴 紧急 " if ticket.urgent else ""
     place = ticket.location_text or area_name or "未识别"
     source = Source(ticket.source).label
@@ -81,7 +83,13 @@ def staff_card(
     ]
     if unit_name:
         lines.insert(3, f"责任单位：{unit_name}")
+    lines.extend(f"居民补充：{a[:200]}" for a in additions or ())
     return "\n".join(lines)
+
+
+def place_notice(ticket: Ticket, place: str) -> str:
+    """The line posted under an urgent ticket's card when the resident says where."""
+    return f"📍 {ticket.code} 居民补充地址：{place}"
 
 
 def staff_keyboard(code: str) -> dict[str, Any]:

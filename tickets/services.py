@@ -8,17 +8,19 @@ audit log) and, where the resident should hear about it, an outbox message. Call
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from nlu.pii import redact
+from nlu.place_text import merge_place
 from tickets import clustering, codes, messages, outbox
 from tickets.access import ensure_can_act
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, UnknownCategory
-from tickets.models import Case, LabelFeedback, Person, Ticket, TicketEvent, Unit
+from tickets.models import Case, LabelFeedback, OutboxItem, Person, Ticket, TicketEvent, Unit
 from tickets.routing import route
 from tickets.statuses import Action, HandlingMode, Satisfaction, Source, Status, next_status
 from tickets.timelimits import due_at
@@ -28,6 +30,11 @@ MAX_TEXT_CHARS = 10_000
 MAX_NOTE_CHARS = 2_000
 #: Category confidence below which a filed ticket is flagged for review (待复核).
 REVIEW_BELOW = 0.5
+#: Most characters of a place a resident adds after filing.
+MAX_PLACE_CHARS = 120
+#: Resident additions shown on the staff card (the newest ones).
+CARD_ADDITIONS = 3
+STAFF_CARD_KINDS = ("staff_card", "staff_card_urgent")
 
 Actor = Person | str
 
@@ -130,6 +137,75 @@ def _notify(
             reply_markup=markup,
             dedupe_key=f"{ticket.code}:{event.id}:{kind}:{chat_id}",
             now=event.at,
+        )
+
+
+def staff_card_text(session: Session, domain: Domain, ticket: Ticket, footer: str = "") -> str:
+    """The ticket's staff card as it is now (with the resident's latest additions), plus ``footer``."""
+    tree = domain.units(session)
+    area = tree.by_id.get(ticket.area_id) if ticket.area_id else None
+    unit = tree.by_id.get(ticket.unit_id) if ticket.unit_id else None
+    additions = [
+        str(e.data.get("text") or "")
+        for e in ticket.events
+        if e.kind == "resident_info" and e.data.get("text")
+    ][-CARD_ADDITIONS:]
+    text = messages.staff_card(
+        ticket,
+        domain.taxonomy.name(ticket.category),
+        domain.settings.timezone,
+        area_name=area.name if area else None,
+        unit_name=unit.name if unit else None,
+        additions=additions,
+    )
+    return f"{text}\n{footer}" if footer else text
+
+
+def refresh_staff_card(
+    session: Session, domain: Domain, ticket: Ticket, *, key: str, notice: str | None = None
+) -> None:
+    """Show the ticket as it is now on its staff card: the card itself when it has not gone out yet,
+    else an edit of the sent card (the sender fills in its message id, ``edit_of``); ``notice`` is also
+    posted as a reply to the card (for urgent tickets, so the duty chat is alerted, not just edited)."""
+    session.flush()
+    card = session.scalar(
+        select(OutboxItem)
+        .where(OutboxItem.ticket_id == ticket.id, OutboxItem.kind.in_(STAFF_CARD_KINDS))
+        .order_by(OutboxItem.id.desc())
+        .limit(1)
+    )
+    if card is None:
+        return
+    text = staff_card_text(session, domain, ticket)
+    # Only a card still waiting is rewritten in place (a sender may be claiming it right now).
+    result = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == card.id, OutboxItem.status == "pending")
+        .values(payload={**card.payload, "text": text})
+        .execution_options(synchronize_session=False)
+    )
+    rewritten = cast(CursorResult[Any], result).rowcount
+    if not rewritten:
+        outbox.enqueue(
+            session,
+            chat_id=card.chat_id,
+            text=text,
+            kind="staff_card_edit",
+            ticket=ticket,
+            method="editMessageText",
+            reply_markup=messages.staff_keyboard(ticket.code) if ticket.status.is_open else None,
+            extra={"edit_of": card.id},
+            dedupe_key=f"card:{ticket.code}:{key}",
+        )
+    if notice:
+        outbox.enqueue(
+            session,
+            chat_id=card.chat_id,
+            text=notice,
+            kind="staff_notice",
+            ticket=ticket,
+            extra={"reply_to_of": card.id},
+            dedupe_key=f"notice:{ticket.code}:{key}",
         )
 
 
@@ -428,6 +504,31 @@ def reclassify(
     return ticket
 
 
+def recategorize_from_resident(
+    *, session: Session, domain: Domain, ticket: Ticket, category: str, resident: Person
+) -> TicketEvent | None:
+    """What the resident said after an urgent filing makes the report another category (it was filed
+    from its first words): change it and re-route, unless a person has decided the category already or
+    the ticket has been dispatched. None when nothing changed."""
+    _ensure_own_open(ticket, resident)
+    if category not in domain.taxonomy or category == ticket.category:
+        return None
+    if ticket.status not in (Status.NEW, Status.ACCEPTED) or any(
+        e.kind in ("reclassified", "review_confirmed") for e in ticket.events
+    ):
+        return None
+    tree = domain.units(session)
+    area = tree.by_id.get(ticket.area_id) if ticket.area_id else None
+    unit = route(tree, domain.taxonomy.get(category), area)
+    data = {"from": ticket.category, "to": category, "unit": unit.code if unit else None}
+    ticket.category = category
+    ticket.unit_id = unit.id if unit else None
+    event = _event(session, domain, ticket, resident, "reclassified", **data, by="resident")
+    session.flush()
+    refresh_staff_card(session, domain, ticket, key=f"e{event.id}")
+    return event
+
+
 def confirm_classification(
     *, session: Session, domain: Domain, ticket: Ticket, actor: Actor
 ) -> Ticket:
@@ -499,18 +600,79 @@ def add_note(
     return event
 
 
-def add_resident_info(
-    *, session: Session, domain: Domain, ticket: Ticket, text: str, resident: Person
-) -> TicketEvent:
-    """The resident adds information (text or a photo id) to their own open ticket."""
+def _ensure_own_open(ticket: Ticket, resident: Person) -> None:
     if ticket.reporter_id != resident.id:
         raise NotFound(f"没有找到工单 {ticket.code}")
     if not ticket.status.is_open:
         raise InvalidInput(f"工单 {ticket.code} 已{ticket.status.label}，如问题仍未解决请重新反映")
+
+
+def add_resident_info(
+    *,
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    text: str,
+    resident: Person,
+    show_on_card: bool = False,
+) -> TicketEvent:
+    """The resident adds information (text or a photo id) to their own open ticket; with
+    ``show_on_card`` the staff card is refreshed to show it."""
+    _ensure_own_open(ticket, resident)
     text = _clean_text(text, MAX_NOTE_CHARS, "补充内容")
-    return _event(
+    event = _event(
         session, domain, ticket, resident, "resident_info", text=redact(text), original=text
     )
+    if show_on_card:
+        session.flush()
+        refresh_staff_card(session, domain, ticket, key=f"e{event.id}")
+    return event
+
+
+def add_place(
+    *,
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    place: str,
+    resident: Person,
+    replacing: bool = False,
+    detail_only: bool = False,
+    coordinates: tuple[float, float] | None = None,
+) -> TicketEvent | None:
+    """The resident says where (after filing): the place joins or, when ``replacing``, replaces the
+    ticket's place (``detail_only``: it may only add to it, as a place mentioned in passing does);
+    the area and, while nobody has been assigned, the responsible unit follow it; the staff card is
+    edited and, for an urgent ticket, the duty chat is told. None when nothing changed."""
+    _ensure_own_open(ticket, resident)
+    place = _clean_text(place, MAX_PLACE_CHARS, "地点")
+    old = ticket.location_text or ""
+    new = old
+    for n, part in enumerate(p for p in place.split("、") if p.strip()):
+        new = merge_place(new or None, part.strip(), replacing=replacing and n == 0)
+    new = new[:255]
+    if detail_only and old and old not in new:
+        new = old
+    if new == old and coordinates is None:
+        return None
+    tree = domain.units(session)
+    area = tree.locate([new]) or (tree.by_id.get(ticket.area_id) if ticket.area_id else None)
+    location: dict[str, Any] = {"text": new, "start": -1, "end": -1, "source": "resident"}
+    if coordinates is not None:
+        location["latitude"], location["longitude"] = coordinates
+    ticket.locations = [location]
+    ticket.location_text = new
+    ticket.area_id = area.id if area else None
+    data: dict[str, Any] = {"from": old, "to": new, "area": area.code if area else None}
+    if ticket.status in (Status.NEW, Status.ACCEPTED):
+        unit = route(tree, domain.taxonomy.get(ticket.category), area)
+        ticket.unit_id = unit.id if unit else None
+        data["unit"] = unit.code if unit else None
+    event = _event(session, domain, ticket, resident, "place_added", **data)
+    session.flush()
+    notice = messages.place_notice(ticket, new) if ticket.urgent else None
+    refresh_staff_card(session, domain, ticket, key=f"e{event.id}", notice=notice)
+    return event
 
 
 def rate(

@@ -51,6 +51,9 @@ class Settings:
     # First-response time limits used by 响应率 (hours).
     response_limit_hours: int = 24
     urgent_response_limit_hours: int = 1
+    # After a filing, what the resident says within this many minutes goes on the ticket (a place, more
+    # information) unless it starts a new report.
+    report_followup_minutes: int = 30
 
     @classmethod
     def from_env(
@@ -82,5 +85,8 @@ class Settings:
             response_limit_hours=int(get("RESPONSE_LIMIT_HOURS") or defaults.response_limit_hours),
             urgent_response_limit_hours=int(
                 get("URGENT_RESPONSE_LIMIT_HOURS") or defaults.urgent_response_limit_hours
+            ),
+            report_followup_minutes=int(
+                get("REPORT_FOLLOWUP_MINUTES") or defaults.report_followup_minutes
             ),
         )

@@ -235,13 +235,44 @@ def claim_outbox(session: Session, *, limit: int, now: datetime | None = None) -
     )
     rows = []
     for item in session.scalars(stmt):
+        payload = _resolve_references(session, item)
+        if payload is None:
+            continue
         item.status = "sending"
         item.next_attempt_at = now
         item.attempts += 1
         rows.append(
-            OutboxRow(item.id, item.chat_id, item.method, item.payload, item.kind, item.attempts)
+            OutboxRow(item.id, item.chat_id, item.method, payload, item.kind, item.attempts)
         )
     return rows
+
+
+def _resolve_references(session: Session, item: OutboxItem) -> dict[str, Any] | None:
+    """The payload to send, with the Telegram message id of an earlier row it edits (``edit_of``) or
+    replies to (``reply_to_of``). Such a row is queued after the one it refers to in the same chat, so
+    that one has been sent (or has failed) by the time this one is claimable. An edit of a message
+    that was never sent is marked failed (None); a reply to one goes out as a plain message."""
+    payload = dict(item.payload)
+    edit_of, reply_to_of = payload.pop("edit_of", None), payload.pop("reply_to_of", None)
+    target = edit_of or reply_to_of
+    if target is None:
+        return payload
+    message_id = session.scalar(
+        select(OutboxItem.telegram_message_id).where(OutboxItem.id == int(target))
+    )
+    if edit_of is not None:
+        if message_id is None:
+            outbox.mark_failed(
+                session, item, error=f"the message to edit (row {target}) was never sent"
+            )
+            return None
+        payload["message_id"] = message_id
+    elif message_id is not None:
+        payload["reply_parameters"] = {
+            "message_id": message_id,
+            "allow_sending_without_reply": True,
+        }
+    return payload
 
 
 def claimable(session: Session, *, now: datetime | None = None) -> tuple[int, int]:

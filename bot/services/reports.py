@@ -1,4 +1,5 @@
-"""Filing what a resident reported in the private dialogue (called by the Rasa action)."""
+"""Filing what a resident reported in the private dialogue, and adding what they say after the filing
+(called by the Rasa actions)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class Report:
     message_id: int | None
     contact_allowed: bool | None
     photo: str | None
+    #: A Telegram location pin given as the place (latitude, longitude).
+    coordinates: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,14 @@ def file_report(session: Session, domain: Domain, report: Report) -> Filed:
     spans: list[dict[str, Any]] = []
     if report.location:
         start = report.text.find(report.location)
-        spans.append(
-            {
-                "text": report.location,
-                "start": start,
-                "end": start + len(report.location) if start >= 0 else -1,
-            }
-        )
+        span: dict[str, Any] = {
+            "text": report.location,
+            "start": start,
+            "end": start + len(report.location) if start >= 0 else -1,
+        }
+        if report.coordinates is not None:
+            span["latitude"], span["longitude"] = report.coordinates
+        spans.append(span)
     classification = services.Classification.from_dict(
         {
             **report.nlu,
@@ -86,3 +90,69 @@ def file_report(session: Session, domain: Domain, report: Report) -> Filed:
         due_at=ticket.due_at,
         location=ticket.location_text,
     )
+
+
+@dataclass(frozen=True)
+class Added:
+    """What a turn after the filing added to the resident's ticket."""
+
+    code: str
+    urgent: bool
+    #: The ticket's place after the turn, when the turn gave one.
+    place: str | None = None
+    category: str | None = None
+
+
+def add_to_report(
+    session: Session,
+    domain: Domain,
+    *,
+    speaker: Speaker,
+    code: str,
+    text: str = "",
+    place: str | None = None,
+    replacing: bool = False,
+    detail_only: bool = False,
+    coordinates: tuple[float, float] | None = None,
+    photo: str | None = None,
+    category: str | None = None,
+) -> Added:
+    """Add what the resident said after filing to their own open ticket ``code``: a place (joined to
+    the ticket's, or replacing it after a correction), information shown on the staff card, and the
+    category the whole report now points to. Raises NotFound (not theirs) or InvalidInput (closed)."""
+    person = person_for(session, speaker)
+    ticket = services.get_ticket(session, code)
+    if category is not None:
+        services.recategorize_from_resident(
+            session=session, domain=domain, ticket=ticket, category=category, resident=person
+        )
+    placed = None
+    if place:
+        services.add_place(
+            session=session,
+            domain=domain,
+            ticket=ticket,
+            place=place,
+            resident=person,
+            replacing=replacing,
+            detail_only=detail_only,
+            coordinates=coordinates,
+        )
+        placed = ticket.location_text
+    if photo:
+        ticket.attachments = [*ticket.attachments, photo]
+        text = text or ADDED_PHOTO
+    if text.strip():
+        services.add_resident_info(
+            session=session,
+            domain=domain,
+            ticket=ticket,
+            text=text,
+            resident=person,
+            show_on_card=True,
+        )
+    return Added(code=ticket.code, urgent=ticket.urgent, place=placed, category=ticket.category)
+
+
+#: The information recorded for a photo sent without words.
+ADDED_PHOTO = "（补充了一张照片）"

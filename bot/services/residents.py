@@ -205,3 +205,12 @@ def latest_resolved(session: Session, *, speaker: Speaker) -> str | None:
         .order_by(Ticket.resolved_at.desc())
         .limit(1)
     )
+
+
+def has_tickets(session: Session, *, speaker: Speaker) -> bool:
+    """Whether the speaker has filed any ticket (a status question can then be about one)."""
+    person = person_for(session, speaker)
+    return (
+        session.scalar(select(Ticket.id).where(Ticket.reporter_id == person.id).limit(1))
+        is not None
+    )

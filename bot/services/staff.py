@@ -83,17 +83,7 @@ def card_message(session: Session, ticket: Ticket) -> tuple[int | None, int | No
 
 
 def card_text(session: Session, domain: Domain, ticket: Ticket, footer: str = "") -> str:
-    tree = domain.units(session)
-    area = tree.by_id.get(ticket.area_id) if ticket.area_id else None
-    unit = tree.by_id.get(ticket.unit_id) if ticket.unit_id else None
-    text = messages.staff_card(
-        ticket,
-        domain.taxonomy.name(ticket.category),
-        domain.settings.timezone,
-        area_name=area.name if area else None,
-        unit_name=unit.name if unit else None,
-    )
-    return f"{text}\n{footer}" if footer else text
+    return services.staff_card_text(session, domain, ticket, footer)
 
 
 def refresh_card(

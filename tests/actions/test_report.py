@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from actions.deps import ActionDeps
 from actions.report import (
+    NO_PLACE,
     ActionAskConfirmed,
     ActionCancelReport,
     ActionStartReport,
@@ -18,6 +19,7 @@ from actions.report import (
     ValidateReportForm,
     summary,
 )
+from nlu.conversation import read_turn
 from tests.actions.conftest import nlu, tracker
 from tickets.db import Database
 from tickets.domain import Domain
@@ -95,10 +97,16 @@ async def test_an_urgent_report_is_filed_at_once_with_advice_and_an_urgent_staff
         )
 
 
+def first_turn(text: str, category: str, **kw: Any) -> list[dict[str, Any]]:
+    """The ``report_turns`` slot after the report's first turn."""
+    return [read_turn(text, nlu(category, text=text, **kw)).as_dict()]
+
+
 @pytest.mark.parametrize(
     ("text", "intent", "metadata", "expected"),
     [
-        ("就在东风市场门口", "inform", None, "东风市场门口"),
+        ("就在东风市场门口", "inform", None, "东风市场"),  # words around the place dropped
+        ("沙湾镇", "inform", None, "沙湾镇"),  # a town the extractor does not know
         (
             "/share_location",
             "share_location",
@@ -106,9 +114,11 @@ async def test_an_urgent_report_is_filed_at_once_with_advice_and_an_urgent_staff
             "定位 23.10000,113.30000",
         ),
         ("/skip", "skip", None, None),
+        ("佢而家好痛", "chitchat", None, None),  # not a place: asked again
+        ("唔知", "chitchat", None, NO_PLACE),  # the resident cannot say: filed without a place
     ],
 )
-def test_the_place_is_taken_from_the_words_or_a_shared_location(
+async def test_the_place_is_taken_from_the_words_or_a_pin_and_never_from_a_non_answer(
     deps: ActionDeps,
     rasa_domain: dict[str, Any],
     text: str,
@@ -117,18 +127,90 @@ def test_the_place_is_taken_from_the_words_or_a_shared_location(
     expected: str | None,
 ) -> None:
     meta = {"telegram": {"chat_id": 501, "message_id": 11}, **(metadata or {})}
-    t = tracker(text, intent, filled={"location": text}, metadata=meta, form=True)
-    result = ValidateReportForm(deps).validate_location(
+    t = tracker(
+        text,
+        intent,
+        slots={
+            "requested_slot": "location",
+            "report_turns": first_turn("路灯坏了", "road_facility"),
+        },
+        filled={"location": text},
+        metadata=meta,
+        minwei=nlu(None, text=text),
+        form=True,
+    )
+    result = await ValidateReportForm(deps).validate_location(
         text, CollectingDispatcher(), t, rasa_domain
     )
     assert result["location"] == expected
+
+
+async def test_i_already_said_it_takes_the_place_from_an_earlier_turn(
+    deps: ActionDeps, rasa_domain: dict[str, Any]
+) -> None:
+    earlier = "南浦村牌坊嗰度水浸到过唔到车"
+    t = tracker(
+        "头先讲咗啦",
+        "notice",
+        slots={"requested_slot": "location", "report_turns": first_turn(earlier, "drainage")},
+        filled={"location": "头先讲咗啦"},
+        minwei=nlu(None, text="头先讲咗啦"),
+        form=True,
+    )
+    dispatcher = CollectingDispatcher()
+    result = await ValidateReportForm(deps).validate_location(
+        "头先讲咗啦", dispatcher, t, rasa_domain
+    )
+    assert result["location"] == "南浦村"
+    assert "南浦村" in said(dispatcher)[0]
+
+
+async def test_when_the_form_starts_the_first_turn_is_not_taken_as_its_own_answer(
+    deps: ActionDeps, rasa_domain: dict[str, Any]
+) -> None:
+    text = "啲水由门口冲晒入嚟"
+    t = tracker(
+        text,
+        "report",
+        slots={"report_turns": first_turn(text, "drainage")},
+        filled={"location": text},
+        minwei=nlu("drainage", text=text),
+        form=True,
+    )
+    result = await ValidateReportForm(deps).validate_location(
+        text, CollectingDispatcher(), t, rasa_domain
+    )
+    assert result == {"location": None}
+
+
+async def test_a_turn_that_makes_the_report_urgent_ends_the_questions_so_it_is_filed_at_once(
+    deps: ActionDeps, rasa_domain: dict[str, Any]
+) -> None:
+    text = "而家成间屋都系臭鸡蛋味"
+    t = tracker(
+        text,
+        "report",
+        slots={
+            "requested_slot": "location",
+            "report_turns": first_turn("厨房个煤气管有啲问题", "utilities"),
+        },
+        filled={"location": text},
+        minwei=nlu("public_safety", text=text, urgent=True),
+        form=True,
+    )
+    result = await ValidateReportForm(deps).validate_location(
+        text, CollectingDispatcher(), t, rasa_domain
+    )
+    assert result["urgent"] is True
+    t.slots.update(result)
+    form = ValidateReportForm(deps)
+    assert await form.required_slots(["location"], CollectingDispatcher(), t, rasa_domain) == []
 
 
 @pytest.mark.parametrize(
     ("text", "old", "new", "expected"),
     [
         ("3栋电梯坏了", "3栋", "5栋", "5栋电梯坏了"),
-        ("5栋楼道灯坏咗\n更正：喺幸福花园", "幸福花园5栋", "幸福花园6栋", "幸福花园6栋楼道灯坏咗"),
         ("路灯坏了", "东风路", "幸福路", "路灯坏了"),
     ],
 )
@@ -138,7 +220,7 @@ def test_the_summary_shows_the_corrected_place(
     assert summary(text, old, new) == expected
 
 
-def test_a_correction_changes_the_place_and_asks_again(
+async def test_a_correction_changes_the_place_and_asks_again(
     deps: ActionDeps, rasa_domain: dict[str, Any]
 ) -> None:
     text = "不对，是5栋不是3栋"
@@ -146,21 +228,27 @@ def test_a_correction_changes_the_place_and_asks_again(
         text,
         "deny",
         slots={
+            "requested_slot": "confirmed",
             "demand_text": "幸福花园3栋电梯坏了",
+            "demand_summary": "幸福花园3栋电梯坏了",
             "location": "幸福花园3栋",
             "category": "elevator",
+            "report_turns": first_turn(
+                "幸福花园3栋电梯坏了", "elevator", locations=("幸福花园3栋",)
+            ),
         },
         filled={"confirmed": text},
         minwei=nlu(None, text=text, locations=("5栋", "3栋")),
         form=True,
     )
-    result = ValidateReportForm(deps).validate_confirmed(
+    result = await ValidateReportForm(deps).validate_confirmed(
         text, CollectingDispatcher(), t, rasa_domain
     )
     assert result["confirmed"] is None
     assert result["location"] == "幸福花园5栋"
     assert result["demand_summary"] == "幸福花园5栋电梯坏了"
-    assert result["demand_text"] == "幸福花园3栋电梯坏了\n更正：不对，是5栋不是3栋"
+    assert result["demand_text"] == "幸福花园3栋电梯坏了\n不对，是5栋不是3栋"
+    assert result["category"] == "elevator"  # a correction of the place keeps a clear category
 
 
 @pytest.mark.parametrize(
@@ -171,7 +259,7 @@ def test_a_correction_changes_the_place_and_asks_again(
         ("不对", "deny", None, True),
     ],
 )
-def test_yes_confirms_and_a_bare_no_asks_what_is_wrong(
+async def test_yes_confirms_and_a_bare_no_asks_what_is_wrong(
     deps: ActionDeps,
     rasa_domain: dict[str, Any],
     text: str,
@@ -182,11 +270,11 @@ def test_yes_confirms_and_a_bare_no_asks_what_is_wrong(
     t = tracker(
         text,
         intent,
-        slots={"location": "3栋", "category": "elevator"},
+        slots={"location": "3栋", "category": "elevator", "requested_slot": "confirmed"},
         filled={"confirmed": text},
         form=True,
     )
-    result = ValidateReportForm(deps).validate_confirmed(
+    result = await ValidateReportForm(deps).validate_confirmed(
         text, CollectingDispatcher(), t, rasa_domain
     )
     assert (result["confirmed"], result["correcting"]) == (confirmed, correcting)
@@ -210,7 +298,7 @@ async def test_after_a_bare_no_the_bot_asks_what_is_wrong_instead_of_the_summary
         ("冇相", "deny", None, "none"),
     ],
 )
-def test_a_photo_is_kept_and_skipping_goes_on(
+async def test_a_photo_is_kept_and_skipping_goes_on(
     deps: ActionDeps,
     rasa_domain: dict[str, Any],
     text: str,
@@ -221,13 +309,18 @@ def test_a_photo_is_kept_and_skipping_goes_on(
     meta: dict[str, Any] = {"telegram": {"chat_id": 501}}
     if photo:
         meta["photo"] = photo
-    t = tracker(text, intent, filled={"photo": text}, metadata=meta, form=True)
-    assert (
-        ValidateReportForm(deps).validate_photo(text, CollectingDispatcher(), t, rasa_domain)[
-            "photo"
-        ]
-        == expected
+    t = tracker(
+        text,
+        intent,
+        slots={"requested_slot": "photo"},
+        filled={"photo": text},
+        metadata=meta,
+        form=True,
     )
+    result = await ValidateReportForm(deps).validate_photo(
+        text, CollectingDispatcher(), t, rasa_domain
+    )
+    assert result["photo"] == expected
 
 
 @pytest.mark.parametrize(
@@ -239,13 +332,17 @@ def test_a_photo_is_kept_and_skipping_goes_on(
         ("今日天气几好", "chitchat", None),
     ],
 )
-def test_may_staff_contact_you(
+async def test_may_staff_contact_you(
     deps: ActionDeps, rasa_domain: dict[str, Any], text: str, intent: str, expected: bool | None
 ) -> None:
     t = tracker(
-        text, intent, slots={"demand_text": "路灯坏了"}, filled={"contact_allowed": text}, form=True
+        text,
+        intent,
+        slots={"demand_text": "路灯坏了", "requested_slot": "contact_allowed"},
+        filled={"contact_allowed": text},
+        form=True,
     )
-    result = ValidateReportForm(deps).validate_contact_allowed(
+    result = await ValidateReportForm(deps).validate_contact_allowed(
         text, CollectingDispatcher(), t, rasa_domain
     )
     assert result["contact_allowed"] is expected

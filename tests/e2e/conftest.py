@@ -96,6 +96,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     actions = processes.action_server(env, workdir, action_port)
     rasa = processes.rasa_server(env, workdir, action_port)
     env["RASA_URL"] = rasa.ready_url.rsplit("/", 1)[0]  # type: ignore[union-attr]
+    actions.env["RASA_URL"] = env["RASA_URL"]  # the actions classify a whole report's story there
     bot = processes.bot(env, workdir)
     settings = Settings.from_env(environ=env, env_file=workdir / "none.env")
     e2e = Stack(telegram, db, settings, rasa, actions, bot, workdir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.corrections import correct
+from nlu.corrections import correct
 from tickets.settings import DATA_DIR
 from tickets.taxonomy import load_taxonomy
 

@@ -11,7 +11,7 @@ import pytest
 from nlu.data import DEMAND_PREFIX, Example, load_examples, split
 from nlu.resources import NLU_DATA_DIR, ROOT, taxonomy_codes
 
-DIALOGUE = {"affirm", "deny", "inform", "ask_status", "rate", "cancel", "help"}
+DIALOGUE = {"affirm", "deny", "inform", "ask_status", "rate", "cancel", "help", "start_report"}
 NON_DEMAND = {"notice", "thank", "ask_info", "greet", "goodbye", "chitchat"}
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
 
