@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from telegram import Message
 
+from tickets.cleaning import scrub
+
 #: Telegram's own limit for a text message; longer input (possible through other clients or the Bot API
 #: server) is refused politely rather than cut.
 MAX_TEXT = 4096
@@ -45,9 +47,10 @@ def kind_of(message: Message) -> Kind:
         return Kind.LOCATION
     if message.photo:
         return Kind.PHOTO
-    text = message.text if message.text is not None else message.caption
-    if text is None:
+    raw = message.text if message.text is not None else message.caption
+    if raw is None:
         return Kind.UNSUPPORTED
+    text = scrub(raw)
     if len(text) > MAX_TEXT:
         return Kind.TOO_LONG
     if not text.strip():
@@ -58,7 +61,8 @@ def kind_of(message: Message) -> Kind:
 
 
 def text_of(message: Message) -> str:
-    return (message.text if message.text is not None else message.caption) or ""
+    """The message's text (or caption), cleaned as every input is (``tickets.cleaning.scrub``)."""
+    return scrub((message.text if message.text is not None else message.caption) or "")
 
 
 def display_name(first: str | None, last: str | None) -> str:

@@ -30,6 +30,7 @@ from bot.services import web
 from bot.services.groups import Thresholds
 from bot.services.people import Speaker
 from bot.services.views import PastedMessage, PastedOutcome
+from tickets.cleaning import clean, scrub
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
@@ -80,8 +81,8 @@ def parse_paste(
             found.append((None, None, header.string))
         header, lines = None, []
 
-    for raw in pasted.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = raw.replace("\x00", "").strip()
+    for raw in scrub(pasted).split("\n"):
+        line = raw.strip()
         starts = HEADER.match(line)
         inline = INLINE.match(line)
         if inline is not None and is_place(inline["name"]):
@@ -192,11 +193,7 @@ async def resident_turn(
 
     Raises ``ServiceUnavailable`` when Rasa or the action server cannot take the turn (the resident
     sends it again)."""
-    text = text.strip()
-    if not text:
-        raise InvalidInput("请输入要说的话")
-    if len(text) > MAX_TURN_CHARS:
-        raise InvalidInput(f"一次最多说 {MAX_TURN_CHARS} 字")
+    text = clean(text, limit=MAX_TURN_CHARS, what="要说的话").text
     metadata = {
         "web": {
             "chat_id": web.web_chat_id(person_id),

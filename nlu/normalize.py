@@ -87,6 +87,10 @@ def _load_t2s(path: Path, keep: set[str]) -> dict[int, str]:
     return {ord(t): s for t, s in TableFile(path).pairs() if t not in keep}
 
 
+#: Characters nobody sees: zero-width spaces and joiners, the word joiner, the BOM, bidi controls.
+_INVISIBLE = "[\u200b-\u200f\u2060-\u2064\u2066-\u2069\u202a-\u202e\ufeff]"
+
+
 class Normalizer:
     """Build once (reads two lexicon files); ``normalize`` is pure and thread-safe."""
 
@@ -95,9 +99,7 @@ class Normalizer:
         self._phrases = dict(TableFile(lexicon_dir / "cantonese.tsv").pairs())
         single_keys = {k for k in self._phrases if len(k) == 1}
         table: dict[int, str] = {c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
-        table.update(
-            {c: " " for c in (0x3000, 0xA0, 0x2002, 0x2003, 0x2009, 0x200B, 0x9, 0xA, 0xD)}
-        )
+        table.update({c: " " for c in (0x3000, 0xA0, 0x2002, 0x2003, 0x2009, 0x9, 0xA, 0xD)})
         table.update({c: chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
         table.update(_load_t2s(lexicon_dir / "t2s_chars.tsv", keep=single_keys))
         # A full-width letter must end lower case too.
@@ -106,7 +108,8 @@ class Normalizer:
         self._table = str.maketrans(table)
         keys = sorted(self._phrases, key=len, reverse=True)
         self._inline = re.compile(
-            f"(?P<mention>{_MENTION})|(?P<ph>{_PLACEHOLDER})|(?P<num>{_LONG_NUMBER})"
+            f"(?P<zw>{_INVISIBLE}+)"
+            f"|(?P<mention>{_MENTION})|(?P<ph>{_PLACEHOLDER})|(?P<num>{_LONG_NUMBER})"
             f"|(?P<ws>\\s{{2,}}|^\\s+|\\s+$)"
             f"|(?P<yue>{'|'.join(map(re.escape, keys))})"
         )
@@ -145,6 +148,8 @@ class Normalizer:
                 replacement = self._phrases[m.group()]
                 if replacement != m.group():
                     edits.append((m.start(), m.end(), replacement))
+            elif kind == "zw":  # 路\u200d灯 is 路灯: invisible characters never split a word
+                edits.append((m.start(), m.end(), ""))
             elif kind == "num":
                 edits.append((m.start(), m.end(), "☎"))
             elif kind == "ws":

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tickets.cleaning import clean
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import ApiKey, Person, Unit
 from tickets.statuses import Role
@@ -20,6 +21,8 @@ from tickets.statuses import Role
 MIN_PASSWORD_CHARS = 10
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
+#: Every failed sign-in gets this answer, whether the username exists, is locked or the password is wrong.
+SIGN_IN_FAILED = f"用户名或密码错误。连续失败 {MAX_FAILED_LOGINS} 次后账号会暂停登录 {LOCK_MINUTES} 分钟，请稍后再试。"
 
 _hasher = PasswordHasher()
 
@@ -41,9 +44,8 @@ def create_user(
     pii_access: bool | None = None,
 ) -> Person:
     """Create a console account; staff below district level must belong to a unit."""
-    username = username.strip()
-    if not username or len(username) > 64:
-        raise InvalidInput("用户名不能为空，且不超过 64 个字符")
+    username = clean(username, limit=64, what="用户名").text
+    display_name = clean(display_name, limit=100, what="显示名", allow_empty=True).text
     if session.scalar(select(Person.id).where(Person.username == username)) is not None:
         raise InvalidInput(f"用户名 {username} 已存在")
     if role is Role.RESIDENT:
@@ -68,9 +70,10 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
     person = session.scalar(select(Person).where(Person.username == username.strip()))
     if person is None or not person.active or person.password_hash is None:
         _burn(password)
-        raise PermissionDenied("用户名或密码错误")
+        raise PermissionDenied(SIGN_IN_FAILED)
     if person.locked_until is not None and person.locked_until > now:
-        raise PermissionDenied("登录失败次数过多，账号已暂时锁定，请稍后再试")
+        _burn(password)  # the same answer and time as a wrong password: nothing says it exists
+        raise PermissionDenied(SIGN_IN_FAILED)
     try:
         _hasher.verify(person.password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -78,7 +81,7 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
         if person.failed_logins >= MAX_FAILED_LOGINS:
             person.locked_until = now + timedelta(minutes=LOCK_MINUTES)
             person.failed_logins = 0
-        raise PermissionDenied("用户名或密码错误") from None
+        raise PermissionDenied(SIGN_IN_FAILED) from None
     person.failed_logins = 0
     person.locked_until = None
     person.last_login_at = now

@@ -41,7 +41,7 @@ def cmd_load_units(args: argparse.Namespace, db: Database, domain: Domain) -> in
 
 
 def cmd_user_create(args: argparse.Namespace, db: Database, domain: Domain) -> int:
-    password = sys.stdin.readline().rstrip("\n")
+    password = sys.stdin.readline().rstrip("\r\n")  # a Windows or piped "\r\n" is no part of it
     with db.unit_of_work() as uow:
         unit = domain.units(uow.session).get(args.unit) if args.unit else None
         person = auth.create_user(

@@ -82,3 +82,21 @@ def test_every_character_maps_inside_the_original(normalizer: Normalizer) -> Non
     for i in range(len(result.text)):
         s, e = result.to_original(i, i + 1)
         assert 0 <= s < e <= len(text)
+
+
+@pytest.mark.parametrize(
+    ("original", "normalised"),
+    [
+        ("路\u200d灯坏了", "路灯坏了"),  # a zero-width joiner inside a word
+        ("幸福花园\u200b5栋", "幸福花园5栋"),  # a zero-width space never cuts a place
+        ("\ufeff电梯\u2060坏咗", "电梯坏了"),
+        ("\u202e反转\u202c的字", "反转的字"),
+    ],
+)
+def test_invisible_characters_are_removed_with_offsets_kept(
+    normalizer: Normalizer, original: str, normalised: str
+) -> None:
+    result = normalizer.normalize(original)
+    assert result.text == normalised
+    start, end = result.to_original(len(result.text) - 1, len(result.text))
+    assert (start, end) == (len(original) - 1, len(original))  # the last character maps back

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nlu.errors import ModelNotFound, NluError
 from nlu.pipeline import Pipeline, load_pipeline
@@ -85,3 +87,14 @@ def test_empty_and_odd_inputs_are_classified(pipe: Pipeline) -> None:
     results = pipe.classify(["", "   ", "[图片]", "😂😂😂", "a" * 5000])
     assert [r.is_demand for r in results] == [False, False, False, False, False]
     assert results[2].framing.attachments == ("图片",)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=300))
+def test_any_text_is_classified_with_offsets_inside_it(pipe: Pipeline, text: str) -> None:
+    """Lone surrogates, controls, zero-width characters, emoji: a result, never an exception."""
+    result = pipe.classify([text])[0]
+    for place in result.locations:
+        assert text[place.start : place.end] == place.text
+    for pii in result.pii:
+        assert 0 <= pii.start < pii.end <= len(text)

@@ -7,11 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from tickets import auth
 from tickets.cli import main
 from tickets.db import Database
-from tickets.models import ApiKey, Person
+from tickets.models import ApiKey, Person, utcnow
 from tickets.settings import DATA_DIR
 
 
@@ -71,3 +74,39 @@ def test_errors_are_reported_in_chinese_with_a_non_zero_exit(
     assert "密码至少" in capsys.readouterr().err
     assert main(["stats", "--period", "someday"]) == 1
     assert "无法识别的时间段" in capsys.readouterr().err
+
+
+def test_a_password_piped_with_a_windows_line_end_is_stored_without_it(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["migrate"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-password\r\n"))
+    assert main(["user", "create", "--username", "li", "--role", "district_admin"]) == 0
+    db = Database(database)
+    with db.unit_of_work() as uow:
+        person = auth.authenticate(
+            uow.session, username="li", password="a-long-password", now=utcnow()
+        )
+        assert person.username == "li"
+    db.dispose()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    username=st.text(
+        st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=80
+    )
+)
+def test_any_username_is_created_or_refused_with_a_message(
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    username: str,
+) -> None:
+    assert main(["migrate"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-password\n"))
+    code = main(["user", "create", f"--username={username}", "--role", "district_admin"])
+    err = capsys.readouterr().err
+    assert code == 0 or (code == 1 and err.startswith("错误："))
