@@ -26,3 +26,8 @@ class TryLater(BotError):
         super().__init__(reason)
         self.reason = reason
         self.delay = delay
+
+
+class GroupMessageFailed(BotError):
+    """A grid-group message could be neither filed nor set aside for review; its update is kept as
+    failed in the inbox (with this reason) instead of being marked done."""

@@ -1,7 +1,9 @@
 """Grid-group intake: messages are classified and recorded in micro-batches.
 
 Each handler call waits for its batch, so its inbox row is marked done only after the batch's transaction
-(tickets, review items, replies) committed. Batching is what lets one process keep up with busy groups:
+(tickets, review items, replies) committed. Inside the transaction each message has its own savepoint: a
+message that cannot be filed goes to the review queue, and one that cannot even be set aside fails alone
+(its update stays failed in the inbox) while the rest of the batch is recorded. Batching is what lets one process keep up with busy groups:
 one classifier call and one transaction for up to ``group_batch_size`` messages.
 """
 
@@ -12,6 +14,7 @@ import logging
 
 from bot import texts
 from bot.deps import Deps
+from bot.errors import GroupMessageFailed
 from bot.services import groups
 from bot.services.views import GroupMessage, GroupOutcome
 
@@ -71,7 +74,11 @@ class GroupIntake:
                     future.set_exception(e)
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
+            if future.done():
+                continue
+            if outcome.kind == "error":  # only this message failed; the rest of the batch is kept
+                future.set_exception(GroupMessageFailed(outcome.error))
+            else:
                 future.set_result(outcome)
 
     async def close(self) -> None:

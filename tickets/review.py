@@ -4,8 +4,10 @@ Two kinds of items wait for a person:
 - tickets filed with low category confidence (``Ticket.needs_review``): confirm the category
   (``services.confirm_classification``), correct it (``services.reclassify``) or reject them as not a
   demand (``services.reject(not_demand=True)``);
-- review items (``ReviewItem``): group messages below the filing threshold. Filing one makes a ticket
-  with the NLU's or the corrected category; dismissing it records that it was not a demand.
+- review items (``ReviewItem``): group messages below the filing threshold (reason ``low_confidence``),
+  too long to file (``too_long``: the item keeps the whole text, the ticket filed from it is cut) or
+  that could not be filed automatically (``failed``). Filing one makes a ticket with the NLU's or the
+  corrected category; dismissing it records that it was not a demand.
 
 Every decision is stored as label feedback, exported later as training data.
 """
@@ -23,6 +25,10 @@ from tickets.models import Person, ReviewItem, Ticket
 from tickets.statuses import Role, Source
 
 PENDING = "pending"
+#: Why a message waits for a person.
+LOW_CONFIDENCE = "low_confidence"
+TOO_LONG = "too_long"
+FAILED = "failed"
 FILED = "filed"
 DISMISSED = "dismissed"
 
@@ -98,6 +104,7 @@ def file_item(
         message_id=item.message_id,
         area=tree.by_id.get(item.area_id) if item.area_id else None,
         actor=actor,
+        truncate=True,  # an over-long message (reason too_long): the item keeps the whole text
     )
     services.confirm_classification(session=session, domain=domain, ticket=ticket, actor=actor)
     _decide(session, domain, item, actor, FILED, ticket)

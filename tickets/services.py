@@ -18,6 +18,7 @@ from nlu.pii import redact
 from nlu.place_text import merge_place
 from tickets import clustering, codes, messages, outbox
 from tickets.access import ensure_can_act
+from tickets.cleaning import clean, clean_text
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, UnknownCategory
 from tickets.models import Case, LabelFeedback, OutboxItem, Person, Ticket, TicketEvent, Unit
@@ -96,14 +97,7 @@ def _event(
 
 
 def _clean_text(text: str, limit: int, what: str) -> str:
-    if not isinstance(text, str):
-        raise InvalidInput(f"{what}必须是文字")
-    text = text.replace("\x00", "").strip()
-    if not text:
-        raise InvalidInput(f"{what}不能为空")
-    if len(text) > limit:
-        raise InvalidInput(f"{what}过长（{len(text)} 字），最多 {limit} 字")
-    return text
+    return clean_text(text, limit=limit, what=what)
 
 
 def _recipients(session: Session, ticket: Ticket) -> list[tuple[int, int | None]]:
@@ -258,14 +252,16 @@ def file_ticket(
     contact_allowed: bool | None = None,
     attachments: list[str] | None = None,
     actor: Actor = "system",
+    truncate: bool = False,
 ) -> Ticket:
     """File a ticket from a classified message; idempotent for the same (chat, message).
 
     Redacts PII, finds the area (given, or from the locations via the gazetteer), routes it, sets the
     handling mode (立即办 when urgent) and due time, clusters it into a case, writes the ``filed`` event and
-    posts the staff card.
+    posts the staff card. A text over ``MAX_TEXT_CHARS`` is refused, or with ``truncate`` cut and marked
+    (the caller keeps the whole text, e.g. in the review item it files from).
     """
-    text = _clean_text(text, MAX_TEXT_CHARS, "诉求内容")
+    text = clean(text, limit=MAX_TEXT_CHARS, what="诉求内容", truncate=truncate).text
     if chat_id is not None and message_id is not None:
         existing = session.scalar(
             select(Ticket).where(Ticket.chat_id == chat_id, Ticket.message_id == message_id)
@@ -745,7 +741,7 @@ def record_feedback(
     """Store a correction of NLU output that is not tied to a ticket change (e.g. 不是诉求 on a forward)."""
     item = LabelFeedback(
         ticket_id=ticket.id if ticket else None,
-        text=_clean_text(text, MAX_TEXT_CHARS, "文本"),
+        text=clean(text, limit=MAX_TEXT_CHARS, what="文本", truncate=True).text,
         predicted=predicted,
         corrected=corrected,
         actor_id=actor.id if isinstance(actor, Person) else None,

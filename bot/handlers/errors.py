@@ -41,12 +41,30 @@ async def on_error(update: object, context: Context) -> None:
         return
     if isinstance(error, TicketError):
         log.info("%s: refused: %s", where, error)
-        await _tell(update, context, str(error), step="refused", alert=True)
+        # In a group only what was addressed to the bot (a command, a button) is answered: a refusal
+        # of ordinary group talk is not posted as a reply to someone's message.
+        await _tell(
+            update,
+            context,
+            str(error),
+            step="refused",
+            alert=True,
+            private_only=not _addressed_to_bot(update),
+        )
         return
     log.error("%s: unexpected error", where, exc_info=error)
     if processing is not None:
         processing.fail(repr(error))
     await _tell(update, context, texts.SORRY, step="sorry", private_only=True)
+
+
+def _addressed_to_bot(update: object) -> bool:
+    if not isinstance(update, Update):
+        return False
+    if update.callback_query is not None:
+        return True
+    message = update.effective_message
+    return bool(message is not None and (message.text or "").startswith("/"))
 
 
 async def _tell(

@@ -3,6 +3,7 @@ the corrections a grid member makes to what was filed from their forwards."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 from telegram import (
@@ -15,12 +16,15 @@ from telegram import (
 )
 
 from bot import keyboards, texts
+from bot.errors import GroupMessageFailed
 from bot.handlers import resident
 from bot.handlers.common import Context, answer, deps_of, edit, reply
 from bot.inputs import text_of
 from bot.services import forwards, groups, people
 from bot.services.views import ForwardItem, GroupMessage
 from bot.worker import current
+
+log = logging.getLogger(__name__)
 
 FORWARD_BUTTON = re.compile(
     r"^g:(?P<action>ok|cat|set|no|back):(?P<code>MW-\d{8}-\d{4})(?::(?P<arg>\w+))?$"
@@ -113,17 +117,23 @@ async def group_message(update: Update, context: Context) -> None:
     if not text:
         return
     user = message.from_user
-    await deps.intake.submit(
-        GroupMessage(
-            update_id=update.update_id,
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            user_id=user.id if user else None,
-            user_name=user.full_name if user else (message.author_signature or ""),
-            username=user.username if user else None,
-            text=text,
+    try:
+        await deps.intake.submit(
+            GroupMessage(
+                update_id=update.update_id,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                user_id=user.id if user else None,
+                user_name=user.full_name if user else (message.author_signature or ""),
+                username=user.username if user else None,
+                text=text,
+            )
         )
-    )
+    except GroupMessageFailed as e:  # kept as failed in the inbox; the group is not told
+        log.warning("group message %s/%s failed: %s", message.chat_id, message.message_id, e)
+        processing = current()
+        if processing is not None:
+            processing.fail(str(e))
 
 
 async def edited(update: Update, context: Context) -> None:

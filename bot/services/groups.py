@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, case, exc, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import texts
 from bot.services.people import residents_for, staff_for
 from bot.services.views import Digest, GroupMessage, GroupOutcome, TicketView
 from nlu.pii import redact
-from tickets import outbox, services, stats
+from tickets import outbox, review, services, stats
+from tickets.cleaning import scrub
 from tickets.domain import Domain
-from tickets.errors import InvalidInput, NotFound, PermissionDenied
+from tickets.errors import InvalidInput, NotFound, PermissionDenied, TicketError
 from tickets.models import ChatBinding, Person, ReviewItem, Ticket, Unit
 from tickets.statuses import OPEN_STATUSES, Role, Source, Status
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,22 @@ def record_group_message(
     the same message is filed, or queued, once.
     """
     decision = verdict(result, thresholds)
+    if decision == "file" and len(text) > services.MAX_TEXT_CHARS:
+        # Too long to be a ticket: a person files it (cut) from the review queue, which keeps it whole.
+        item = _review(
+            session,
+            domain,
+            text=text,
+            result=result,
+            source=source,
+            chat_id=chat_id,
+            message_id=message_id,
+            grid_id=grid_id,
+            reporter=reporter,
+            origin_label=origin_label,
+            reason=review.TOO_LONG,
+        )
+        return Recorded("review", review_item=item)
     if decision == "file":
         classification = services.Classification.from_dict(result)
         locations = [loc["text"] for loc in classification.locations if loc.get("text")]
@@ -213,19 +233,26 @@ def record_group_messages(
         if binding is None:
             outcomes.append(GroupOutcome("unbound"))
             continue
-        recorded = record_group_message(
-            session,
-            domain,
-            text=message.text,
-            result=result,
-            thresholds=thresholds,
-            source=Source.GROUP,
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            grid_id=binding.grid_id,
-            reporter=senders.get(message.user_id) if message.user_id is not None else None,
-            origin_label=message.user_name or None,
-        )
+        reporter = senders.get(message.user_id) if message.user_id is not None else None
+        try:
+            with session.begin_nested():  # one message's problem stays that message's problem
+                recorded = record_group_message(
+                    session,
+                    domain,
+                    text=message.text,
+                    result=result,
+                    thresholds=thresholds,
+                    source=Source.GROUP,
+                    chat_id=message.chat_id,
+                    message_id=message.message_id,
+                    grid_id=binding.grid_id,
+                    reporter=reporter,
+                    origin_label=message.user_name or None,
+                )
+        except (TicketError, exc.DataError, exc.IntegrityError, exc.ProgrammingError) as e:
+            log.warning("group message %s/%s not filed: %r", message.chat_id, message.message_id, e)
+            outcomes.append(_set_aside(session, domain, message, result, binding, reporter, e))
+            continue
         ticket = recorded.ticket
         if ticket is not None:
             name = domain.taxonomy.name(ticket.category)
@@ -253,6 +280,40 @@ def record_group_messages(
     return outcomes
 
 
+def _set_aside(
+    session: Session,
+    domain: Domain,
+    message: GroupMessage,
+    result: dict[str, Any],
+    binding: Binding,
+    reporter: Person | None,
+    error: Exception,
+) -> GroupOutcome:
+    """A message that could not be recorded goes to the review queue (never dropped); if even that
+    fails, its outcome says so and the update stays failed in the inbox."""
+    try:
+        with session.begin_nested():
+            _review(
+                session,
+                domain,
+                text=scrub(message.text),
+                result=result,
+                source=Source.GROUP,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                grid_id=binding.grid_id,
+                reporter=reporter,
+                origin_label=message.user_name or None,
+                reason=review.FAILED,
+            )
+    except (TicketError, exc.DataError, exc.IntegrityError, exc.ProgrammingError) as e:
+        log.warning(
+            "group message %s/%s not set aside either: %r", message.chat_id, message.message_id, e
+        )
+        return GroupOutcome("error", error=f"{type(error).__name__}: {error}"[:500])
+    return GroupOutcome("review")
+
+
 def _review(
     session: Session,
     domain: Domain,
@@ -265,6 +326,7 @@ def _review(
     grid_id: int,
     reporter: Person | None,
     origin_label: str | None,
+    reason: str = "low_confidence",
 ) -> ReviewItem:
     existing = session.scalar(
         select(ReviewItem).where(ReviewItem.chat_id == chat_id, ReviewItem.message_id == message_id)
@@ -281,7 +343,7 @@ def _review(
         text=text,
         redacted_text=redact(text),
         nlu={k: v for k, v in result.items() if k != "pii"},
-        reason="low_confidence",
+        reason=reason,
         created_at=domain.clock(),
     )
     session.add(item)

@@ -94,10 +94,12 @@ class GroupMessage:
 
 @dataclass(frozen=True)
 class GroupOutcome:
-    kind: str  # filed | review | dropped | unbound
+    kind: str  # filed | review | dropped | unbound | error
     code: str | None = None
     category_name: str | None = None
     reply_in_group: bool = False
+    #: Why the message could be neither filed nor set aside for review (kind ``error``).
+    error: str = ""
 
 
 @dataclass(frozen=True)

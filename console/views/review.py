@@ -23,6 +23,14 @@ ConsoleDep = Annotated[Console, Depends(get_console)]
 QUEUE_SIZE = 50
 
 
+#: A long message (kept whole in its review item) is shown up to this many characters.
+SHOWN_CHARS = 2_000
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}……（共 {len(text)} 字）"
+
+
 def _split(decision: str, category: str) -> tuple[str, str]:
     """``category:<code>`` (one of the model's top guesses) → ("category", code)."""
     if decision.startswith("category:"):
@@ -52,7 +60,7 @@ def review_queue(request: Request, console: ConsoleDep) -> HTMLResponse:
                 "items": items,
                 "item_count": queries.count_pending_review_items(session, scope=item_scope),
                 "text_of": lambda t: t.text_for(viewer),
-                "item_text": lambda i: i.text if viewer.can_see_pii else i.redacted_text,
+                "item_text": lambda i: _shown(i.text if viewer.can_see_pii else i.redacted_text),
                 "area_name": lambda uid: tree.by_id[uid].name if uid in tree.by_id else "未识别",
             },
             viewer=viewer,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot import texts
 from tests.bot.conftest import CHATTER, Harness, demand
 from tests.conftest import STAFF_CHAT_ID
-from tickets.models import ChatBinding, LabelFeedback, Person, ReviewItem, Ticket
+from tickets.models import ChatBinding, InboxItem, LabelFeedback, Person, ReviewItem, Ticket
 from tickets.statuses import Role, Source, Status
 
 GROUP = -100200300
@@ -280,3 +280,30 @@ async def test_a_forward_from_a_channel_or_group_is_filed_under_its_name(
             label,
             Source.FORWARD,
         )
+
+
+async def test_one_bad_message_does_not_lose_the_rest_of_its_batch(
+    bot: Harness, grid: dict[str, Any]
+) -> None:
+    """An over-long demand and a message with a NUL byte arrive with 15 ordinary demands: the 15 are
+    filed, the over-long one waits in review whole, the NUL is cleaned away, the group hears nothing
+    and no update is lost."""
+    await bound(bot, grid)
+    ordinary = [f"{n}栋楼道灯坏咗成个礼拜" for n in range(1, 16)]
+    long_text = "幸福花园北门垃圾堆成山，" * 1_000  # 12,000 characters
+    with_nul = "有冇人觉得\x00楼下好嘈"
+    bot.classifier.table.update({t: demand("property_mgmt", text=t) for t in ordinary})
+    bot.classifier.table[long_text] = demand("sanitation")
+    bot.classifier.table["有冇人觉得楼下好嘈"] = demand("noise", confidence=0.55)
+    for text in [*ordinary[:7], long_text, with_nul, *ordinary[7:]]:
+        bot.telegram.message(grid["neighbour"], text, chat=grid["chat"])
+    await bot.settle()
+    assert len(bot.telegram.texts(GROUP)) == 1  # only the /bind answer
+    with bot.db.session() as s:
+        assert sorted(s.scalars(select(Ticket.original_text))) == sorted(ordinary)
+        reviews = {r.reason: r for r in s.scalars(select(ReviewItem))}
+        assert set(reviews) == {"too_long", "low_confidence"}
+        assert reviews["too_long"].text == long_text
+        assert reviews["low_confidence"].text == "有冇人觉得楼下好嘈"
+        statuses = s.scalars(select(InboxItem.status)).all()
+        assert set(statuses) == {"done"}
