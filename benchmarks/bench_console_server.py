@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-import uvicorn
-
 from console.app import create_app
+from console.server import serve
 from tickets.settings import Settings
 
 
@@ -21,7 +20,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     settings = Settings.from_env()
     app = create_app(settings, classifier=None, caches=args.cache)
-    uvicorn.run(app, host="127.0.0.1", port=settings.console_port, log_level="warning")
+    serve(app, host="127.0.0.1", port=settings.console_port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -2,18 +2,15 @@
 
 import logging
 
-import uvicorn
-
 from console.app import create_app
+from console.server import serve
 from tickets.settings import Settings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:  %(name)s: %(message)s")
     settings = Settings.from_env()
-    uvicorn.run(
-        create_app(settings), host="127.0.0.1", port=settings.console_port, log_level="info"
-    )
+    serve(create_app(settings), host="127.0.0.1", port=settings.console_port)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from console.security import (
     CSRF_HEADER,
     UNSAFE_METHODS,
     PublicLinks,
+    SignInThrottle,
     csrf_ok,
     csrf_token,
     password_fingerprint,
@@ -191,6 +192,8 @@ class Console:
     #: Dashboards, per access scope and period: fresh for a minute, then served for up to ten more
     #: while one background thread recomputes them.
     boards: TTLCache = field(default_factory=lambda: TTLCache(60.0, stale_seconds=600.0))
+    #: Failed sign-ins per client address (console.security.SignInThrottle).
+    sign_ins: SignInThrottle = field(default_factory=SignInThrottle)
     templates: Environment = field(init=False)
 
     def __post_init__(self) -> None:

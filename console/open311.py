@@ -3,7 +3,8 @@
 - One service per taxonomy code. Internal statuses map to ``open``/``closed``; ``status_notes`` carries
   the Chinese status (and the resolution note or rejection reason); ``agency_responsible`` is the
   responsible unit. Descriptions are always the redacted text.
-- Reading needs an API key (``api_key``; all tickets) or a signed-in console session (the person's
+- Reading needs an API key (header ``X-Api-Key``, or ``api_key`` as the spec has it — redacted from
+  the access log; all tickets) or a signed-in console session (the person's
   units only): requests are residents' words, even redacted, so they are not public.
 - Creating needs an API key. ``service_code`` is optional: without it the description is classified by
   the NLU. A description the NLU does not think is a demand is still filed (the client asserts it is a
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -26,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from console.deps import Console, ConsoleError, LoginRequired, get_console
 from tickets import access, auth, queries, services
+from tickets.cleaning import scrub
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import Ticket
 from tickets.services import Classification
@@ -100,7 +103,7 @@ def request_json(t: Ticket, console: Console) -> dict[str, Any]:
 
 def _reader_scope(request: Request, console: Console, session: Session) -> Any:
     """The tickets the caller may read: all with an API key, their units' with a console session."""
-    key = request.query_params.get("api_key")
+    key = api_key_of(request)
     if key:
         try:
             auth.check_api_key(session, key[:200], now=console.now())
@@ -219,13 +222,31 @@ def request_one(request: Request, console: ConsoleDep, code: str) -> JSONRespons
     return JSONResponse(body)
 
 
+def api_key_of(request: Request, fields: dict[str, str] | None = None) -> str:
+    """The caller's API key: the ``X-Api-Key`` header (which never reaches an access log), else
+    ``api_key`` in the body or the query string as the GeoReport spec has it."""
+    return (
+        request.headers.get("x-api-key")
+        or (fields or {}).get("api_key")
+        or request.query_params.get("api_key")
+        or ""
+    ).strip()
+
+
+def is_json(request: Request) -> bool:
+    """Whether the body is JSON (media types are case-insensitive: ``Application/JSON`` is JSON)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 async def _fields(request: Request) -> dict[str, str]:
-    """The POST body: form-encoded as the spec says, or JSON."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
+    """The POST body: form-encoded as the spec says, or JSON; every value cleaned
+    (``tickets.cleaning``: surrogates, NUL and control characters, zero-width characters)."""
+    if is_json(request):
+        body = await request.body()
         try:
-            data = await request.json()
-        except ValueError:
+            data = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             raise Open311Error(400, "body is not valid JSON") from None
         if not isinstance(data, dict):
             raise Open311Error(400, "body must be a JSON object")
@@ -234,9 +255,9 @@ async def _fields(request: Request) -> dict[str, str]:
         items = (await request.form()).items()  # type: ignore[assignment]
     fields: dict[str, str] = {}
     for key, value in items:
-        if not isinstance(value, str | int | float):
-            raise Open311Error(400, f"{key} must be text")
-        fields[str(key)] = str(value)
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise Open311Error(400, f"{scrub(str(key))[:40]} must be text")
+        fields[scrub(str(key))] = scrub(str(value))
     return fields
 
 
@@ -291,7 +312,7 @@ async def create_request(request: Request, console: ConsoleDep) -> JSONResponse:
     for name, value in fields.items():
         if len(value) > (services.MAX_TEXT_CHARS if name == "description" else MAX_FIELD_CHARS):
             raise Open311Error(400, f"{name} is too long")
-    key = fields.get("api_key") or request.query_params.get("api_key") or ""
+    key = api_key_of(request, fields)
     if not key:
         raise Open311Error(403, "api_key required")
     description = fields.get("description", "").strip()

@@ -254,3 +254,34 @@ class PublicLinks:
 
     def check(self, code: str, token: str) -> bool:
         return hmac.compare_digest(self.token(code).encode(), token.encode())
+
+
+class SignInThrottle:
+    """Failed sign-ins per client address: after ``limit`` within ``window`` seconds the client must
+    wait, whatever username it tries (the per-account lock-out alone lets one client try every
+    account). Kept in this process: behind several consoles each keeps its own count."""
+
+    def __init__(self, limit: int = 10, window: float = 600.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, list[float]] = {}
+
+    def wait_seconds(self, client: str, now: float) -> float:
+        """How long ``client`` must wait before trying again (0: it may try now)."""
+        recent = [t for t in self._failures.get(client, ()) if now - t < self.window]
+        if recent:
+            self._failures[client] = recent
+        else:
+            self._failures.pop(client, None)
+        if len(recent) < self.limit:
+            return 0.0
+        return self.window - (now - recent[0])
+
+    def failed(self, client: str, now: float) -> None:
+        self._failures.setdefault(client, []).append(now)
+        if len(self._failures) > 10_000:  # bounded: forget the quietest clients
+            for key in sorted(self._failures, key=lambda k: self._failures[k][-1])[:1_000]:
+                del self._failures[key]
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)

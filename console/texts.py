@@ -29,6 +29,12 @@ EVENT_LABELS: dict[str, str] = {
     "review_confirmed": "复核确认类别",
 }
 
+#: Why a group message waits for a person (``tickets.review``); the usual "unsure" reason has no badge.
+REVIEW_REASONS: dict[str, str] = {
+    "too_long": "内容过长：立案时截断，原文完整保存在这里",
+    "failed": "自动登记失败，请人工处理",
+}
+
 #: Events shown on the public progress page (no notes, no people).
 PUBLIC_EVENTS = frozenset(
     {"filed", "accept", "assign", "start", "resolve", "close", "reopen", "reject", "merge"}
@@ -139,3 +145,8 @@ def event_summary(
     elif kind == "review_confirmed":
         parts.append(f"确认类别：{category_name(data.get('category'))}")
     return "　".join(p for p in parts if p)
+
+
+def sign_in_throttled(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"这台设备登录失败次数过多，请 {minutes} 分钟后再试。"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from console import texts
 from console.deps import Console, get_console, redirect
 from console.security import csrf_token, password_fingerprint
 from tickets import auth
@@ -37,6 +39,15 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse | RedirectResponse:
+    client = request.client.host if request.client else "unknown"
+    wait = console.sign_ins.wait_seconds(client, time.monotonic())
+    if wait > 0:
+        return console.render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": texts.sign_in_throttled(wait), "username": ""},
+            status_code=429,
+        )
     with console.db.unit_of_work() as uow:
         try:
             person = auth.authenticate(
@@ -44,12 +55,14 @@ def login(
             )
         except PermissionDenied as e:
             uow.commit()  # keep the failure count (lock-out)
+            console.sign_ins.failed(client, time.monotonic())
             return console.render(
                 request,
                 "login.html",
                 {"next": _safe_next(next), "error": str(e), "username": username},
                 status_code=401,
             )
+        console.sign_ins.succeeded(client)
         if not person.role.is_staff:
             return console.render(
                 request,

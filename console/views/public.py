@@ -32,7 +32,8 @@ def public_page(request: Request, console: ConsoleDep, code: str, k: str = "") -
     code = code.strip().upper()[:40]
     if not k or len(k) > 64 or not console.links.check(code, k):
         raise NotFound("没有找到该进度页，请核对二维码")
-    url = str(request.url)
+    # The canonical link (what a QR code must carry), whatever else the request had appended.
+    url = str(request.url_for("public_page", code=code).include_query_params(k=k))
     with console.db.session() as session:
         if code.startswith("CS-"):
             case = queries.case_by_code(session, code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.testclient import TestClient
 
 from tests.console.conftest import PASSWORD, csrf, sign_in
@@ -63,7 +65,33 @@ def test_five_failures_lock_the_account(client: TestClient) -> None:
         "/login", data={"username": "street", "password": PASSWORD, "csrf_token": csrf(client)}
     )
     assert locked.status_code == 401
-    assert "已暂时锁定" in locked.text
+    unknown = client.post(
+        "/login", data={"username": "nobody", "password": PASSWORD, "csrf_token": csrf(client)}
+    )
+    # A locked account answers exactly as an unknown one: the answer does not say who exists.
+    assert message(locked.text) == message(unknown.text)
+    assert "用户名或密码错误" in message(locked.text)
+
+
+def message(page: str) -> str:
+    found = re.search(r'<div class="flash error"[^>]*>(.*?)</div>', page, re.S)
+    assert found, page[:500]
+    return found.group(1).strip()
+
+
+def test_one_client_failing_again_and_again_must_wait_whatever_name_it_tries(
+    client: TestClient,
+) -> None:
+    for n in range(10):
+        client.post(
+            "/login",
+            data={"username": f"guess{n}", "password": "not it at all", "csrf_token": csrf(client)},
+        )
+    throttled = client.post(
+        "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": csrf(client)}
+    )
+    assert throttled.status_code == 429
+    assert "分钟后再试" in throttled.text
 
 
 def test_signing_in_without_the_form_s_csrf_token_is_refused(client: TestClient) -> None:

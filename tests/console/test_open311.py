@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -261,3 +263,72 @@ def test_the_real_nlu_pipeline_classifies_when_it_is_trained(
         assert first.category == "elevator" and first.classifier_version
         assert first.location_text.startswith("幸福花园")
         assert (second.category, second.needs_review) == ("other", True)
+
+
+def test_json_nested_thousands_deep_is_a_400_not_a_500(client: TestClient, key: str) -> None:
+    response = client.post(
+        f"{API}/requests.json",
+        content=b'{"api_key": "x", "description": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json() == [{"code": 400, "description": "body is not valid JSON"}]
+
+
+def test_a_media_type_in_capitals_is_still_json(client: TestClient, db: Database, key: str) -> None:
+    response = client.post(
+        f"{API}/requests.json",
+        content=json.dumps(
+            {"api_key": key, "service_code": "other", "description": "门口有只流浪狗"}
+        ),
+        headers={"content-type": "Application/JSON; charset=UTF-8"},
+    )
+    assert response.status_code == 201
+
+
+def test_nul_and_invisible_characters_never_reach_the_store(
+    client: TestClient, db: Database, key: str
+) -> None:
+    response = client.post(
+        f"{API}/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "road_facility",
+            "description": "路\u200d灯唔着\x00成个礼拜",
+            "address_string": "东风\x00路",
+        },
+    )
+    assert response.status_code == 201
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket)).one()
+        assert ticket.original_text == "路灯唔着成个礼拜（地址：东风路）"
+        assert ticket.location_text == "东风路"
+
+
+def test_the_key_may_come_in_a_header_that_no_access_log_writes(
+    client: TestClient, seeded: Seeded, key: str
+) -> None:
+    assert client.get(f"{API}/requests.json", headers={"X-Api-Key": key}).status_code == 200
+    posted = client.post(
+        f"{API}/requests.json",
+        data={"service_code": "other", "description": "门口有只流浪狗"},
+        headers={"X-Api-Key": key},
+    )
+    assert posted.status_code == 201
+
+
+def test_a_lone_surrogate_through_the_real_pipeline_is_filed_not_a_500(
+    app_settings: Settings, db: Database, domain: Domain, key: str
+) -> None:
+    classifier = load_classifier()
+    if classifier is None:
+        pytest.skip("the NLU pipeline or its trained model (models/nlu) is not available")
+    app = create_app(app_settings, database=db, domain=domain, classifier=classifier)
+    body = '{"api_key": "' + key + '", "description": "幸福花园3栋电梯\\ud800又坏咗"}'
+    with TestClient(app) as c:
+        response = c.post(
+            f"{API}/requests.json", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 201
+    with db.session() as s:
+        assert s.scalars(select(Ticket.original_text)).one() == "幸福花园3栋电梯\ufffd又坏咗"

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from console import qr
 from tests.console.conftest import Seeded, post, sign_in
 from tickets.db import Database
 from tickets.models import Ticket
@@ -58,3 +59,13 @@ def test_codes_cannot_be_walked_without_the_signature(client: TestClient, seeded
         response = client.get(path)
         assert response.status_code == 404
         assert "幸福花园" not in response.text
+
+
+def test_the_qr_code_carries_the_canonical_link_whatever_was_appended(
+    client: TestClient, seeded: Seeded
+) -> None:
+    sign_in(client, "admin")
+    link = public_link(client, seeded.with_pii)
+    client.cookies.clear()
+    page = client.get(link + "&utm=" + "x" * 3_000).text
+    assert qr.svg(f"http://testserver{link}", scale=4) in page
