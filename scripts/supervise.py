@@ -1,7 +1,8 @@
 """Run the whole stack for `make run`: Rasa server, action server, console and (with a token) the bot.
 
-One supervisor, readable prefixed logs, restarts with backoff when a service dies, clean shutdown on
-Ctrl-C (SIGTERM to every service, SIGKILL after a grace period). Standard library only.
+One supervisor, readable prefixed logs, restarts with backoff when a service dies (never giving up: a
+service that keeps crashing is retried every few minutes, with its last output shown each time), clean
+shutdown on Ctrl-C (SIGTERM to every service, SIGKILL after a grace period). Standard library only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_PY = str(ROOT / ".venv" / "bin" / "python")
 RASA = str(ROOT / ".venv-rasa" / "bin" / "rasa")
 GRACE_SECONDS = 10
+#: A crashing service is restarted after 1 s, doubling up to this; a run this long resets the delay.
+MAX_RESTART_DELAY = 300.0
+STABLE_SECONDS = 120.0
+TAIL_LINES = 10
 COLOURS = ["36", "33", "35", "32", "34"]
 
 
@@ -31,6 +37,8 @@ class Service:
     ready_url: str | None = None
     process: asyncio.subprocess.Process | None = None
     restarts: list[float] = field(default_factory=list)
+    #: The last lines the service wrote (shown when it keeps crashing).
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=50))
 
 
 def read_env() -> dict[str, str]:
@@ -102,7 +110,9 @@ def log(name: str, colour: str, line: str) -> None:
 async def pump(service: Service, colour: str) -> None:
     assert service.process is not None and service.process.stdout is not None
     async for raw in service.process.stdout:
-        log(service.name, colour, raw.decode("utf-8", "replace").rstrip())
+        line = raw.decode("utf-8", "replace").rstrip()
+        service.tail.append(line)
+        log(service.name, colour, line)
 
 
 async def start(service: Service, colour: str, env: dict[str, str]) -> None:
@@ -120,28 +130,30 @@ async def start(service: Service, colour: str, env: dict[str, str]) -> None:
 async def watch(
     service: Service, colour: str, env: dict[str, str], stopping: asyncio.Event
 ) -> None:
-    """Keep ``service`` running: restart with backoff, give up after 5 crashes within a minute."""
+    """Keep ``service`` running, whatever happens: restart it with backoff (1 s doubling to 5 min,
+    back to 1 s once it ran for ``STABLE_SECONDS``), and say loudly each time why it stopped."""
+    delay = 1.0
     while not stopping.is_set():
+        started = time.monotonic()
+        service.tail.clear()
         await start(service, colour, env)
         assert service.process is not None
         await asyncio.gather(pump(service, colour), service.process.wait())
         if stopping.is_set():
             break
+        ran = time.monotonic() - started
         now = time.monotonic()
-        service.restarts = [t for t in service.restarts if now - t < 60] + [now]
-        if len(service.restarts) > 5:
-            log(
-                service.name,
-                colour,
-                "exited 5 times within a minute; not restarting (see the log above)",
-            )
-            return
-        delay = 2 ** len(service.restarts)
+        service.restarts = [t for t in service.restarts if now - t < 600] + [now]
+        delay = 1.0 if ran >= STABLE_SECONDS else min(MAX_RESTART_DELAY, delay * 2)
         log(
             service.name,
             colour,
-            f"exited with {service.process.returncode}; restarting in {delay}s",
+            f"!! exited with {service.process.returncode} after {ran:.0f}s "
+            f"({len(service.restarts)} exits in 10 minutes); restarting in {delay:.0f}s",
         )
+        if len(service.restarts) >= 3:
+            for line in list(service.tail)[-TAIL_LINES:]:
+                log(service.name, colour, f"!! last output: {line}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), timeout=delay)
 
