@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             **({"BOT_NLU_MODEL_DIR": args.nlu_model} if args.nlu_model else {}),
             "BOT_POLL_TIMEOUT": "5",
             "BOT_STATE_FILE": str(workdir / "state.pickle"),
+            "BOT_SEND_JOURNAL": str(workdir / "outbox.journal"),
             "PYTHONUNBUFFERED": "1",
         }
     )

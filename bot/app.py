@@ -29,6 +29,7 @@ from bot.errors import ClassifierUnavailable
 from bot.forwarding import ForwardCoalescer
 from bot.ingest import PollingIngest, WebhookIngest
 from bot.intake import GroupIntake
+from bot.journal import SendJournal
 from bot.rasa import RasaClient
 from bot.sender import OutboxSender
 from bot.services import queues
@@ -121,7 +122,14 @@ async def post_init(
         settings=settings, config=config, db=db, domain=domain, rasa=rasa, classifier=classifier
     )
     app.bot_data["deps"] = deps
+    if config.send_journal is not None:
+        deps.journal = SendJournal(config.send_journal)
     try:
+        if deps.journal is not None:  # deliveries a killed predecessor had not recorded yet
+            recovered = await deps.plumbing(queues.replay_sent, deps.journal.entries())
+            deps.journal.clear()
+            if recovered:
+                log.info("recorded %d deliveries from the send journal", recovered)
         if config.release_claims_on_start:
             released = await deps.plumbing(queues.release_claims)
             if any(released):
@@ -129,6 +137,8 @@ async def post_init(
         await deps.refresh_bindings()
     except StoreUnavailable as e:  # start anyway: updates stay with Telegram until it is back
         log.warning("database unavailable at start: %s", e)
+    if deps.journal is not None:
+        deps.journal.open()
     worker = InboxWorker(app, deps)
     deps.worker = worker
     deps.intake = GroupIntake(deps)

@@ -63,6 +63,12 @@ class BotConfig:
     release_claims_on_start: bool = True
     #: Timeout for one Rasa call, in seconds.
     rasa_timeout: float = 30.0
+    #: Telegram's limits: about 30 messages a second overall and 20 a minute in any one group.
+    messages_per_second: float = 30.0
+    group_messages_per_minute: float = 20.0
+    #: The send journal (bot.journal): deliveries written down the instant Telegram answered, so a
+    #: bot killed before recording them does not send them again. Empty: no journal.
+    send_journal: Path | None = VAR_DIR / "bot-outbox.journal"
 
     @classmethod
     def from_env(
@@ -109,4 +115,13 @@ class BotConfig:
                 get("BOT_RELEASE_CLAIMS_ON_START", str(d.release_claims_on_start))
             ),
             rasa_timeout=float(get("BOT_RASA_TIMEOUT", str(d.rasa_timeout))),
+            messages_per_second=float(get("BOT_MESSAGES_PER_SECOND", str(d.messages_per_second))),
+            group_messages_per_minute=float(
+                get("BOT_GROUP_MESSAGES_PER_MINUTE", str(d.group_messages_per_minute))
+            ),
+            send_journal=(
+                Path(get("BOT_SEND_JOURNAL", str(d.send_journal)))
+                if get("BOT_SEND_JOURNAL", str(d.send_journal))
+                else None
+            ),
         )

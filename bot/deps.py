@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.classify import Classifier
 from bot.config import BotConfig
+from bot.journal import SendJournal
 from bot.rasa import RasaClient
 from bot.services import groups
 from tickets.db import Database
@@ -40,6 +41,7 @@ class Deps:
     worker: InboxWorker | None = None
     intake: GroupIntake | None = None
     forwards: ForwardCoalescer | None = None
+    journal: SendJournal | None = None
     _bindings: dict[int, groups.Binding] = field(default_factory=dict)
     _bindings_at: float = 0.0
     #: SQLite has one writer at a time; taking turns here is cheaper than SQLite's busy-wait backoff.
@@ -89,4 +91,6 @@ class Deps:
     async def close(self) -> None:
         await self.classifier.close()
         await self.rasa.close()
+        if self.journal is not None:
+            self.journal.close()
         self.db.dispose()

@@ -33,8 +33,6 @@ from tickets.errors import StoreUnavailable
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
-OVERALL_PER_SECOND = 30
-GROUP_PER_MINUTE = 20
 #: BadRequest descriptions that mean the message can never be delivered.
 PERMANENT = ("chat not found", "user not found", "bot was kicked", "chat_write_forbidden")
 #: BadRequest descriptions that mean the edit already took effect.
@@ -137,7 +135,7 @@ class OutboxSender:
         self.bot = bot
         self.deps = deps
         self.batch = batch
-        self._overall = AsyncLimiter(OVERALL_PER_SECOND, 1)
+        self._overall = AsyncLimiter(deps.config.messages_per_second, 1)
         self._groups: dict[int, AsyncLimiter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[queues.SendResult] = []
@@ -181,7 +179,7 @@ class OutboxSender:
         if chat_id >= 0:
             return None
         if chat_id not in self._groups:
-            self._groups[chat_id] = AsyncLimiter(GROUP_PER_MINUTE, 60)
+            self._groups[chat_id] = AsyncLimiter(self.deps.config.group_messages_per_minute, 60)
         return self._groups[chat_id]
 
     async def _send(self, row: queues.OutboxRow) -> None:
@@ -190,6 +188,8 @@ class OutboxSender:
         except Exception as e:  # a bug, not Telegram: keep the row for later and say so loudly
             log.exception("outbox: row %s could not be sent", row.id)
             result = queues.SendResult(row.id, "retry", error=repr(e))
+        if result.outcome == "sent" and self.deps.journal is not None:
+            self.deps.journal.record(row.id, result.message_id)  # before anything can interrupt
         self._results.append(result)
         if result.outcome == "sent":
             self.sent += 1

@@ -294,6 +294,23 @@ class SendResult:
     retry_after: float | None = None
 
 
+def replay_sent(session: Session, delivered: dict[int, int | None]) -> int:
+    """Mark the rows of a send journal sent (``bot.journal``): delivered before a crash, not recorded.
+    Rows already marked are left alone; returns how many were recovered."""
+    recovered = 0
+    ids = list(delivered)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for item in session.scalars(
+            select(OutboxItem).where(
+                OutboxItem.id.in_(chunk), OutboxItem.status.in_(("pending", "sending"))
+            )
+        ):
+            outbox.mark_sent(session, item, message_id=delivered[item.id])
+            recovered += 1
+    return recovered
+
+
 def finish_outbox(
     session: Session, results: Sequence[SendResult], *, now: datetime | None = None
 ) -> None:

@@ -254,6 +254,7 @@ def bot_config(tmp_path: Path) -> BotConfig:
         forward_burst_seconds=0.3,
         group_batch_wait=0.01,
         state_file=tmp_path / "bot-state.pickle",
+        send_journal=tmp_path / "bot-outbox.journal",
     )
 
 

@@ -79,6 +79,8 @@ class FakeTelegram:
         self.faults: list[Fault] = []
         self.pushed_at: dict[int, float] = {}
         self.confirmed = 0
+        #: Called with each message the bot sent, once Telegram has accepted it (fault injection).
+        self.on_sent: list[Callable[[dict[str, Any]], None]] = []
 
     # ------------------------------------------------------------------ people and chats
 
@@ -299,6 +301,8 @@ class FakeTelegram:
         with self._cond:
             self.bot_messages[(chat["id"], message["message_id"])] = message
             self._cond.notify_all()
+        for hook in list(self.on_sent):
+            hook(message)
         return self._ok(message)
 
     def _edit(self, params: dict[str, Any], text: str | None) -> tuple[int, dict[str, Any]]:
