@@ -19,6 +19,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, User
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import texts
 from actions.deps import ActionDeps, UsesDeps
 from actions.report import (
     FOLLOWUP_SLOTS,
@@ -28,8 +29,6 @@ from actions.report import (
     turns_of,
 )
 from actions.tracker import intent, locations, metadata, nlu, speaker, text
-from bot import texts
-from bot.services.reports import Added, add_to_report
 from nlu import corrections
 from nlu.conversation import (
     NonAnswer,
@@ -42,7 +41,9 @@ from nlu.conversation import (
     story_text,
     verdict,
 )
+from tickets import messages
 from tickets.errors import InvalidInput, NotFound, StoreUnavailable
+from tickets.usecases.reports import Added, add_to_report
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def reply(dispatcher: CollectingDispatcher, added: Added) -> None:
     if added.place:
         message = texts.place_added(added.code, added.place, added.urgent)
     else:
-        message = texts.info_added(added.code)
+        message = messages.info_added(added.code)
     dispatcher.utter_message(json_message={"minwei": {"text": message, "ticket_code": added.code}})
 
 
@@ -216,7 +217,7 @@ class ValidateFollowupForm(UsesDeps, FormValidationAction):
             added = await add(deps, tracker, turn, place=place, replacing=replacing, pin=pin)
         except StoreUnavailable:
             # Asked again; what was said is in Rasa's tracker and the resident can repeat it.
-            dispatcher.utter_message(text=texts.SORRY)
+            dispatcher.utter_message(text=messages.SORRY)
             return {"followup_place": None, "followup_asks": asks - 1}
         if added is None:
             return {"followup_place": NO_PLACE}

@@ -27,7 +27,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, User
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import urgent
+from actions import texts, urgent
 from actions.deps import ActionDeps, UsesDeps
 from actions.tracker import (
     channel,
@@ -39,9 +39,6 @@ from actions.tracker import (
     speaker,
     text,
 )
-from bot import texts
-from bot.services import residents
-from bot.services.reports import Filed, Report, file_report
 from nlu import corrections
 from nlu.conversation import (
     NonAnswer,
@@ -55,8 +52,11 @@ from nlu.conversation import (
     verdict,
 )
 from nlu.place_text import merge_place
+from tickets import messages
 from tickets.errors import NotFound, StoreUnavailable
 from tickets.messages import when
+from tickets.usecases import residents
+from tickets.usecases.reports import Filed, Report, file_report
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def turns_of(tracker: Tracker) -> list[Turn]:
 
 
 def place_of_pin(pin: dict[str, Any]) -> str:
-    return texts.shared_location(
+    return messages.shared_location(
         float(pin["latitude"]), float(pin["longitude"]), str(pin.get("title") or "").strip()
     )
 
@@ -153,7 +153,7 @@ def summary(story: str, old_place: str | None = None, new_place: str | None = No
     """The confirmation's one-line summary of the story, showing a corrected place for the old one."""
     if old_place and new_place and old_place in story:
         story = story.replace(old_place, new_place)
-    return texts.summary(story)
+    return messages.summary(story)
 
 
 @dataclass
@@ -263,7 +263,7 @@ class ActionStartReport(UsesDeps, Action):
             **{s: None for s in FOLLOWUP_SLOTS},
             **step.slots,
             "demand_text": step.slots.get("demand_text") or words,
-            "demand_summary": step.slots.get("demand_summary") or texts.summary(words),
+            "demand_summary": step.slots.get("demand_summary") or messages.summary(words),
             "category": category,
             "category_name": taxonomy.name(category),
             "nlu": {k: v for k, v in nlu(tracker).items() if k != "pii"},
@@ -337,7 +337,9 @@ async def file_from(
         log.warning("filing for %s postponed: %s", who.sender, e)
         dispatcher.utter_message(json_message={"minwei": {"retry_later": True}})
         return None
-    except NotFound as e:  # a web sender that is no web resident (bot.services.people.web_resident)
+    except (
+        NotFound
+    ) as e:  # a web sender that is no web resident (tickets.usecases.people.web_resident)
         log.warning("not filed for %s: %s", who.sender, e)
         dispatcher.utter_message(response="utter_telegram_only")
         return None

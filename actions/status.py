@@ -9,13 +9,13 @@ from rasa_sdk.events import EventType, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import texts
 from actions.deps import UsesDeps
 from actions.tracker import nlu, speaker, text
-from bot import texts
-from bot.services import residents
 from nlu.conversation import asks_about_earlier
 from tickets import messages
 from tickets.errors import NotFound, StoreUnavailable
+from tickets.usecases import residents
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class ActionTicketStatus(UsesDeps, Action):
         elif answer.choices:
             dispatcher.utter_message(text=texts.status_choices(answer.choices))
         else:
-            dispatcher.utter_message(text=texts.MY_NONE)
+            dispatcher.utter_message(text=messages.MY_NONE)
         return []
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.services.people import Speaker
+from tickets.usecases.people import Speaker
 
 #: Where the latest message came from, by the key its channel puts in the metadata: the bot sends
-#: ``{"telegram": {...}}``, the console's 试一试 chat ``{"web": {...}}`` (bot.tryout).
+#: ``{"telegram": {...}}``, the console's 试一试 chat ``{"web": {...}}`` (console.tryout).
 CHANNELS = ("telegram", "web")
 
 

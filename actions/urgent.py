@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import texts
+from actions import texts
 
 
 def advice_for(text: str) -> str:

@@ -152,8 +152,8 @@ def classifier_alone(kind: str, rasa_url: str, model_dir: str, texts: list[str])
     """Messages per second of the group classifier by itself, called as the bot calls it."""
     import asyncio
 
-    from bot.classify import PipelineClassifier, RasaParseClassifier
-    from bot.rasa import RasaClient
+    from bot.rasa import RasaClient, RasaParseClassifier
+    from tickets.classification import PipelineClassifier
 
     async def measure() -> float:
         rasa = RasaClient(rasa_url)

@@ -22,18 +22,17 @@ from telegram.ext import Application, ApplicationBuilder, PersistenceInput, Pick
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import handlers
-from bot.classify import Classifier, PipelineClassifier, RasaParseClassifier
 from bot.config import BotConfig
 from bot.deps import Deps
-from bot.errors import ClassifierUnavailable
 from bot.forwarding import ForwardCoalescer
 from bot.ingest import PollingIngest, WebhookIngest
 from bot.intake import GroupIntake
 from bot.journal import SendJournal
-from bot.rasa import RasaClient
+from bot.rasa import RasaClient, RasaParseClassifier
 from bot.sender import OutboxSender
-from bot.services import queues
 from bot.worker import InboxWorker
+from tickets import queues
+from tickets.classification import Classifier, ClassifierUnavailable, PipelineClassifier
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import StoreUnavailable
@@ -89,10 +88,10 @@ class Stack:
     ingest: PollingIngest | WebhookIngest
 
 
-async def make_classifier(config: BotConfig, rasa: RasaClient) -> Classifier:
+async def make_classifier(settings: Settings, rasa: RasaClient) -> Classifier:
     """The configured group classifier; the in-process pipeline falls back to Rasa when unavailable."""
-    if config.group_classifier == "pipeline":
-        pipeline = PipelineClassifier(config.nlu_model_dir)
+    if settings.group_classifier == "pipeline":
+        pipeline = PipelineClassifier(settings.nlu_model_dir)
         try:
             await pipeline.start()
             return pipeline
@@ -116,8 +115,8 @@ async def post_init(
     """Build the dependencies and the workers (every argument after ``config`` is an injected fake)."""
     db = db or Database(settings.database_url)
     domain = domain or Domain.load(settings)
-    rasa = rasa or RasaClient(settings.rasa_url, timeout=config.rasa_timeout)
-    classifier = classifier or await make_classifier(config, rasa)
+    rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
+    classifier = classifier or await make_classifier(settings, rasa)
     deps = Deps(
         settings=settings, config=config, db=db, domain=domain, rasa=rasa, classifier=classifier
     )

@@ -182,14 +182,17 @@ async def chat(settings: Settings, config: BotConfig, uid: int, name: str) -> No
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
-    settings = replace(settings, telegram_bot_token=settings.telegram_bot_token or "0:terminal")
+    settings = replace(
+        settings,
+        telegram_bot_token=settings.telegram_bot_token or "0:terminal",
+        group_classifier="rasa",
+    )
     config = replace(
         BotConfig.from_env(),
         state_file=VAR_DIR / "chat-state.pickle",
         send_journal=VAR_DIR / "chat-outbox.journal",
         poll_timeout=5,
         outbox_poll_seconds=0.2,
-        group_classifier="rasa",
     )
     uid = int(os.environ.get("MINWEI_CHAT_USER_ID", "100000001"))
     name = os.environ.get("MINWEI_CHAT_USER_NAME", "终端居民")

@@ -42,16 +42,6 @@ class BotConfig:
     #: Inbox rows claimed per round and updates processed at the same time.
     inbox_batch: int = 200
     concurrency: int = 256
-    #: Group messages: ``pipeline`` (in-process nlu.pipeline, default) or ``rasa`` (Rasa's /model/parse).
-    group_classifier: str = "pipeline"
-    #: The in-process NLU model directory (default: models/nlu, as ``make train`` writes it).
-    nlu_model_dir: Path | None = None
-    #: A group message is filed when the NLU says it is a demand with P(demand) ≥ file_threshold; from
-    #: review_threshold up it goes to the review queue (待复核); below, it is chatter and dropped. The
-    #: NLU's own decision point is about 0.58; group messages are unsolicited, so a ticket needs more
-    #: certainty and the wide band below goes to a person (see the README for the measured split).
-    group_file_threshold: float = 0.80
-    group_review_threshold: float = 0.40
     #: Micro-batching of group messages for classification and filing.
     group_batch_size: int = 128
     group_batch_wait: float = 0.02
@@ -61,8 +51,6 @@ class BotConfig:
     state_file: Path = VAR_DIR / "bot-state.pickle"
     #: One bot process (the default): claims left by a crashed predecessor are taken over at start.
     release_claims_on_start: bool = True
-    #: Timeout for one Rasa call, in seconds.
-    rasa_timeout: float = 30.0
     #: Telegram's limits: about 30 messages a second overall and 20 a minute in any one group.
     messages_per_second: float = 30.0
     group_messages_per_minute: float = 20.0
@@ -83,9 +71,6 @@ class BotConfig:
         mode = get("BOT_MODE", d.mode).lower()
         if mode not in ("polling", "webhook"):
             raise ValueError(f"BOT_MODE must be polling or webhook, not {mode!r}")
-        classifier = get("BOT_GROUP_CLASSIFIER", d.group_classifier).lower()
-        if classifier not in ("pipeline", "rasa"):
-            raise ValueError(f"BOT_GROUP_CLASSIFIER must be pipeline or rasa, not {classifier!r}")
         return cls(
             mode=mode,
             webhook_url=get("BOT_WEBHOOK_URL", d.webhook_url),
@@ -97,14 +82,6 @@ class BotConfig:
             inbox_poll_seconds=float(get("BOT_INBOX_POLL_SECONDS", str(d.inbox_poll_seconds))),
             inbox_batch=int(get("BOT_INBOX_BATCH", str(d.inbox_batch))),
             concurrency=int(get("BOT_CONCURRENCY", str(d.concurrency))),
-            group_classifier=classifier,
-            nlu_model_dir=Path(env["BOT_NLU_MODEL_DIR"]) if env.get("BOT_NLU_MODEL_DIR") else None,
-            group_file_threshold=float(
-                get("BOT_GROUP_FILE_THRESHOLD", str(d.group_file_threshold))
-            ),
-            group_review_threshold=float(
-                get("BOT_GROUP_REVIEW_THRESHOLD", str(d.group_review_threshold))
-            ),
             group_batch_size=int(get("BOT_GROUP_BATCH_SIZE", str(d.group_batch_size))),
             group_batch_wait=float(get("BOT_GROUP_BATCH_WAIT", str(d.group_batch_wait))),
             forward_burst_seconds=float(
@@ -114,7 +91,6 @@ class BotConfig:
             release_claims_on_start=_bool(
                 get("BOT_RELEASE_CLAIMS_ON_START", str(d.release_claims_on_start))
             ),
-            rasa_timeout=float(get("BOT_RASA_TIMEOUT", str(d.rasa_timeout))),
             messages_per_second=float(get("BOT_MESSAGES_PER_SECOND", str(d.messages_per_second))),
             group_messages_per_minute=float(
                 get("BOT_GROUP_MESSAGES_PER_MINUTE", str(d.group_messages_per_minute))

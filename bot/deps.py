@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.classify import Classifier
 from bot.config import BotConfig
 from bot.journal import SendJournal
 from bot.rasa import RasaClient
-from bot.services import groups
+from tickets.classification import Classifier
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.settings import Settings
+from tickets.usecases import groups
 
 if TYPE_CHECKING:
     from bot.forwarding import ForwardCoalescer

@@ -12,14 +12,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from bot import keyboards, texts
 from bot.deps import Deps
 from bot.errors import TryLater
-from bot.services import queues
-from bot.services.people import Speaker
-from bot.services.views import Outgoing
+from bot.rasa import action_server_up, to_outgoing
+from tickets import messages, queues
+from tickets.queues import Outgoing
+from tickets.usecases.people import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -61,45 +59,6 @@ class Turn:
         return meta
 
 
-def to_outgoing(replies: list[dict[str, Any]]) -> tuple[list[Outgoing], bool]:
-    """Rasa's messages as outbox messages, and whether an action asked to retry the turn later."""
-    out: list[Outgoing] = []
-    retry = False
-    for reply in replies:
-        custom = reply.get("custom")
-        minwei = custom.get("minwei") if isinstance(custom, dict) else None
-        if isinstance(minwei, dict):
-            if minwei.get("retry_later"):
-                retry = True
-                continue
-            if minwei.get("text"):
-                out.append(
-                    Outgoing(
-                        str(minwei["text"]),
-                        reply_markup=minwei.get("reply_markup"),
-                        ticket_code=minwei.get("ticket_code"),
-                        kind=str(minwei.get("kind") or "reply"),
-                    )
-                )
-            continue
-        text = reply.get("text")
-        if not text:
-            continue
-        markup = keyboards.rasa_buttons(reply.get("buttons") or [])
-        out.append(Outgoing(str(text), reply_markup=markup))
-    return out, retry
-
-
-async def action_server_up(port: int) -> bool:
-    """Whether the action server on this machine (``ACTION_SERVER_PORT``) answers its health check."""
-    url = f"http://127.0.0.1:{port}/health"
-    try:
-        async with httpx.AsyncClient(timeout=3.0) as client:
-            return (await client.get(url)).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 async def converse(deps: Deps, turn: Turn) -> None:
     """Send the turn to Rasa and queue its replies (keyed by update id: queued once however often the
     update is processed). Raises RasaUnavailable / TryLater when the turn must wait."""
@@ -114,7 +73,7 @@ async def converse(deps: Deps, turn: Turn) -> None:
     if not outgoing:
         if not await action_server_up(deps.settings.action_server_port):
             raise TryLater("动作服务器无法连接")
-        outgoing = [Outgoing(texts.NOT_UNDERSTOOD)]
+        outgoing = [Outgoing(messages.NOT_UNDERSTOOD)]
     await deps.write(
         queues.queue_messages, chat_id=turn.chat_id, messages=outgoing, key=f"u{turn.update_id}"
     )

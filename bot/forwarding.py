@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from bot import keyboards, texts
 from bot.deps import Deps
-from bot.services import forwards, queues
-from bot.services.views import ForwardBurstResult, ForwardItem, Outgoing
+from tickets import queues
 from tickets.errors import TicketError
+from tickets.queues import Outgoing
+from tickets.usecases import forwards
+from tickets.usecases.views import ForwardBurstResult, ForwardItem
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class ForwardCoalescer:
     async def _flush(self, user_id: int, burst: Burst) -> None:
         demands = forwards.coalesce(burst.items)
         key = f"fwd:{min(i.update_id for i in burst.items)}"
-        review = self.deps.config.group_review_threshold
+        review = self.deps.settings.group_review_threshold
 
         def record(session: Session) -> ForwardBurstResult:
             result = forwards.file_burst(

@@ -20,8 +20,8 @@ from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.deps import Deps
-from bot.services import queues
 from bot.worker import InboxWorker
+from tickets import queues
 from tickets.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ TOLD_MEMORY = 10_000
 
 
 def describe(payload: dict[str, Any], bot_id: int) -> tuple[str, int | None]:
-    """The inbox ``kind`` and chat id of a raw update (see ``bot.services.queues.ORDERED_KINDS``)."""
+    """The inbox ``kind`` and chat id of a raw update (see ``tickets.queues.ORDERED_KINDS``)."""
     if "callback_query" in payload:
         message = payload["callback_query"].get("message") or {}
         return "callback", (message.get("chat") or {}).get("id")

@@ -15,8 +15,8 @@ import logging
 from bot import texts
 from bot.deps import Deps
 from bot.errors import GroupMessageFailed
-from bot.services import groups
-from bot.services.views import GroupMessage, GroupOutcome
+from tickets.usecases import groups
+from tickets.usecases.views import GroupMessage, GroupOutcome
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class GroupIntake:
         self._slots = asyncio.Semaphore(parallel)
         self._flushes: set[asyncio.Task[None]] = set()
         self.thresholds = groups.Thresholds(
-            file=deps.config.group_file_threshold, review=deps.config.group_review_threshold
+            file=deps.settings.group_file_threshold, review=deps.settings.group_review_threshold
         )
 
     async def submit(self, message: GroupMessage) -> GroupOutcome:

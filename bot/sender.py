@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.deps import Deps
-from bot.services import queues
+from tickets import queues
 from tickets.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 A row is marked done after its handlers finished (their own writes are idempotent by update id, chat and
 message), or rescheduled when a handler said "try later" (Rasa or the database down), or left for a
 handler that finishes it itself (a forward waiting for the rest of its burst). Updates of one
-conversation are claimed one at a time (see ``bot.services.queues``); everything else runs side by side.
+conversation are claimed one at a time (see ``tickets.queues``); everything else runs side by side.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.deps import Deps
-from bot.services import queues
+from tickets import queues
 from tickets.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)

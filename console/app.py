@@ -17,8 +17,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.classify import Classifier as GroupClassifier
-from bot.config import BotConfig
 from bot.rasa import RasaClient
 from console import open311
 from console.classifier import group_classifier as classifier_for_groups
@@ -39,6 +37,7 @@ from console.security import (
     SessionMiddleware,
 )
 from console.views import auth, dashboard, exports, public, review, tickets, tryout
+from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import (
@@ -89,7 +88,6 @@ def create_app(
     domain: Domain | None = None,
     classifier: Classifier | Any | None = _LOAD,
     caches: bool = True,
-    bot_config: BotConfig | None = None,
     rasa: RasaClient | None = None,
     group_classifier: GroupClassifier | Any | None = _LOAD,
 ) -> FastAPI:
@@ -101,11 +99,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database or Database(settings.database_url)
-        config = bot_config or BotConfig.from_env()
-        rasa_client = rasa or RasaClient(settings.rasa_url, timeout=config.rasa_timeout)
+        rasa_client = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
         try:
             nlu = (
-                await run_in_threadpool(load_classifier, config.nlu_model_dir)
+                await run_in_threadpool(load_classifier, settings.nlu_model_dir)
                 if classifier is _LOAD
                 else classifier
             )
@@ -115,9 +112,8 @@ def create_app(
                 domain=domain or Domain.load(settings),
                 links=PublicLinks(key),
                 classifier=nlu,
-                bot_config=config,
                 rasa=rasa_client,
-                group_classifier=classifier_for_groups(nlu, config, rasa_client)
+                group_classifier=classifier_for_groups(nlu, settings, rasa_client)
                 if group_classifier is _LOAD
                 else group_classifier,
             )

@@ -12,11 +12,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from bot.classify import Classifier as GroupClassifier
-from bot.classify import PipelineClassifier, RasaParseClassifier
-from bot.config import BotConfig
-from bot.rasa import RasaClient
-from tickets.services import Classification
+from bot.rasa import RasaClient, RasaParseClassifier
+from tickets.classification import Classification, PipelineClassifier
+from tickets.classification import Classifier as GroupClassifier
+from tickets.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +26,14 @@ class NluClassifier:
 
     def classify(self, text: str) -> Classification:
         result = self.pipeline.classify([text])[0]
-        return Classification.from_dict(result.as_dict())
+        return Classification.from_nlu(result)
 
 
-def group_classifier(nlu: object, config: BotConfig, rasa: RasaClient) -> GroupClassifier:
+def group_classifier(nlu: object, settings: Settings, rasa: RasaClient) -> GroupClassifier:
     """The classifier of grid-group messages, chosen as ``bot.app.make_classifier`` chooses it: the
     in-process pipeline (the one loaded above) unless ``BOT_GROUP_CLASSIFIER=rasa`` or it is not
     loaded, then Rasa's ``/model/parse``."""
-    if config.group_classifier == "pipeline" and isinstance(nlu, NluClassifier):
+    if settings.group_classifier == "pipeline" and isinstance(nlu, NluClassifier):
         return PipelineClassifier(pipeline=nlu.pipeline)
     return RasaParseClassifier(rasa)
 

@@ -19,11 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from bot.classify import Classifier as GroupClassifier
-from bot.config import BotConfig
 from bot.rasa import RasaClient
-from bot.services.views import PastedOutcome
-from bot.tryout import Reply
 from console import texts
 from console.security import (
     CSRF_FIELD,
@@ -36,12 +32,15 @@ from console.security import (
     password_fingerprint,
     same_origin,
 )
+from console.tryout import Reply
+from tickets.classification import Classification
+from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import Person
-from tickets.services import Classification
 from tickets.settings import Settings
 from tickets.statuses import HandlingMode, Role, Source, Status
+from tickets.usecases.views import PastedOutcome
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 log = logging.getLogger(__name__)
@@ -179,9 +178,8 @@ class Console:
     domain: Domain
     links: PublicLinks
     classifier: Classifier | None = None
-    #: 试一试: the bot's settings (group thresholds, group classifier), the grid groups' classifier and
+    #: 试一试: the grid groups' classifier (chosen by the settings, as the bot chooses it) and
     #: the Rasa server the web chat talks to.
-    bot_config: BotConfig = field(default_factory=BotConfig)
     group_classifier: GroupClassifier | None = None
     rasa: RasaClient | None = None
     #: 试一试 in memory: chat transcripts by web resident, the latest paste by console user.

@@ -28,10 +28,10 @@ from starlette.concurrency import run_in_threadpool
 
 from console.deps import Console, ConsoleError, LoginRequired, get_console
 from tickets import access, auth, queries, services
+from tickets.classification import Classification
 from tickets.cleaning import scrub
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import Ticket
-from tickets.services import Classification
 from tickets.statuses import CLOSED_STATUSES, OPEN_STATUSES, Source, Status
 
 log = logging.getLogger(__name__)

@@ -54,7 +54,7 @@ def cmd_user_create(args: argparse.Namespace, db: Database, domain: Domain) -> i
             pii_access=args.pii,
         )
         if args.telegram_id is not None:
-            from bot.services.people import link_telegram
+            from tickets.usecases.people import link_telegram
 
             link_telegram(uow.session, person, args.telegram_id)
         uow.commit()
@@ -69,9 +69,9 @@ def cmd_user_link(args: argparse.Namespace, db: Database, domain: Domain) -> int
     """Link an existing console account to a Telegram user (the id the bot shows for /id)."""
     from sqlalchemy import select
 
-    from bot.services.people import link_telegram
     from tickets.errors import NotFound
     from tickets.models import Person
+    from tickets.usecases.people import link_telegram
 
     with db.unit_of_work() as uow:
         person = uow.session.scalar(select(Person).where(Person.username == args.username))

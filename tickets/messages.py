@@ -1,4 +1,7 @@
-"""Chinese texts the tickets core sends (through the outbox) to residents and to the staff group."""
+"""Chinese texts of the core: what the tickets core sends (through the outbox) to residents and to the
+staff group, the words the use cases write into tickets and views, and the few words both adapters
+(the bot and the Rasa actions) say. Each adapter keeps the rest of its words (``bot/texts.py``,
+``actions/texts.py``)."""
 
 from __future__ import annotations
 
@@ -105,3 +108,74 @@ def staff_keyboard(code: str) -> dict[str, Any]:
             [button("合并", "merge")],
         ]
     }
+
+
+# ---------------------------------------------------------------- words the use cases write, and words shared by the adapters
+
+SORRY = "抱歉，处理您的消息时出了点问题，我们已经记录下来。请稍后再试，或换个说法。"
+
+
+STAFF_ONLY = "只有工作人员可以操作工单"
+
+
+NOT_A_DEMAND_REASON = "网格员核实：不是诉求"
+
+
+PHOTO_ONLY_INFO = "（补充了一张照片）"
+
+
+UNKNOWN_ORIGIN = "（未知）"
+
+
+#: Event kinds a resident is shown as progress.
+PROGRESS_LABELS = {
+    "accept": "已受理",
+    "assign": "已派单",
+    "start": "处理中",
+    "resolve": "已办结",
+    "close": "已关闭",
+    "reopen": "已重新打开",
+    "reject": "不予受理",
+    "merge": "已合并",
+    "note": "办理进展",
+    "resident_info": "您补充了信息",
+    "place_added": "您补充了地点",
+}
+
+
+def unsatisfied_reason(reason: str) -> str:
+    return f"不满意原因：{reason}"
+
+
+def grid_member(name: str) -> str:
+    return f"网格员{name}"
+
+
+def hotspot(category_name: str, title: str, reports: int) -> str:
+    return f"{category_name}｜{title[:30]}（{reports} 次）"
+
+
+def shared_location(latitude: float, longitude: float, title: str = "") -> str:
+    coords = f"定位 {latitude:.5f},{longitude:.5f}"
+    return f"{title}（{coords}）" if title else coords
+
+
+def summary(text: str, limit: int = 40) -> str:
+    """One line of ``text`` for confirmations and lists."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def web_resident_name(username: str) -> str:
+    """The resident a console user plays in the 试一试 chat."""
+    return f"网页居民（{username}）"
+
+
+MY_NONE = "您还没有反映过问题。有什么问题直接告诉我就可以。"
+
+
+def info_added(code: str) -> str:
+    return f"已把您补充的内容加到工单 {code}，工作人员会看到。"
+
+
+NOT_UNDERSTOOD = "不好意思，我没听明白。您可以直接描述遇到的问题，例如：3栋电梯坏了。"

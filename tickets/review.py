@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tickets import services
+from tickets.classification import Classification
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, UnknownCategory
 from tickets.models import Person, ReviewItem, Ticket
@@ -80,7 +81,7 @@ def file_item(
     chosen = category or nlu.get("category") or "other"
     if chosen not in domain.taxonomy:
         raise UnknownCategory(f"未知类别：{chosen}")
-    classification = services.Classification(
+    classification = Classification(
         is_demand=True,
         demand_confidence=float(nlu.get("demand_confidence") or 0.0),
         category=chosen,

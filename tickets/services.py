@@ -7,7 +7,6 @@ audit log) and, where the resident should hear about it, an outbox message. Call
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import select, update
@@ -18,6 +17,7 @@ from nlu.pii import redact
 from nlu.place_text import merge_place
 from tickets import clustering, codes, messages, outbox
 from tickets.access import ensure_can_act
+from tickets.classification import Classification
 from tickets.cleaning import clean, clean_text
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, UnknownCategory
@@ -38,42 +38,6 @@ CARD_ADDITIONS = 3
 STAFF_CARD_KINDS = ("staff_card", "staff_card_urgent")
 
 Actor = Person | str
-
-
-@dataclass(frozen=True)
-class Classification:
-    """What the NLU said about a message (the ``nlu classify`` JSON, minus id and PII)."""
-
-    is_demand: bool
-    demand_confidence: float
-    category: str | None
-    category_confidence: float = 0.0
-    ranking: list[tuple[str, float]] = field(default_factory=list)
-    urgent: bool = False
-    locations: list[dict[str, Any]] = field(default_factory=list)
-    classifier_version: str = ""
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Classification:
-        return cls(
-            is_demand=bool(d["is_demand"]),
-            demand_confidence=float(d.get("demand_confidence", 0.0)),
-            category=d.get("category"),
-            category_confidence=float(d.get("category_confidence") or 0.0),
-            ranking=[(str(c), float(p)) for c, p in d.get("ranking", [])],
-            urgent=bool(d.get("urgent", False)),
-            locations=list(d.get("locations", [])),
-            classifier_version=str(d.get("classifier_version", "")),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "is_demand": self.is_demand,
-            "demand_confidence": self.demand_confidence,
-            "category": self.category,
-            "category_confidence": self.category_confidence,
-            "urgent": self.urgent,
-        }
 
 
 def _actor_fields(actor: Actor) -> dict[str, Any]:

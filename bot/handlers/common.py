@@ -10,8 +10,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.deps import Deps
-from bot.services import queues
-from bot.services.views import Outgoing
+from tickets import queues
+from tickets.queues import Outgoing
 
 log = logging.getLogger(__name__)
 

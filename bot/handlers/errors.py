@@ -19,6 +19,7 @@ from bot import texts
 from bot.errors import ServiceUnavailable, TryLater
 from bot.handlers.common import Context, answer, reply
 from bot.worker import current
+from tickets import messages
 from tickets.errors import StoreUnavailable, TicketError
 
 log = logging.getLogger("bot.errors")
@@ -55,7 +56,7 @@ async def on_error(update: object, context: Context) -> None:
     log.error("%s: unexpected error", where, exc_info=error)
     if processing is not None:
         processing.fail(repr(error))
-    await _tell(update, context, texts.SORRY, step="sorry", private_only=True)
+    await _tell(update, context, messages.SORRY, step="sorry", private_only=True)
 
 
 def _addressed_to_bot(update: object) -> bool:

@@ -20,9 +20,9 @@ from bot.errors import GroupMessageFailed
 from bot.handlers import resident
 from bot.handlers.common import Context, answer, deps_of, edit, reply
 from bot.inputs import text_of
-from bot.services import forwards, groups, people
-from bot.services.views import ForwardItem, GroupMessage
 from bot.worker import current
+from tickets.usecases import forwards, groups, people
+from tickets.usecases.views import ForwardItem, GroupMessage
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from telegram.ext import (
 
 from bot import texts
 from bot.handlers.common import Context, answer, deps_of, edit, reply
-from bot.services import residents
 from tickets.statuses import Satisfaction
+from tickets.usecases import residents
 
 REASON = 1
 RATE = re.compile(r"^rate:(?P<code>MW-\d{8}-\d{4}):(?P<value>satisfied|basic|unsatisfied)$")

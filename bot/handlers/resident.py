@@ -9,7 +9,8 @@ from telegram import Message, Update
 from bot import dialogue, texts
 from bot.handlers.common import Context, answer, deps_of, edit, reply
 from bot.inputs import MAX_TEXT, Kind, kind_of, text_of
-from bot.services import people, residents
+from tickets import messages
+from tickets.usecases import people, residents
 
 
 async def start(update: Update, context: Context) -> None:
@@ -56,7 +57,7 @@ async def my_tickets(update: Update, context: Context) -> None:
     tickets = await deps.write(
         residents.my_tickets, deps.domain, telegram_user_id=user.id, name=user.full_name
     )
-    text = texts.my_tickets(tickets, deps.settings.timezone) if tickets else texts.MY_NONE
+    text = texts.my_tickets(tickets, deps.settings.timezone) if tickets else messages.MY_NONE
     await reply(context, update, text)
 
 
@@ -77,7 +78,7 @@ async def add_info(update: Update, context: Context) -> None:
         code=code,
         text=" ".join(args[1:]),
     )
-    await reply(context, update, texts.info_added(code))
+    await reply(context, update, messages.info_added(code))
 
 
 async def cancel(update: Update, context: Context) -> None:
@@ -120,7 +121,7 @@ async def _added_to_ticket(update: Update, context: Context, msg: Message) -> bo
         text=text_of(msg),
         photo=photo,
     )
-    await reply(context, update, texts.info_added(code))
+    await reply(context, update, messages.info_added(code))
     return True
 
 

@@ -28,9 +28,9 @@ from telegram.ext import (
 
 from bot import keyboards, texts
 from bot.handlers.common import Context, answer, deps_of, edit, edit_markup, reply
-from bot.services import residents, staff
-from bot.services.views import Outgoing
 from tickets import messages
+from tickets.queues import Outgoing
+from tickets.usecases import residents, staff
 
 BUTTON = re.compile(r"^t:(?P<action>[a-z]+):(?P<code>MW-\d{8}-\d{4})(?::(?P<arg>[\w-]+))?$")
 NOTE, REASON, MERGE = range(3)

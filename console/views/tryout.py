@@ -1,9 +1,9 @@
 """试一试: paste a grid group's messages, or chat as a resident, through the bot's own logic.
 
 Everything the page files is real (source ``web``): the tickets appear in the list, the review queue and
-the statistics like any other. Pasted messages get the grid group's decision (``bot.tryout``); the chat
+the statistics like any other. Pasted messages get the grid group's decision (``console.tryout``); the chat
 runs the resident dialogue on the Rasa server and the action server as a web resident created for the
-chat (``bot.services.web``: one per chat, named after the console user; 新对话 starts another one).
+chat (``tickets.usecases.web``: one per chat, named after the console user; 新对话 starts another one).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from bot import tryout
-from bot.errors import ServiceUnavailable
-from bot.services import people, web
+from bot.rasa import ServiceUnavailable
+from console import tryout
 from console.deps import ChatLine, Console, PasteResult, flash, get_console, redirect
 from console.views.tickets import highlight
 from tickets.errors import InvalidInput, NotFound, TicketError
 from tickets.models import Unit
+from tickets.usecases import people, web
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -85,8 +85,8 @@ def _render(console: Console, request: Request) -> HTMLResponse:
             "chat": chat,
             "lines": console.chats.get(chat.person_id) or () if chat else (),
             "chat_tickets": chat_tickets,
-            "file_threshold": console.bot_config.group_file_threshold,
-            "review_threshold": console.bot_config.group_review_threshold,
+            "file_threshold": console.settings.group_file_threshold,
+            "review_threshold": console.settings.group_review_threshold,
         }
         return console.render(request, "tryout.html", context, viewer=viewer)
 
@@ -116,7 +116,7 @@ async def paste(
             grid_code=grid,
             actor_id=viewer_id,
             classifier=console.group_classifier,
-            config=console.bot_config,
+            settings=console.settings,
             db=console.db,
             domain=console.domain,
         )

@@ -20,9 +20,9 @@ from actions.followup import (
     ValidateFollowupForm,
 )
 from actions.report import ActionStartReport
-from bot.services import queues
 from nlu.conversation import read_turn
 from tests.actions.conftest import nlu, tracker
+from tickets import queues
 from tickets.db import Database
 from tickets.models import OutboxItem, Ticket, TicketEvent
 

@@ -20,9 +20,10 @@ from sqlalchemy import func, select, update
 from bot.app import Stack, build_application, post_init, post_shutdown, run
 from bot.config import BotConfig
 from bot.rasa import RasaClient
-from bot.services import queues
 from tests.conftest import STAFF_CHAT_ID, Clock
 from tests.support.fake_telegram import FakeRequest, FakeTelegram
+from tickets import queues
+from tickets.classification import Classification
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import InboxItem, OutboxItem, Person, utcnow
@@ -101,13 +102,13 @@ class FakeClassifier:
     async def start(self) -> None:
         return None
 
-    async def classify(self, texts: list[str]) -> list[dict[str, Any]]:
-        from bot.errors import ClassifierUnavailable
+    async def classify(self, texts: list[str]) -> list[Classification]:
+        from tickets.classification import ClassifierUnavailable
 
         if self.down:
             raise ClassifierUnavailable("NLU down")
         self.calls.append(list(texts))
-        return [self.table.get(t, CHATTER) for t in texts]
+        return [Classification.from_dict(self.table.get(t, CHATTER)) for t in texts]
 
     async def close(self) -> None:
         return None

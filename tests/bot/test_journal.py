@@ -8,8 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.journal import SendJournal
-from bot.services import queues
-from tickets import outbox
+from tickets import outbox, queues
 from tickets.db import Database
 from tickets.models import OutboxItem
 

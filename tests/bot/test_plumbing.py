@@ -11,10 +11,9 @@ from sqlalchemy import func, select, update
 
 from bot import texts
 from bot.sender import split_text
-from bot.services import queues
 from tests.bot.conftest import Harness
 from tests.support.fake_telegram import FakeTelegram
-from tickets import outbox
+from tickets import outbox, queues
 from tickets.db import Database
 from tickets.models import InboxItem, OutboxItem, utcnow
 

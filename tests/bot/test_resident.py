@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot import texts
 from tests.bot.conftest import Harness
 from tests.tickets.factories import file
-from tickets import services
+from tickets import messages, services
 from tickets.models import Person, Ticket, TicketEvent
 from tickets.statuses import Role
 
@@ -176,7 +176,7 @@ async def test_my_lists_the_residents_tickets_and_a_reply_to_a_notice_adds_to_th
 
     bot.telegram.reply_to(chen, notice, "灯柱旁边仲有条电线跌咗落嚟")
     await bot.settle()
-    assert bot.telegram.texts(RESIDENT)[-1] == texts.info_added(code)
+    assert bot.telegram.texts(RESIDENT)[-1] == messages.info_added(code)
     with bot.db.session() as s:
         event = s.scalars(select(TicketEvent).where(TicketEvent.kind == "resident_info")).one()
         assert event.data["original"] == "灯柱旁边仲有条电线跌咗落嚟"
@@ -200,7 +200,7 @@ async def test_a_filing_reply_is_linked_to_its_ticket_so_a_reply_adds_informatio
     filed = await bot.message(RESIDENT, code)
     bot.telegram.reply_to(chen, filed, "系石岗路口嗰个")
     await bot.settle()
-    assert bot.telegram.texts(RESIDENT)[-1] == texts.info_added(code)
+    assert bot.telegram.texts(RESIDENT)[-1] == messages.info_added(code)
     with bot.db.session() as s:
         assert s.scalar(select(Ticket.code)) == code
 

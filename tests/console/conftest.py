@@ -19,10 +19,10 @@ from console.app import create_app
 from tests.conftest import Clock
 from tests.tickets.factories import file, person
 from tickets import auth
+from tickets.classification import Classification
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import Person, Ticket
-from tickets.services import Classification
 from tickets.settings import Settings
 from tickets.statuses import Role
 

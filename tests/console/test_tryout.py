@@ -19,7 +19,6 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-from bot.config import BotConfig
 from bot.rasa import RasaClient
 from console.app import create_app
 from console.classifier import NluClassifier, load_classifier
@@ -93,7 +92,6 @@ def make_app(
         database=db,
         domain=domain,
         classifier=classifier,
-        bot_config=BotConfig(),
         rasa=client,
         **kwargs,  # type: ignore[arg-type]
     )

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from tests.e2e.conftest import STAFF_CHAT, Stack
 from tickets import services
+from tickets.classification import Classification
 from tickets.domain import Domain
 from tickets.models import ChatBinding, Person, Ticket, utcnow
 from tickets.statuses import Role, Source
@@ -264,7 +265,7 @@ class Runner:
                 domain=domain,
                 text=text,
                 source=Source.PRIVATE,
-                classification=services.Classification(
+                classification=Classification(
                     True, 0.95, t["category"], 0.9, [(t["category"], 0.9)], False, spans, "seed"
                 ),
                 reporter=reporter,

@@ -24,7 +24,6 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-from bot.config import BotConfig
 from console.app import create_app
 from tests.e2e.conftest import Stack
 from tests.e2e.script import Runner, Script
@@ -61,9 +60,7 @@ def test_an_urgent_ticket_gets_the_address_given_two_turns_later_on_its_card_and
             )
         uow.commit()
     settings = replace(e2e.settings, console_secret_key="e2e-console-secret")
-    app = create_app(
-        settings, database=e2e.db, classifier=None, group_classifier=None, bot_config=BotConfig()
-    )
+    app = create_app(settings, database=e2e.db, classifier=None, group_classifier=None)
     with TestClient(app, base_url="http://testserver") as client:
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
         assert token is not None

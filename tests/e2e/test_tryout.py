@@ -20,7 +20,6 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-from bot.config import BotConfig
 from console.app import create_app
 from tests.console.test_browser_tryout import GROUP_CHAT
 from tests.e2e.conftest import Stack
@@ -53,9 +52,7 @@ def console(e2e: Stack) -> Iterator[TestClient]:
     """The console on the stack's database and Rasa server, signed in as 幸福社区's 陈社工."""
     staff_account(e2e, "chen-e2e", "YX-SG-XF")
     settings = replace(e2e.settings, console_secret_key="e2e-console-secret")
-    app = create_app(
-        settings, database=e2e.db, classifier=None, group_classifier=None, bot_config=BotConfig()
-    )
+    app = create_app(settings, database=e2e.db, classifier=None, group_classifier=None)
     with TestClient(app, base_url="http://testserver") as client:
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from nlu.errors import ModelNotFound, NluError
 from nlu.pipeline import Pipeline, load_pipeline
-from tickets.services import Classification
+from tickets.classification import Classification
 
 KEYS = {
     "is_demand",

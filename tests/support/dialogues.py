@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from nlu.normalize import Normalizer
 from tickets import services
+from tickets.classification import Classification
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import Person, Ticket
@@ -215,7 +216,7 @@ class Player:
                     domain=domain,
                     text=str(item["text"]),
                     source=Source.PRIVATE,
-                    classification=services.Classification(
+                    classification=Classification(
                         is_demand=True,
                         demand_confidence=1.0,
                         category=str(item["category"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tickets import services
+from tickets.classification import Classification
 from tickets.domain import Domain
 from tickets.models import Person, Ticket
 from tickets.statuses import Role, Source
@@ -17,13 +18,13 @@ def classified(
     locations: list[str] | None = None,
     text: str = "",
     confidence: float = 0.9,
-) -> services.Classification:
+) -> Classification:
     """A classification as the NLU would return it; location spans are found in ``text``."""
     spans = []
     for loc in locations or []:
         start = text.find(loc)
         spans.append({"text": loc, "start": start, "end": start + len(loc)})
-    return services.Classification(
+    return Classification(
         is_demand=category is not None,
         demand_confidence=0.95,
         category=category,

@@ -170,7 +170,7 @@ def test_the_rollup_gives_the_live_figures_as_tickets_change(
     at(local(21, 0, 5))
     act("resolve", "d", note="已修好", actor="测试")
     deliver_all(db, clock.now)
-    # A resident's Telegram account is unlinked (bot.services.people).
+    # A resident's Telegram account is unlinked (tickets.usecases.people).
     with db.unit_of_work() as uow:
         uow.session.execute(
             update(Person).where(Person.telegram_user_id == 7001).values(telegram_user_id=None)

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import texts
+from tickets import messages
 from tickets.errors import InvalidInput, NotFound, PermissionDenied
 from tickets.models import Person, ReviewItem, Ticket
 from tickets.statuses import Role, Source
@@ -24,7 +24,7 @@ class Speaker:
 
     - ``tg:<telegram user id>``: a Telegram user (the bot); a resident created on first contact, whose
       reports are filed as ``private`` and who is told of every change on Telegram.
-    - ``web:<person id>``: a web resident the console created for its 试一试 chat (``bot.services.web``);
+    - ``web:<person id>``: a web resident the console created for its 试一试 chat (``tickets.usecases.web``);
       the person must exist, and reports are filed as ``web``.
     """
 
@@ -150,7 +150,7 @@ def staff_for(session: Session, telegram_user_id: int | None) -> Person:
     """The active staff member (any role but resident) linked to ``telegram_user_id``."""
     person = by_telegram_id(session, telegram_user_id) if telegram_user_id is not None else None
     if person is None or not person.active or not person.role.is_staff:
-        raise PermissionDenied(texts.STAFF_ONLY)
+        raise PermissionDenied(messages.STAFF_ONLY)
     return person
 
 

@@ -12,14 +12,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import texts
-from bot.services.people import Speaker, person_for, resident_for
-from bot.services.views import StatusAnswer, TicketView
-from tickets import services
+from tickets import messages, services
 from tickets.domain import Domain
 from tickets.errors import NotFound
 from tickets.models import OutboxItem, Person, Ticket
 from tickets.statuses import Satisfaction, Status
+from tickets.usecases.people import Speaker, person_for, resident_for
+from tickets.usecases.views import StatusAnswer, TicketView
 
 #: Public ticket codes as residents type them: MW-20261123-0001, mw20261123-0001, MW 20261123 0001.
 CODE_PATTERN = re.compile(r"MW[\s-]?(\d{8})[\s-]?(\d{4})", re.IGNORECASE)
@@ -147,7 +146,7 @@ def add_info(
     body = text.strip()
     if photo:
         ticket.attachments = [*ticket.attachments, photo]
-        body = body or texts.PHOTO_ONLY_INFO
+        body = body or messages.PHOTO_ONLY_INFO
     services.add_resident_info(
         session=session, domain=domain, ticket=ticket, text=body, resident=person
     )
@@ -187,7 +186,7 @@ def note_unsatisfied_reason(
         session=session,
         domain=domain,
         ticket=ticket,
-        text=texts.unsatisfied_reason(reason.strip()),
+        text=messages.unsatisfied_reason(reason.strip()),
         resident=person,
     )
 

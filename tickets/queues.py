@@ -10,7 +10,7 @@ Plain group chatter and forwards are independent of each other and are claimed f
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,6 @@ from sqlalchemy import Select, Table, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from bot.services.views import Outgoing
 from tickets import inbox, outbox
 from tickets.models import InboxItem, OutboxItem, Ticket, utcnow
 
@@ -26,6 +25,19 @@ from tickets.models import InboxItem, OutboxItem, Ticket, utcnow
 ORDERED_KINDS = ("private", "callback", "command", "reply", "edited", "member", "other")
 #: Kinds handled independently: chatter in grid groups, and forwards (coalesced by the bot itself).
 FREE_KINDS = ("group", "forward")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message for the outbox: ``sendMessage`` by default, or an edit of an earlier message."""
+
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    method: str = "sendMessage"
+    extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "reply"
+    #: The ticket the message is about (a reply to it then adds information to that ticket).
+    ticket_code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.services.people import Speaker, person_for
 from tickets import services
+from tickets.classification import Classification
 from tickets.domain import Domain
+from tickets.usecases.people import Speaker, person_for
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def file_report(session: Session, domain: Domain, report: Report) -> Filed:
         if report.coordinates is not None:
             span["latitude"], span["longitude"] = report.coordinates
         spans.append(span)
-    classification = services.Classification.from_dict(
+    classification = Classification.from_dict(
         {
             **report.nlu,
             "is_demand": True,
@@ -68,9 +69,7 @@ def file_report(session: Session, domain: Domain, report: Report) -> Filed:
     )
     if report.category != report.nlu.get("category"):
         # The resident corrected the category: it is certain now.
-        classification = services.Classification(
-            **{**classification.__dict__, "category_confidence": 1.0}
-        )
+        classification = Classification(**{**classification.__dict__, "category_confidence": 1.0})
     ticket = services.file_ticket(
         session=session,
         domain=domain,

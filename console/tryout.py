@@ -6,8 +6,8 @@
                                name="网页居民（chen）", action_server_port=5055)
 
 Pasted group messages get the same classifier call and the same file / review / drop decision as in a
-bound grid group (``bot.services.groups.record_group_message``); a resident's turn goes to the same Rasa
-dialogue and action server under the sender ``web:<person id>`` (``bot.services.web``), so the form asks
+bound grid group (``tickets.usecases.groups.record_group_message``); a resident's turn goes to the same Rasa
+dialogue and action server under the sender ``web:<person id>`` (``tickets.usecases.web``), so the form asks
 what is missing, accepts corrections and files the ticket; the replies come back with their buttons.
 """
 
@@ -20,20 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot import texts
-from bot.classify import Classifier
-from bot.config import BotConfig
-from bot.dialogue import action_server_up, to_outgoing
-from bot.errors import ServiceUnavailable
-from bot.rasa import RasaClient
-from bot.services import web
-from bot.services.groups import Thresholds
-from bot.services.people import Speaker
-from bot.services.views import PastedMessage, PastedOutcome
+from bot.rasa import RasaClient, ServiceUnavailable, action_server_up, to_outgoing
+from tickets import messages
+from tickets.classification import Classifier
 from tickets.cleaning import clean, scrub
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
+from tickets.settings import Settings
+from tickets.usecases import web
+from tickets.usecases.groups import Thresholds
+from tickets.usecases.people import Speaker
+from tickets.usecases.views import PastedMessage, PastedOutcome
 
 T = TypeVar("T")
 
@@ -125,7 +123,7 @@ async def paste_group_messages(
     grid_code: str,
     actor_id: int,
     classifier: Classifier,
-    config: BotConfig,
+    settings: Settings,
     db: Database,
     domain: Domain,
 ) -> list[PastedOutcome]:
@@ -141,7 +139,9 @@ async def paste_group_messages(
     if not messages:
         raise InvalidInput("没有可以识别的消息：请粘贴群聊内容，每行一条")
     results = await classifier.classify([m.text for m in messages])
-    thresholds = Thresholds(file=config.group_file_threshold, review=config.group_review_threshold)
+    thresholds = Thresholds(
+        file=settings.group_file_threshold, review=settings.group_review_threshold
+    )
     return await _in_unit_of_work(
         db,
         web.record_pasted_messages,
@@ -210,5 +210,5 @@ async def resident_turn(
     if not outgoing:
         if not await action_server_up(action_server_port):
             raise ServiceUnavailable("动作服务器无法连接，请确认它在运行（make run）")
-        return [Reply(texts.NOT_UNDERSTOOD)]
+        return [Reply(messages.NOT_UNDERSTOOD)]
     return [Reply(m.text, _buttons(m.reply_markup), m.ticket_code, m.kind) for m in outgoing]

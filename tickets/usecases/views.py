@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot import texts
+from tickets import messages
 from tickets.models import Ticket, TicketEvent
 from tickets.stats import Figures
 from tickets.statuses import Status
@@ -56,7 +56,7 @@ def progress(events: list[TicketEvent]) -> str | None:
     for event in reversed(events):
         if event.kind == "note" and not event.data.get("public"):
             continue
-        label = texts.PROGRESS_LABELS.get(event.kind)
+        label = messages.PROGRESS_LABELS.get(event.kind)
         if label is None:
             continue
         detail = (
@@ -104,7 +104,7 @@ class GroupOutcome:
 
 @dataclass(frozen=True)
 class PastedMessage:
-    """One message of a group chat pasted into the console's 试一试 page (``bot.tryout.parse_paste``)."""
+    """One message of a group chat pasted into the console's 试一试 page (``console.tryout.parse_paste``)."""
 
     text: str
     #: Who said it, when the copy says so (``陈姨：…``, ``陈姨 10:32``): the ticket's origin label.
@@ -209,19 +209,6 @@ class StatsView:
     today: Figures
     month: Figures
     hotspots: list[str]
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message for the outbox: ``sendMessage`` by default, or an edit of an earlier message."""
-
-    text: str
-    reply_markup: dict[str, Any] | None = None
-    method: str = "sendMessage"
-    extra: dict[str, Any] = field(default_factory=dict)
-    kind: str = "reply"
-    #: The ticket the message is about (a reply to it then adds information to that ticket).
-    ticket_code: str | None = None
 
 
 @dataclass(frozen=True)

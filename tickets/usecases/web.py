@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import texts
-from bot.services.groups import Thresholds, record_group_message
-from bot.services.views import PastedMessage, PastedOutcome, TicketView, WebTicket
-from tickets import access
+from tickets import access, messages
+from tickets.classification import Classification
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import Person, Ticket, Unit
 from tickets.statuses import Role, Source
 from tickets.units import UnitTree
+from tickets.usecases.groups import Thresholds, record_group_message
+from tickets.usecases.views import PastedMessage, PastedOutcome, TicketView, WebTicket
 
 #: The first id above anything Telegram uses (chat and user ids have at most 52 significant bits).
 WEB_ID_BASE = 2**53
@@ -78,7 +77,7 @@ def grids_of(person: Person, tree: UnitTree) -> list[Unit]:
 def _staff(session: Session, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None or not person.active or not person.role.is_staff:
-        raise PermissionDenied(texts.STAFF_ONLY)
+        raise PermissionDenied(messages.STAFF_ONLY)
     return person
 
 
@@ -98,7 +97,7 @@ def record_pasted_messages(
     session: Session,
     domain: Domain,
     messages: Sequence[PastedMessage],
-    results: Sequence[dict[str, Any]],
+    results: Sequence[Classification],
     *,
     thresholds: Thresholds,
     grid_code: str,
@@ -132,21 +131,19 @@ def record_pasted_messages(
     session.flush()
     outcomes = []
     for message, result, r in recorded:
-        category = r.ticket.category if r.ticket is not None else result.get("category")
+        category = r.ticket.category if r.ticket is not None else result.category
         outcomes.append(
             PastedOutcome(
                 message=message,
                 decision={"file": "filed", "review": "review"}.get(r.decision, "dropped"),
-                demand_confidence=float(result.get("demand_confidence") or 0.0),
+                demand_confidence=result.demand_confidence,
                 category=category,
                 category_name=domain.taxonomy.name(category)
                 if category in domain.taxonomy
                 else None,
-                category_confidence=float(result.get("category_confidence") or 0.0),
-                urgent=bool(result.get("urgent")),
-                locations=tuple(
-                    loc for loc in result.get("locations") or [] if isinstance(loc, dict)
-                ),
+                category_confidence=result.category_confidence,
+                urgent=result.urgent,
+                locations=tuple(result.locations),
                 code=r.ticket.code if r.ticket is not None else None,
                 visible=r.ticket is not None and access.can_view(actor, r.ticket, tree),
                 review_item_id=r.review_item.id if r.review_item is not None else None,
@@ -160,7 +157,7 @@ def create_web_resident(session: Session, *, creator_id: int) -> Person:
     creator = _staff(session, creator_id)
     person = Person(
         role=Role.RESIDENT,
-        display_name=texts.web_resident_name(creator.username or str(creator.id))[:100],
+        display_name=messages.web_resident_name(creator.username or str(creator.id))[:100],
     )
     session.add(person)
     session.flush()

@@ -4,22 +4,23 @@ and the grid member's corrections (confirm, change category, not a demand) store
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import texts
-from bot.services import staff
-from bot.services.groups import demand_probability
-from bot.services.people import resident_for, staff_for
-from bot.services.views import FiledForward, ForwardBurstResult, ForwardDemand, ForwardItem
-from tickets import services
+from tickets import messages, services
+from tickets.classification import Classification
 from tickets.domain import Domain
 from tickets.errors import PermissionDenied
 from tickets.models import LabelFeedback, Person, Ticket
 from tickets.statuses import Source
+from tickets.usecases import staff
+from tickets.usecases.groups import demand_probability
+from tickets.usecases.people import resident_for, staff_for
+from tickets.usecases.views import FiledForward, ForwardBurstResult, ForwardDemand, ForwardItem
 
 #: Consecutive forwards of one sender written within this span are one utterance.
 SAME_UTTERANCE = timedelta(seconds=90)
@@ -54,7 +55,7 @@ def file_burst(
     *,
     forwarder_telegram_id: int,
     demands: Sequence[ForwardDemand],
-    results: Sequence[dict[str, Any]],
+    results: Sequence[Classification],
     review_threshold: float,
 ) -> ForwardBurstResult:
     """File each demand in the burst for its original sender, forwarded by the grid member."""
@@ -65,10 +66,10 @@ def file_burst(
     filed: list[FiledForward] = []
     skipped = 0
     for demand, result in zip(demands, results, strict=True):
-        if not result.get("is_demand") and demand_probability(result) < review_threshold:
+        if not result.is_demand and demand_probability(result) < review_threshold:
             skipped += 1
             continue
-        result = {**result, "is_demand": True}
+        result = replace(result, is_demand=True)  # the grid member forwarded it as one
         first = demand.first
         reporter = (
             resident_for(
@@ -80,7 +81,7 @@ def file_burst(
             if first.origin_user_id is not None
             else None
         )
-        classification = services.Classification.from_dict(result)
+        classification = result
         area = tree.locate([loc["text"] for loc in classification.locations]) or default_area
         ticket = services.file_ticket(
             session=session,
@@ -103,7 +104,7 @@ def file_burst(
                 confidence=ticket.category_confidence or 0.0,
                 urgent=ticket.urgent,
                 location=ticket.location_text,
-                origin=first.origin_name or texts.UNKNOWN_ORIGIN,
+                origin=first.origin_name or messages.UNKNOWN_ORIGIN,
                 summary=" ".join(ticket.redacted_text.split())[:80],
             )
         )
@@ -130,14 +131,14 @@ def _as_forwarder(
     except PermissionDenied:
         if ticket.forwarder_id != person.id:
             raise
-        change(ticket, texts.grid_member(person.display_name))
+        change(ticket, messages.grid_member(person.display_name))
     session.flush()
     for feedback in session.scalars(
         select(LabelFeedback).where(LabelFeedback.id > before, LabelFeedback.ticket_id == ticket.id)
     ):
         feedback.source = "grid_member"
         feedback.actor_id = person.id
-    staff.refresh_card(session, domain, ticket, texts.grid_member(person.display_name), label)
+    staff.refresh_card(session, domain, ticket, messages.grid_member(person.display_name), label)
     return ticket
 
 
@@ -195,7 +196,7 @@ def not_a_demand(session: Session, domain: Domain, *, telegram_user_id: int, cod
             session=session,
             domain=domain,
             ticket=t,
-            reason=texts.NOT_A_DEMAND_REASON,
+            reason=messages.NOT_A_DEMAND_REASON,
             actor=actor,
             not_demand=True,
         ),

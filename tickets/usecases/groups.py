@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, exc, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import texts
-from bot.services.people import residents_for, staff_for
-from bot.services.views import Digest, GroupMessage, GroupOutcome, TicketView
 from nlu.pii import redact
-from tickets import outbox, review, services, stats
+from tickets import messages, outbox, review, services, stats
+from tickets.classification import Classification
 from tickets.cleaning import scrub
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, TicketError
 from tickets.models import ChatBinding, Person, ReviewItem, Ticket, Unit
 from tickets.statuses import OPEN_STATUSES, Role, Source, Status
+from tickets.usecases.people import residents_for, staff_for
+from tickets.usecases.views import Digest, GroupMessage, GroupOutcome, TicketView
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,15 @@ class Thresholds:
     review: float
 
 
-def demand_probability(result: dict[str, Any]) -> float:
+def demand_probability(result: Classification) -> float:
     """How likely the NLU thinks a message is a demand (its ``demand_confidence`` is P(demand))."""
-    return float(result.get("demand_confidence") or 0.0)
+    return result.demand_confidence
 
 
-def verdict(result: dict[str, Any], thresholds: Thresholds) -> str:
+def verdict(result: Classification, thresholds: Thresholds) -> str:
     """What happens to a classified group message: ``file``, ``review`` (待复核) or ``drop``."""
     p = demand_probability(result)
-    if result.get("is_demand") and p >= thresholds.file:
+    if result.is_demand and p >= thresholds.file:
         return "file"
     if p >= thresholds.review:
         return "review"
@@ -139,7 +139,7 @@ def record_group_message(
     domain: Domain,
     *,
     text: str,
-    result: dict[str, Any],
+    result: Classification,
     thresholds: Thresholds,
     source: Source,
     chat_id: int,
@@ -152,7 +152,7 @@ def record_group_message(
     """File, queue for review, or drop one classified message said in the grid ``grid_id``'s group.
 
     The one decision for every group message, from a bound Telegram group (``record_group_messages``) or
-    pasted into the console's 试一试 page (``bot.services.web``): ``verdict`` with the group thresholds;
+    pasted into the console's 试一试 page (``tickets.usecases.web``): ``verdict`` with the group thresholds;
     a ticket is placed where the NLU's locations say, else in the grid. Idempotent by (chat, message):
     the same message is filed, or queued, once.
     """
@@ -174,7 +174,7 @@ def record_group_message(
         )
         return Recorded("review", review_item=item)
     if decision == "file":
-        classification = services.Classification.from_dict(result)
+        classification = result
         locations = [loc["text"] for loc in classification.locations if loc.get("text")]
         tree = domain.units(session)
         ticket = services.file_ticket(
@@ -212,7 +212,7 @@ def record_group_messages(
     session: Session,
     domain: Domain,
     messages: Sequence[GroupMessage],
-    results: Sequence[dict[str, Any]],
+    results: Sequence[Classification],
     *,
     thresholds: Thresholds,
     group_reply: Any = None,
@@ -284,7 +284,7 @@ def _set_aside(
     session: Session,
     domain: Domain,
     message: GroupMessage,
-    result: dict[str, Any],
+    result: Classification,
     binding: Binding,
     reporter: Person | None,
     error: Exception,
@@ -319,7 +319,7 @@ def _review(
     domain: Domain,
     *,
     text: str,
-    result: dict[str, Any],
+    result: Classification,
     source: Source,
     chat_id: int,
     message_id: int,
@@ -342,7 +342,7 @@ def _review(
         area_id=grid_id,
         text=text,
         redacted_text=redact(text),
-        nlu={k: v for k, v in result.items() if k != "pii"},
+        nlu=result.as_dict(),
         reason=reason,
         created_at=domain.clock(),
     )
@@ -419,7 +419,7 @@ def digest(
         by_status=[(s.label, counts[s]) for s in ordered],
         tickets=[TicketView.of(t, domain.taxonomy) for t in tickets],
         hotspots=[
-            texts.hotspot(domain.taxonomy.name(s.category), s.title, s.reports) for s in spots
+            messages.hotspot(domain.taxonomy.name(s.category), s.title, s.reports) for s in spots
         ],
         pending_review=int(pending or 0),
     )

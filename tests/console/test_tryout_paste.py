@@ -9,20 +9,21 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import BotConfig
 from bot.errors import ServiceUnavailable
 from bot.rasa import RasaClient
-from bot.services import web
-from bot.services.groups import Thresholds, verdict
-from bot.services.views import PastedMessage
-from bot.tryout import Button, Reply, parse_paste, paste_group_messages, resident_turn
+from console.tryout import Button, Reply, parse_paste, paste_group_messages, resident_turn
 from tests.bot.conftest import CHATTER, FakeClassifier, FakeRasa, demand
 from tests.tickets.factories import person
+from tickets.classification import Classification
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import Person, ReviewItem, Ticket
+from tickets.settings import Settings
 from tickets.statuses import Role, Source
+from tickets.usecases import web
+from tickets.usecases.groups import Thresholds, verdict
+from tickets.usecases.views import PastedMessage
 
 GRID = "YX-SG-XF-01"
 
@@ -87,20 +88,22 @@ async def test_pasted_messages_get_the_grid_groups_decision_and_file_real_web_ti
     db: Database, domain: Domain, grid_member: int
 ) -> None:
     classifier = FakeClassifier(dict(TABLE))
-    config = BotConfig()
+    settings = Settings()
     outcomes = await paste_group_messages(
         PASTE,
         grid_code=GRID,
         actor_id=grid_member,
         classifier=classifier,
-        config=config,
+        settings=settings,
         db=db,
         domain=domain,
     )
-    thresholds = Thresholds(config.group_file_threshold, config.group_review_threshold)
+    thresholds = Thresholds(settings.group_file_threshold, settings.group_review_threshold)
     assert classifier.calls == [["幸福花园3栋电梯又坏咗，困住人", "有冇人觉得好嘈", "早晨"]]
     assert [o.decision for o in outcomes] == ["filed", "review", "dropped"]
-    assert [verdict(r, thresholds) for r in [*TABLE.values(), CHATTER]] == [
+    assert [
+        verdict(Classification.from_dict(r), thresholds) for r in [*TABLE.values(), CHATTER]
+    ] == [
         "file",
         "review",
         "drop",
@@ -133,7 +136,7 @@ async def test_pasting_the_same_messages_again_files_nothing_twice(
             grid_code=GRID,
             actor_id=grid_member,
             classifier=FakeClassifier(dict(TABLE)),
-            config=BotConfig(),
+            settings=Settings(),
             db=db,
             domain=domain,
         )
@@ -159,7 +162,7 @@ async def test_only_the_pasting_persons_own_grids_may_be_chosen(
             grid_code="YX-SG-CH-01",
             actor_id=grid_member,
             classifier=FakeClassifier(),
-            config=BotConfig(),
+            settings=Settings(),
             db=db,
             domain=domain,
         )

@@ -9,15 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import texts
-from bot.services.people import staff_for
-from bot.services.views import StaffResult, StatsView
 from tickets import messages, outbox, services, stats
 from tickets.access import visible_tickets
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
 from tickets.models import OutboxItem, Person, Ticket, Unit
 from tickets.statuses import Action, Role
+from tickets.usecases.people import staff_for
+from tickets.usecases.views import StaffResult, StatsView
 
 MAX_UNIT_CHOICES = 12
 
@@ -202,6 +201,6 @@ def stats_view(session: Session, domain: Domain, *, telegram_user_id: int | None
         today=figures[0],
         month=figures[1],
         hotspots=[
-            texts.hotspot(domain.taxonomy.name(s.category), s.title, s.reports) for s in spots
+            messages.hotspot(domain.taxonomy.name(s.category), s.title, s.reports) for s in spots
         ],
     )
