@@ -3,7 +3,6 @@ classifier of a whole report's story (Rasa's ``/model/parse`` on the action serv
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import logging
 from collections.abc import Awaitable, Callable
@@ -58,22 +57,12 @@ class ActionDeps:
     place_words: PlaceWords = field(default_factory=PlaceWords.load)
 
     async def write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(session, *args, **kwargs)`` in a unit of work in a worker thread, then commit."""
-
-        def work() -> T:
-            with self.db.unit_of_work() as uow:
-                result = fn(uow.session, *args, **kwargs)
-                uow.commit()
-                return result
-
-        return await asyncio.to_thread(work)
+        """``Database.run``: ``fn(session, *args, **kwargs)`` in a unit of work, committed."""
+        return await self.db.run(fn, *args, **kwargs)
 
     async def read(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        def work() -> T:
-            with self.db.unit_of_work(write=False) as uow:
-                return fn(uow.session, *args, **kwargs)
-
-        return await asyncio.to_thread(work)
+        """``Database.run`` read-only."""
+        return await self.db.run(fn, *args, write=False, **kwargs)
 
 
 _shared: ActionDeps | None = None

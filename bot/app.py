@@ -84,6 +84,8 @@ class Stack:
     app: BotApp
     deps: Deps
     worker: InboxWorker
+    intake: GroupIntake
+    forwards: ForwardCoalescer
     sender: OutboxSender
     ingest: PollingIngest | WebhookIngest
 
@@ -117,12 +119,16 @@ async def post_init(
     domain = domain or Domain.load(settings)
     rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
     classifier = classifier or await make_classifier(settings, rasa)
+    journal = SendJournal(config.send_journal) if config.send_journal is not None else None
     deps = Deps(
-        settings=settings, config=config, db=db, domain=domain, rasa=rasa, classifier=classifier
+        settings=settings,
+        config=config,
+        db=db,
+        domain=domain,
+        rasa=rasa,
+        classifier=classifier,
+        journal=journal,
     )
-    app.bot_data["deps"] = deps
-    if config.send_journal is not None:
-        deps.journal = SendJournal(config.send_journal)
     try:
         if deps.journal is not None:  # deliveries a killed predecessor had not recorded yet
             recovered = await deps.plumbing(queues.replay_sent, deps.journal.entries())
@@ -139,9 +145,9 @@ async def post_init(
     if deps.journal is not None:
         deps.journal.open()
     worker = InboxWorker(app, deps)
-    deps.worker = worker
-    deps.intake = GroupIntake(deps)
-    deps.forwards = ForwardCoalescer(deps)
+    intake = GroupIntake(deps)
+    forwards = ForwardCoalescer(deps, worker)
+    app.bot_data.update(deps=deps, worker=worker, intake=intake, forwards=forwards)
     sender = OutboxSender(app.bot, deps)
     ingest_cls = WebhookIngest if config.mode == "webhook" else PollingIngest
     ingest: PollingIngest | WebhookIngest = ingest_cls(app.bot, deps, worker)
@@ -152,7 +158,7 @@ async def post_init(
         classifier.name,
         db.engine.url.render_as_string(hide_password=True),
     )
-    return Stack(app, deps, worker, sender, ingest)
+    return Stack(app, deps, worker, intake, forwards, sender, ingest)
 
 
 async def post_shutdown(stack: Stack) -> None:
@@ -169,11 +175,8 @@ async def run(stack: Stack, stopping: asyncio.Event) -> None:
     await stopping.wait()
     await asyncio.gather(*tasks[:2], return_exceptions=True)
     await stack.worker.drain()
-    deps = stack.deps
-    if deps.forwards is not None:
-        await deps.forwards.close()
-    if deps.intake is not None:
-        await deps.intake.close()
+    await stack.forwards.close()
+    await stack.intake.close()
     await stack.worker.drain()
     await asyncio.gather(tasks[2], return_exceptions=True)
     await stack.sender.drain()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import keyboards, texts
 from bot.deps import Deps
+from bot.worker import InboxWorker
 from tickets import queues
 from tickets.errors import TicketError
 from tickets.queues import Outgoing
@@ -34,8 +35,9 @@ class Burst:
 
 
 class ForwardCoalescer:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, worker: InboxWorker) -> None:
         self.deps = deps
+        self.worker = worker
         self._bursts: dict[int, Burst] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
@@ -105,8 +107,7 @@ class ForwardCoalescer:
             result.messages,
             len(result.filed),
         )
-        if self.deps.worker is not None:
-            self.deps.worker.wake()
+        self.worker.wake()
 
     async def _give_back(self, burst: Burst, error: str, delay: float | None) -> None:
         try:

@@ -13,7 +13,6 @@ what is missing, accepts corrections and files the ticket; the replies come back
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 from collections.abc import Callable
@@ -107,16 +106,6 @@ def parse_paste(
     return messages
 
 
-async def _in_unit_of_work(db: Database, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    def work() -> T:
-        with db.unit_of_work() as uow:
-            result = fn(uow.session, *args, **kwargs)
-            uow.commit()
-            return result
-
-    return await asyncio.to_thread(work)
-
-
 async def paste_group_messages(
     pasted: str,
     *,
@@ -134,7 +123,7 @@ async def paste_group_messages(
         tree = domain.units(session)
         return lambda name: tree.locate([name]) is not None
 
-    is_place = await _in_unit_of_work(db, places)
+    is_place = await db.run(places)
     messages = parse_paste(pasted, is_place=is_place)
     if not messages:
         raise InvalidInput("没有可以识别的消息：请粘贴群聊内容，每行一条")
@@ -142,8 +131,7 @@ async def paste_group_messages(
     thresholds = Thresholds(
         file=settings.group_file_threshold, review=settings.group_review_threshold
     )
-    return await _in_unit_of_work(
-        db,
+    return await db.run(
         web.record_pasted_messages,
         domain,
         messages,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.errors import StoreUnavailable
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -93,6 +98,11 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(minwei_write=True), expire_on_commit=False
         )
+        #: SQLite has one writer at a time: this process's writers take turns here, which is cheaper
+        #: than SQLite's busy-wait backoff. PostgreSQL needs no such turn-taking.
+        self._writer: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
 
     @property
     def dialect(self) -> str:
@@ -106,6 +116,23 @@ class Database:
         """A read-only session (rolled back at the end)."""
         with self.unit_of_work(write=False) as uow:
             yield uow.session
+
+    async def run(
+        self, fn: Callable[..., T], /, *args: Any, write: bool = True, **kwargs: Any
+    ) -> T:
+        """Run ``fn(session, *args, **kwargs)`` in a unit of work in a worker thread; commit it when
+        ``write`` (read-only otherwise). The one transaction runner of the bot, the action server and
+        the console. Raises ``StoreUnavailable`` when the database cannot be reached."""
+
+        def work() -> T:
+            turn = self._writer if write else contextlib.nullcontext()
+            with turn, self.unit_of_work(write=write) as uow:
+                result = fn(uow.session, *args, **kwargs)
+                if write:
+                    uow.commit()
+                return result
+
+        return await asyncio.to_thread(work)
 
     def dispose(self) -> None:
         self.engine.dispose()

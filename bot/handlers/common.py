@@ -10,6 +10,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.deps import Deps
+from bot.forwarding import ForwardCoalescer
+from bot.intake import GroupIntake
 from tickets import queues
 from tickets.queues import Outgoing
 
@@ -21,6 +23,18 @@ Context = ContextTypes.DEFAULT_TYPE
 def deps_of(context: Context) -> Deps:
     deps: Deps = context.application.bot_data["deps"]
     return deps
+
+
+def intake_of(context: Context) -> GroupIntake:
+    """The grid groups' intake (built in ``post_init``, kept in ``bot_data``)."""
+    intake: GroupIntake = context.application.bot_data["intake"]
+    return intake
+
+
+def forwards_of(context: Context) -> ForwardCoalescer:
+    """The grid members' forward coalescer (built in ``post_init``, kept in ``bot_data``)."""
+    forwards: ForwardCoalescer = context.application.bot_data["forwards"]
+    return forwards
 
 
 async def reply(

@@ -18,7 +18,15 @@ from telegram import (
 from bot import keyboards, texts
 from bot.errors import GroupMessageFailed
 from bot.handlers import resident
-from bot.handlers.common import Context, answer, deps_of, edit, reply
+from bot.handlers.common import (
+    Context,
+    answer,
+    deps_of,
+    edit,
+    forwards_of,
+    intake_of,
+    reply,
+)
 from bot.inputs import text_of
 from bot.worker import current
 from tickets.usecases import forwards, groups, people
@@ -111,14 +119,14 @@ async def group_message(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
     deps = deps_of(context)
-    if await deps.binding(message.chat_id) is None or deps.intake is None:
+    if await deps.binding(message.chat_id) is None:
         return
     text = text_of(message).strip()
     if not text:
         return
     user = message.from_user
     try:
-        await deps.intake.submit(
+        await intake_of(context).submit(
             GroupMessage(
                 update_id=update.update_id,
                 chat_id=message.chat_id,
@@ -179,7 +187,7 @@ async def forwarded(update: Update, context: Context) -> None:
     deps = deps_of(context)
     role = await deps.read(people.role_label, message.from_user.id)
     processing = current()
-    if role is None or deps.forwards is None or processing is None:
+    if role is None or processing is None:
         await resident.message(update, context)
         return
     text = text_of(message).strip()
@@ -198,7 +206,7 @@ async def forwarded(update: Update, context: Context) -> None:
         origin_date=message.forward_origin.date if message.forward_origin else None,
     )
     processing.defer()
-    deps.forwards.add(message.from_user.id, item, processing.row.id)
+    forwards_of(context).add(message.from_user.id, item, processing.row.id)
 
 
 async def forward_button(update: Update, context: Context) -> None:
