@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import texts
 from actions.deps import ActionDeps, UsesDeps
-from actions.report import (
+from actions.story import (
     FOLLOWUP_SLOTS,
     coordinates_of,
     look_back,

@@ -27,8 +27,9 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, User
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import texts, urgent
+from actions import followup, texts, urgent
 from actions.deps import ActionDeps, UsesDeps
+from actions.story import FOLLOWUP_SLOTS, coordinates_of, look_back, place_of_pin, turns_of
 from actions.tracker import (
     channel,
     intent,
@@ -80,15 +81,6 @@ REPORT_SLOTS = (
     "report_chat_id",
     "report_message_id",
 )
-#: The slots of the follow-up after a filing (actions.followup).
-FOLLOWUP_SLOTS = (
-    "followup_code",
-    "followup_until",
-    "followup_category",
-    "followup_urgent",
-    "followup_asks",
-    "followup_place",
-)
 NO_PHOTO = "none"
 #: The place of a report whose resident could not say where (filed without one).
 NO_PLACE = "未提供具体位置"
@@ -114,39 +106,6 @@ PHONE = re.compile(r"\d[\d\s-]{6,}\d")
 
 def cleared() -> list[EventType]:
     return [SlotSet(slot, None) for slot in REPORT_SLOTS]
-
-
-def turns_of(tracker: Tracker) -> list[Turn]:
-    return [
-        Turn.from_dict(t) for t in tracker.get_slot("report_turns") or () if isinstance(t, dict)
-    ]
-
-
-def place_of_pin(pin: dict[str, Any]) -> str:
-    return messages.shared_location(
-        float(pin["latitude"]), float(pin["longitude"]), str(pin.get("title") or "").strip()
-    )
-
-
-def coordinates_of(pin: Any) -> tuple[float, float] | None:
-    if isinstance(pin, dict) and "latitude" in pin and "longitude" in pin:
-        return float(pin["latitude"]), float(pin["longitude"])
-    return None
-
-
-def look_back(deps: ActionDeps, turns: list[Turn], *, only_found: bool = False) -> str | None:
-    """The place the resident gave in an earlier turn (当他们说“刚才讲了”): the NLU's places, else
-    (unless ``only_found``) places named by their form in the story."""
-    for turn in reversed(turns):
-        if turn.places:
-            return "、".join(turn.places)
-    if only_found:
-        return None
-    for turn in reversed(turns):
-        found = deps.place_words.scan(turn.text)
-        if found:
-            return "、".join(found)
-    return None
 
 
 def summary(story: str, old_place: str | None = None, new_place: str | None = None) -> str:
@@ -240,8 +199,6 @@ class ActionStartReport(UsesDeps, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        from actions import followup  # the follow-up imports this module
-
         words = text(tracker)
         who = speaker(tracker)
         if asks_about_earlier(words) and who is not None and await self._has_tickets(who):
