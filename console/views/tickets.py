@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from console import filters, qr
 from console.deps import Console, flash, get_console, redirect
-from tickets import access, queries, services
+from tickets import access, commands, queries
 from tickets.errors import InvalidInput, NotFound, TicketError
 from tickets.models import Case, Person, Ticket
-from tickets.statuses import TRANSITIONS, Action, HandlingMode, Status
+from tickets.statuses import HandlingMode
 from tickets.units import UnitTree
 
 router = APIRouter()
@@ -146,20 +144,6 @@ def highlight(text: str, locations: list[dict[str, Any]]) -> list[tuple[str, boo
     return pieces
 
 
-def available_actions(ticket: Ticket) -> set[str]:
-    found = {a.value for a in Action if ticket.status in TRANSITIONS[a]} - {"merge"}
-    if ticket.status in TRANSITIONS[Action.MERGE]:
-        found.add("merge")
-    if ticket.status not in (Status.MERGED, Status.CLOSED):
-        found.add("reclassify")
-    if ticket.status.is_open:
-        found |= {"mode", "urgent"}
-    if ticket.needs_review and ticket.status.is_open:
-        found.add("confirm")
-    found.add("note")
-    return found
-
-
 @router.get("/tickets/{code}", response_class=HTMLResponse)
 def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLResponse:
     with console.db.session() as session:
@@ -190,7 +174,7 @@ def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLRespo
                 "events": events,
                 "notifications": queries.notifications_of(session, ticket),
                 "siblings": siblings,
-                "actions": available_actions(ticket) if can_act else set(),
+                "actions": {c.value for c in commands.allowed(ticket)} if can_act else set(),
                 "all_units": sorted(tree.by_id.values(), key=lambda u: u.code),
                 "unit_name": lambda c: tree.by_code[c].name if c in tree.by_code else c,
                 "duplicate_of": session.get(Ticket, ticket.duplicate_of_id)
@@ -206,110 +190,28 @@ def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLRespo
         )
 
 
-@dataclass
-class ActionForm:
-    note: str = ""
-    reason: str = ""
-    category: str = ""
-    mode: str = ""
-    unit: str = ""
-    into: str = ""
-    text: str = ""
-    tell_resident: bool = False
-    not_demand: bool = False
-    urgent: bool = False
-
-
-@dataclass
-class Act:
-    session: Session
-    console: Console
-    ticket: Ticket
-    actor: Person
-    tree: UnitTree
-    form: ActionForm
-
-    @property
-    def common(self) -> dict[str, Any]:
-        return {
-            "session": self.session,
-            "domain": self.console.domain,
-            "ticket": self.ticket,
-            "actor": self.actor,
-        }
-
-
-def _reclassify(a: Act) -> str:
-    services.reclassify(**a.common, category=a.form.category)
-    return f"类别已改为「{a.console.category_name(a.form.category)}」，已记录为标注反馈"
-
-
-def _mode(a: Act) -> str:
+def perform(
+    console: Console, request: Request, code: str, action: str, args: commands.Args
+) -> Ticket:
+    """Run the staff command ``action`` on ticket ``code`` as the signed-in person, in one
+    transaction (``tickets.commands``: the same table the Telegram staff card uses)."""
     try:
-        mode = HandlingMode(a.form.mode)
+        command = commands.Command(action)
     except ValueError:
-        raise InvalidInput("请选择办理方式") from None
-    services.set_handling_mode(**a.common, mode=mode)
-    return f"办理方式已设为「{mode.label}」"
-
-
-def _assign(a: Act) -> str:
-    if not a.form.unit:
-        raise InvalidInput("请选择派单单位")
-    unit = a.tree.get(a.form.unit)
-    services.assign(**a.common, unit=unit)
-    return f"已派单至{unit.name}"
-
-
-def _merge(a: Act) -> str:
-    into = visible_ticket(a.session, a.form.into or "-", a.actor, a.tree)
-    services.merge(**a.common, into=into)
-    return f"已合并到 {into.code}"
-
-
-def _note(a: Act) -> str:
-    services.add_note(**a.common, text=a.form.text, tell_resident=a.form.tell_resident)
-    return "备注已添加" + ("，并已通知居民" if a.form.tell_resident else "")
-
-
-ACTIONS: dict[str, Callable[[Act], str]] = {
-    "accept": lambda a: (services.accept(**a.common), "已受理")[1],
-    "start": lambda a: (services.start(**a.common), "已开始处理")[1],
-    "resolve": lambda a: (
-        services.resolve(**a.common, note=a.form.note),
-        "已办结，已通知居民评价",
-    )[1],
-    "close": lambda a: (services.close(**a.common), "已关闭")[1],
-    "reopen": lambda a: (services.reopen(**a.common, reason=a.form.reason), "已重新打开")[1],
-    "reject": lambda a: (
-        services.reject(**a.common, reason=a.form.reason, not_demand=a.form.not_demand),
-        "已不予受理" + ("，已记录为“不是诉求”的标注反馈" if a.form.not_demand else ""),
-    )[1],
-    "merge": _merge,
-    "reclassify": _reclassify,
-    "mode": _mode,
-    "assign": _assign,
-    "note": _note,
-    "urgent": lambda a: (
-        services.set_urgent(**a.common, urgent=a.form.urgent),
-        "已标为紧急" if a.form.urgent else "已取消紧急",
-    )[1],
-    "confirm": lambda a: (
-        services.confirm_classification(**a.common),
-        "已确认类别",
-    )[1],
-}
-
-
-def perform(console: Console, request: Request, code: str, action: str, form: ActionForm) -> Ticket:
-    """Run ``action`` on ticket ``code`` as the signed-in person, in one transaction."""
-    if action not in ACTIONS:
-        raise NotFound("没有这个操作")
+        raise NotFound("没有这个操作") from None
     with console.db.unit_of_work() as uow:
         viewer = console.viewer(request, uow.session)
         tree = console.domain.units(uow.session)
         ticket = visible_ticket(uow.session, code, viewer, tree)
-        message = ACTIONS[action](Act(uow.session, console, ticket, viewer, tree, form))
+        message = commands.perform(
+            uow.session,
+            console.domain,
+            ticket,
+            command,
+            viewer,
+            args,
+            find=lambda other: visible_ticket(uow.session, other, viewer, tree),
+        )
         uow.commit()
     console.counts.clear()
     flash(request, "ok", f"{ticket.code}：{message}")
@@ -334,12 +236,12 @@ def ticket_action(
     urgent: Annotated[bool, Form()] = False,
     back: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
-    form = ActionForm(
+    args = commands.Args(
         note, reason, category, mode, unit, into, text, tell_resident, not_demand, urgent
     )
     target = back if back.startswith("/") and not back.startswith("//") else None
     try:
-        ticket = perform(console, request, code, action, form)
+        ticket = perform(console, request, code, action, args)
     except NotFound:
         raise
     except TicketError as e:

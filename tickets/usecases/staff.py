@@ -2,68 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets import messages, outbox, services, stats
+from tickets import commands, messages, outbox, services, stats
 from tickets.access import visible_tickets
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
-from tickets.models import OutboxItem, Person, Ticket, Unit
-from tickets.statuses import Action, Role
+from tickets.models import OutboxItem, Ticket, Unit
+from tickets.statuses import Role
 from tickets.usecases.people import staff_for
 from tickets.usecases.views import StaffResult, StatsView
 
 MAX_UNIT_CHOICES = 12
-
-
-def _accept(s: Session, d: Domain, t: Ticket, p: Person, **_: Any) -> Any:
-    return services.accept(session=s, domain=d, ticket=t, actor=p)
-
-
-def _start(s: Session, d: Domain, t: Ticket, p: Person, **_: Any) -> Any:
-    return services.start(session=s, domain=d, ticket=t, actor=p)
-
-
-def _resolve(s: Session, d: Domain, t: Ticket, p: Person, *, note: str = "", **_: Any) -> Any:
-    return services.resolve(session=s, domain=d, ticket=t, note=note, actor=p)
-
-
-def _reject(s: Session, d: Domain, t: Ticket, p: Person, *, reason: str = "", **_: Any) -> Any:
-    return services.reject(session=s, domain=d, ticket=t, reason=reason, actor=p)
-
-
-def _merge(s: Session, d: Domain, t: Ticket, p: Person, *, into: str = "", **_: Any) -> Any:
-    return services.merge(session=s, domain=d, ticket=t, into=services.get_ticket(s, into), actor=p)
-
-
-def _reclassify(
-    s: Session, d: Domain, t: Ticket, p: Person, *, category: str = "", **_: Any
-) -> Any:
-    return services.reclassify(session=s, domain=d, ticket=t, category=category, actor=p)
-
-
-def _assign(s: Session, d: Domain, t: Ticket, p: Person, *, unit_id: int = 0, **_: Any) -> Any:
-    unit = d.units(s).by_id.get(unit_id)
-    if unit is None:
-        raise InvalidInput("没有这个单位")
-    return services.assign(session=s, domain=d, ticket=t, unit=unit, actor=p)
-
-
-#: What each staff button does: action → (service call, label shown on the card).
-ACTIONS: dict[str, tuple[Callable[..., Any], str]] = {
-    "accept": (_accept, Action.ACCEPT.label),
-    "start": (_start, "开始处理"),
-    "resolve": (_resolve, Action.RESOLVE.label),
-    "reject": (_reject, Action.REJECT.label),
-    "merge": (_merge, Action.MERGE.label),
-    "reclassify": (_reclassify, "改类别"),
-    "assign": (_assign, Action.ASSIGN.label),
-}
 
 
 def card_message(session: Session, ticket: Ticket) -> tuple[int | None, int | None]:
@@ -124,23 +78,34 @@ def act(
     action: str,
     card_chat_id: int | None = None,
     card_message_id: int | None = None,
+    unit_id: int | None = None,
     **params: Any,
 ) -> StaffResult:
-    """Do ``action`` on ticket ``code`` as the staff member, and queue the refreshed card."""
+    """Do the staff command ``action`` (``tickets.commands``) on ticket ``code`` as the staff member,
+    and queue the refreshed card. ``unit_id`` is the unit a dispatch button chose; ``params`` are
+    the command's other arguments (``commands.Args``)."""
     person = staff_for(session, telegram_user_id)
-    call, label = ACTIONS[action]
+    try:
+        command = commands.Command(action)
+    except ValueError:
+        raise InvalidInput("没有这个操作") from None
+    if unit_id is not None:
+        unit = domain.units(session).by_id.get(unit_id)
+        if unit is None:
+            raise InvalidInput("没有这个单位")
+        params["unit"] = unit.code
     ticket = services.get_ticket(session, code)
-    call(session, domain, ticket, person, **params)
+    commands.perform(session, domain, ticket, command, person, commands.Args(**params))
     actor = person.display_name or person.username or "工作人员"
     text, card_chat_id, card_message_id = refresh_card(
-        session, domain, ticket, actor, label, card_chat_id, card_message_id
+        session, domain, ticket, actor, command.label, card_chat_id, card_message_id
     )
     return StaffResult(
         code=ticket.code,
         card_text=text,
         card_chat_id=card_chat_id,
         card_message_id=card_message_id,
-        action_label=label,
+        action_label=command.label,
         actor_name=actor,
     )
 
