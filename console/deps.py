@@ -39,7 +39,7 @@ from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import Person
 from tickets.settings import Settings
-from tickets.statuses import HandlingMode, Role, Source, Status
+from tickets.statuses import HandlingMode, Role, Source, Status, event_label
 from tickets.usecases.views import PastedOutcome
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -211,6 +211,7 @@ class Console:
             category_name=self.category_name,
             local_time=self.local_time,
             local_date=self.local_date,
+            event_label=event_label,
         )
 
     # --- helpers shared by the views -----------------------------------------------------------

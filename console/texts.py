@@ -8,37 +8,11 @@ from typing import Any
 
 from tickets.statuses import HandlingMode, Satisfaction
 
-EVENT_LABELS: dict[str, str] = {
-    "filed": "建单",
-    "accept": "受理",
-    "assign": "派单",
-    "start": "开始处理",
-    "resolve": "办结",
-    "close": "关闭",
-    "reopen": "重新打开",
-    "reject": "不予受理",
-    "merge": "合并到其他工单",
-    "merged_in": "并入工单",
-    "reclassified": "改类别",
-    "handling_mode": "设置办理方式",
-    "urgent": "紧急标记",
-    "note": "备注",
-    "resident_info": "居民补充",
-    "place_added": "居民补充地点",
-    "rated": "居民评价",
-    "review_confirmed": "复核确认类别",
-}
-
 #: Why a group message waits for a person (``tickets.review``); the usual "unsure" reason has no badge.
 REVIEW_REASONS: dict[str, str] = {
     "too_long": "内容过长：立案时截断，原文完整保存在这里",
     "failed": "自动登记失败，请人工处理",
 }
-
-#: Events shown on the public progress page (no notes, no people).
-PUBLIC_EVENTS = frozenset(
-    {"filed", "accept", "assign", "start", "resolve", "close", "reopen", "reject", "merge"}
-)
 
 OUTBOX_KINDS: dict[str, str] = {
     "accepted": "受理通知",

@@ -127,22 +127,6 @@ PHOTO_ONLY_INFO = "（补充了一张照片）"
 UNKNOWN_ORIGIN = "（未知）"
 
 
-#: Event kinds a resident is shown as progress.
-PROGRESS_LABELS = {
-    "accept": "已受理",
-    "assign": "已派单",
-    "start": "处理中",
-    "resolve": "已办结",
-    "close": "已关闭",
-    "reopen": "已重新打开",
-    "reject": "不予受理",
-    "merge": "已合并",
-    "note": "办理进展",
-    "resident_info": "您补充了信息",
-    "place_added": "您补充了地点",
-}
-
-
 def unsatisfied_reason(reason: str) -> str:
     return f"不满意原因：{reason}"
 

@@ -23,7 +23,15 @@ from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, UnknownCategory
 from tickets.models import Case, LabelFeedback, OutboxItem, Person, Ticket, TicketEvent, Unit
 from tickets.routing import route
-from tickets.statuses import Action, HandlingMode, Satisfaction, Source, Status, next_status
+from tickets.statuses import (
+    Action,
+    EventKind,
+    HandlingMode,
+    Satisfaction,
+    Source,
+    Status,
+    next_status,
+)
 from tickets.timelimits import due_at
 
 #: Longest ticket text accepted (Telegram messages are ≤ 4,096; web and API texts may be longer).
@@ -50,7 +58,7 @@ def _actor_fields(actor: Actor) -> dict[str, Any]:
 
 
 def _event(
-    session: Session, domain: Domain, ticket: Ticket, actor: Actor, kind: str, **data: Any
+    session: Session, domain: Domain, ticket: Ticket, actor: Actor, kind: EventKind, **data: Any
 ) -> TicketEvent:
     event = TicketEvent(
         ticket=ticket, at=domain.clock(), kind=kind, data=data, **_actor_fields(actor)
@@ -106,7 +114,7 @@ def staff_card_text(session: Session, domain: Domain, ticket: Ticket, footer: st
     additions = [
         str(e.data.get("text") or "")
         for e in ticket.events
-        if e.kind == "resident_info" and e.data.get("text")
+        if e.kind == EventKind.RESIDENT_INFO and e.data.get("text")
     ][-CARD_ADDITIONS:]
     text = messages.staff_card(
         ticket,
@@ -304,7 +312,7 @@ def file_ticket(
         domain,
         ticket,
         actor,
-        "filed",
+        EventKind.FILED,
         source=source.value,
         category=category.code,
         urgent=ticket.urgent,
@@ -327,7 +335,12 @@ def _transition(
     old = ticket.status
     ticket.status = new
     event = _event(
-        session, domain, ticket, actor, action.value, **{"from": old.value, "to": new.value, **data}
+        session,
+        domain,
+        ticket,
+        actor,
+        EventKind(action.value),
+        **{"from": old.value, "to": new.value, **data},
     )
     if ticket.first_response_at is None:  # 首次响应: the first status change made on the ticket
         ticket.first_response_at = event.at
@@ -427,7 +440,7 @@ def merge(
     ticket.duplicate_of_id = into.id
     for child in session.scalars(select(Ticket).where(Ticket.duplicate_of_id == ticket.id)):
         child.duplicate_of_id = into.id
-    _event(session, domain, into, actor, "merged_in", merged=ticket.code)
+    _event(session, domain, into, actor, EventKind.MERGED_IN, merged=ticket.code)
     _notify(session, domain, ticket, "merged", event, extra=into.code)
     return ticket
 
@@ -453,7 +466,7 @@ def reclassify(
         ticket.unit_id = unit.id if unit else None
         data["unit"] = unit.code if unit else None
     ticket.needs_review = False  # a person has decided the category
-    _event(session, domain, ticket, actor, "reclassified", **data)
+    _event(session, domain, ticket, actor, EventKind.RECLASSIFIED, **data)
     _feedback(
         session,
         domain,
@@ -474,7 +487,7 @@ def recategorize_from_resident(
     if category not in domain.taxonomy or category == ticket.category:
         return None
     if ticket.status not in (Status.NEW, Status.ACCEPTED) or any(
-        e.kind in ("reclassified", "review_confirmed") for e in ticket.events
+        e.kind in (EventKind.RECLASSIFIED, EventKind.REVIEW_CONFIRMED) for e in ticket.events
     ):
         return None
     tree = domain.units(session)
@@ -483,7 +496,7 @@ def recategorize_from_resident(
     data = {"from": ticket.category, "to": category, "unit": unit.code if unit else None}
     ticket.category = category
     ticket.unit_id = unit.id if unit else None
-    event = _event(session, domain, ticket, resident, "reclassified", **data, by="resident")
+    event = _event(session, domain, ticket, resident, EventKind.RECLASSIFIED, **data, by="resident")
     session.flush()
     refresh_staff_card(session, domain, ticket, key=f"e{event.id}")
     return event
@@ -497,7 +510,7 @@ def confirm_classification(
     if not ticket.needs_review:
         return ticket
     ticket.needs_review = False
-    _event(session, domain, ticket, actor, "review_confirmed", category=ticket.category)
+    _event(session, domain, ticket, actor, EventKind.REVIEW_CONFIRMED, category=ticket.category)
     return ticket
 
 
@@ -518,7 +531,14 @@ def set_handling_mode(
         domain.calendar,
         domain.settings.timezone,
     )
-    _event(session, domain, ticket, actor, "handling_mode", **{"from": old.value, "to": mode.value})
+    _event(
+        session,
+        domain,
+        ticket,
+        actor,
+        EventKind.HANDLING_MODE,
+        **{"from": old.value, "to": mode.value},
+    )
     return ticket
 
 
@@ -530,7 +550,7 @@ def set_urgent(
     if ticket.urgent == urgent:
         return ticket
     ticket.urgent = urgent
-    _event(session, domain, ticket, actor, "urgent", urgent=urgent)
+    _event(session, domain, ticket, actor, EventKind.URGENT, urgent=urgent)
     _feedback(
         session,
         domain,
@@ -554,7 +574,7 @@ def add_note(
     text = _clean_text(text, MAX_NOTE_CHARS, "备注")
     if not isinstance(actor, str):
         ensure_can_act(actor, ticket, domain.units(session))
-    event = _event(session, domain, ticket, actor, "note", text=text, public=tell_resident)
+    event = _event(session, domain, ticket, actor, EventKind.NOTE, text=text, public=tell_resident)
     if tell_resident:
         _notify(session, domain, ticket, "note", event, extra=text)
     return event
@@ -581,7 +601,7 @@ def add_resident_info(
     _ensure_own_open(ticket, resident)
     text = _clean_text(text, MAX_NOTE_CHARS, "补充内容")
     event = _event(
-        session, domain, ticket, resident, "resident_info", text=redact(text), original=text
+        session, domain, ticket, resident, EventKind.RESIDENT_INFO, text=redact(text), original=text
     )
     if show_on_card:
         session.flush()
@@ -628,7 +648,7 @@ def add_place(
         unit = route(tree, domain.taxonomy.get(ticket.category), area)
         ticket.unit_id = unit.id if unit else None
         data["unit"] = unit.code if unit else None
-    event = _event(session, domain, ticket, resident, "place_added", **data)
+    event = _event(session, domain, ticket, resident, EventKind.PLACE_ADDED, **data)
     session.flush()
     notice = messages.place_notice(ticket, new) if ticket.urgent else None
     refresh_staff_card(session, domain, ticket, key=f"e{event.id}", notice=notice)
@@ -656,7 +676,15 @@ def rate(
     note = note.strip()[:MAX_NOTE_CHARS]
     ticket.satisfaction = satisfaction
     ticket.satisfaction_note = note or None
-    _event(session, domain, ticket, resident, "rated", satisfaction=satisfaction.value, note=note)
+    _event(
+        session,
+        domain,
+        ticket,
+        resident,
+        EventKind.RATED,
+        satisfaction=satisfaction.value,
+        note=note,
+    )
     if satisfaction.counts_as_satisfied:
         close(session=session, domain=domain, ticket=ticket, actor=resident.display_name or "居民")
     else:

@@ -101,6 +101,80 @@ def next_status(code: str, current: Status, action: Action) -> Status:
         raise IllegalTransition(code, current.label, action.label) from None
 
 
+class EventKind(StrEnum):
+    """What an audit event records (``TicketEvent.kind``); its words are in ``EVENT_WORDS``."""
+
+    FILED = "filed"
+    ACCEPT = "accept"
+    ASSIGN = "assign"
+    START = "start"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    REJECT = "reject"
+    MERGE = "merge"
+    MERGED_IN = "merged_in"
+    RECLASSIFIED = "reclassified"
+    HANDLING_MODE = "handling_mode"
+    URGENT = "urgent"
+    NOTE = "note"
+    RESIDENT_INFO = "resident_info"
+    PLACE_ADDED = "place_added"
+    RATED = "rated"
+    REVIEW_CONFIRMED = "review_confirmed"
+
+    @property
+    def label(self) -> str:
+        """What staff see in the audit log."""
+        return EVENT_WORDS[self][0]
+
+    @property
+    def progress(self) -> str | None:
+        """What the resident is shown as progress (None: not shown to the resident)."""
+        return EVENT_WORDS[self][1]
+
+    @property
+    def public(self) -> bool:
+        """Shown on the public progress page (no notes, no people)."""
+        return EVENT_WORDS[self][2]
+
+    @classmethod
+    def of(cls, kind: str) -> EventKind | None:
+        try:
+            return cls(kind)
+        except ValueError:
+            return None
+
+
+#: kind → (label for staff, progress shown to the resident or None, on the public page)
+EVENT_WORDS: dict[EventKind, tuple[str, str | None, bool]] = {
+    EventKind.FILED: ("建单", None, True),
+    EventKind.ACCEPT: ("受理", "已受理", True),
+    EventKind.ASSIGN: ("派单", "已派单", True),
+    EventKind.START: ("开始处理", "处理中", True),
+    EventKind.RESOLVE: ("办结", "已办结", True),
+    EventKind.CLOSE: ("关闭", "已关闭", True),
+    EventKind.REOPEN: ("重新打开", "已重新打开", True),
+    EventKind.REJECT: ("不予受理", "不予受理", True),
+    EventKind.MERGE: ("合并到其他工单", "已合并", True),
+    EventKind.MERGED_IN: ("并入工单", None, False),
+    EventKind.RECLASSIFIED: ("改类别", None, False),
+    EventKind.HANDLING_MODE: ("设置办理方式", None, False),
+    EventKind.URGENT: ("紧急标记", None, False),
+    EventKind.NOTE: ("备注", "办理进展", False),
+    EventKind.RESIDENT_INFO: ("居民补充", "您补充了信息", False),
+    EventKind.PLACE_ADDED: ("居民补充地点", "您补充了地点", False),
+    EventKind.RATED: ("居民评价", None, False),
+    EventKind.REVIEW_CONFIRMED: ("复核确认类别", None, False),
+}
+
+
+def event_label(kind: str) -> str:
+    """The staff label of a stored event kind (the kind itself when it is unknown)."""
+    known = EventKind.of(kind)
+    return known.label if known is not None else kind
+
+
 class Source(StrEnum):
     PRIVATE = "private"
     GROUP = "group"

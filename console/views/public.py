@@ -12,10 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from console import qr, texts
+from console import qr
 from console.deps import Console, get_console
 from tickets import queries
 from tickets.errors import NotFound
+from tickets.statuses import EventKind
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -55,7 +56,9 @@ def public_page(request: Request, console: ConsoleDep, code: str, k: str = "") -
             if ticket is None:
                 raise NotFound("没有找到该进度页")
             events = [
-                e for e in queries.events_of(session, ticket) if e.kind in texts.PUBLIC_EVENTS
+                e
+                for e in queries.events_of(session, ticket)
+                if (kind := EventKind.of(e.kind)) is not None and kind.public
             ]
             context = {
                 "kind": "工单",

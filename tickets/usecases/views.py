@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tickets import messages
 from tickets.models import Ticket, TicketEvent
 from tickets.stats import Figures
-from tickets.statuses import Status
+from tickets.statuses import EventKind, Status
 from tickets.taxonomy import Taxonomy
 
 
@@ -54,9 +53,10 @@ class TicketView:
 def progress(events: list[TicketEvent]) -> str | None:
     """The latest thing a resident should know about, e.g. ``已办结：更换了灯泡``."""
     for event in reversed(events):
-        if event.kind == "note" and not event.data.get("public"):
+        kind = EventKind.of(event.kind)
+        if kind is EventKind.NOTE and not event.data.get("public"):
             continue
-        label = messages.PROGRESS_LABELS.get(event.kind)
+        label = kind.progress if kind is not None else None
         if label is None:
             continue
         detail = (
@@ -64,7 +64,11 @@ def progress(events: list[TicketEvent]) -> str | None:
             or event.data.get("reason")
             or event.data.get("unit_name")
             or event.data.get("into")
-            or (event.data.get("text") if event.kind in ("note", "resident_info") else None)
+            or (
+                event.data.get("text")
+                if kind in (EventKind.NOTE, EventKind.RESIDENT_INFO)
+                else None
+            )
         )
         stamp = event.at.strftime("%Y-%m-%d")
         return f"{label}：{detail}（{stamp}）" if detail else f"{label}（{stamp}）"
