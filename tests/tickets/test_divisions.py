@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.tickets.factories import file
 from tickets.cli import main
 from tickets.db import Database
 from tickets.divisions import Divisions, UnknownDivision, unit_places, units_yaml
+from tickets.domain import Domain
 from tickets.models import Unit
-from tickets.settings import DATA_DIR
+from tickets.settings import DATA_DIR, Settings
 from tickets.units import UnitTree, load_units, parse_units
 
 PANYU = "440113"
@@ -226,3 +228,44 @@ def test_import_division_from_the_command_line(
 def test_the_demo_district_is_still_the_default_units_file() -> None:
     specs = parse_units(DATA_DIR / "units.yml")
     assert specs[0].name == "云溪区"
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "category", "area", "unit"),
+    [
+        # a village only: the ticket is in the village and a community-level category goes there
+        (
+            "化龙镇草堂村村口盏路灯坏咗成个礼拜",
+            "化龙镇草堂村",
+            "elevator",
+            "440113105-草堂村",
+            "440113105-草堂村",
+        ),
+        (
+            "谢村村委会门口成日有人乱停车",
+            "谢村村委会",
+            "parking",
+            "440113003-谢村",
+            "440113003-谢村",
+        ),
+        # a town only: the street takes it (and dispatches community-level work itself)
+        ("石楼镇条大路啲井盖冇晒", "石楼镇", "noise", "440113106", "440113106"),
+        ("钟村街有档大排档晚晚嘈到两点", "钟村街", "dispute", "440113003", "440113003"),
+        ("番禺区有个地方积水", "番禺区", "noise", "440113", "440113"),
+    ],
+)
+def test_a_place_naming_only_a_town_or_village_routes_the_ticket_there(
+    panyu_file: Path,
+    sqlite_db: Database,
+    text: str,
+    place: str,
+    category: str,
+    area: str,
+    unit: str,
+) -> None:
+    domain = Domain.load(Settings(database_url=sqlite_db.url, data_dir=DATA_DIR))
+    with sqlite_db.unit_of_work() as uow:
+        load_units(uow.session, panyu_file)
+        ticket = file(uow.session, domain, text, category, locations=[place])
+        assert ticket.area is not None and ticket.area.code == area
+        assert ticket.unit is not None and ticket.unit.code == unit
