@@ -8,10 +8,13 @@ Patterns (token classes in capitals):
 - ``GATE`` — 东门口, 北门; ``NUM 区 FACILITY`` — c区地下车库;
 - ``ROOM_CONTEXT NUM`` — 楼上1203.
 
-Matches that touch are one chain (锦绣华庭 + 3期 + 8栋, 幸福花园 + 东门); places joined by 同/和/与/到/、
-stay separate. A name keeps at most :data:`MAX_NAME_CHARS` characters before its suffix and never
-crosses generic words (楼下, 小区, 门口 …) or function characters. Offsets returned are into the
-ORIGINAL text (through :class:`~nlu.normalize.Normalized`).
+``GAZ`` are the gazetteer's names (the deployed units' places and Guangdong's divisions, see
+:mod:`nlu.gazetteer`): 番禺区, 钟村街, 谢村; ``GAZW`` its weak names (大石, 新造), places only inside a
+chain. Matches that overlap or touch are one chain (锦绣华庭 + 3期 + 8栋, 番禺区 + 钟村街道 + 谢村 +
+东街5号); places joined by 同/和/与/到/、 stay separate. A name keeps at most :data:`MAX_NAME_CHARS`
+characters before its suffix and never crosses generic words (楼下, 小区, 门口 …) or function
+characters; relational words after a place stay out (谢村|村口, 东湖路|边). Offsets returned are into
+the ORIGINAL text (through :class:`~nlu.normalize.Normalized`).
 """
 
 from __future__ import annotations
