@@ -34,7 +34,7 @@ def resources_fingerprint() -> str:
         *sorted(JIEBA_DIR.glob("*")),
         DATA_DIR / "taxonomy.yml",
         DATA_DIR / "units.yml",
-        *sorted((DATA_DIR / "divisions").glob("*")),
+        *sorted((DATA_DIR / "divisions").glob("*.tsv*")),
         *sorted((ROOT / "nlu").glob("*.py")),
     ]
     for path in files:
