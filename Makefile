@@ -17,7 +17,7 @@ export PYTHONUTF8             := 1
 
 RASA_MODEL := models/rasa/minwei.tar.gz
 NLU_MODEL  := models/nlu/model.json
-NLU_INPUTS := $(wildcard data/nlu/*.yml) data/taxonomy.yml data/units.yml $(wildcard data/jieba/*.txt) $(wildcard data/lexicon/*) $(wildcard nlu/*.py)
+NLU_INPUTS := $(wildcard data/nlu/*.yml) data/taxonomy.yml data/units.yml $(wildcard data/divisions/*.tsv*) $(wildcard data/jieba/*.txt) $(wildcard data/lexicon/*) $(wildcard nlu/*.py)
 RASA_INPUTS:= config.yml domain.yml endpoints.yml $(NLU_INPUTS) $(wildcard data/*.yml)
 
 .PHONY: help setup run test test-fast lint format train classify chat bench clean evaluate bench-nlu

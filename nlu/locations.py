@@ -8,10 +8,13 @@ Patterns (token classes in capitals):
 - ``GATE`` — 东门口, 北门; ``NUM 区 FACILITY`` — c区地下车库;
 - ``ROOM_CONTEXT NUM`` — 楼上1203.
 
-Matches that touch are one chain (锦绣华庭 + 3期 + 8栋, 幸福花园 + 东门); places joined by 同/和/与/到/、
-stay separate. A name keeps at most :data:`MAX_NAME_CHARS` characters before its suffix and never
-crosses generic words (楼下, 小区, 门口 …) or function characters. Offsets returned are into the
-ORIGINAL text (through :class:`~nlu.normalize.Normalized`).
+``GAZ`` are the gazetteer's names (the deployed units' places and Guangdong's divisions, see
+:mod:`nlu.gazetteer`): 番禺区, 钟村街, 谢村; ``GAZW`` its weak names (大石, 新造), places only inside a
+chain. Matches that overlap or touch are one chain (锦绣华庭 + 3期 + 8栋, 番禺区 + 钟村街道 + 谢村 +
+东街5号); places joined by 同/和/与/到/、 stay separate. A name keeps at most :data:`MAX_NAME_CHARS`
+characters before its suffix and never crosses generic words (楼下, 小区, 门口 …) or function
+characters; relational words after a place stay out (谢村|村口, 东湖路|边). Offsets returned are into
+the ORIGINAL text (through :class:`~nlu.normalize.Normalized`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,17 @@ _CN_NUM = re.compile(r"^[一二三四五六七八九十百零两〇]+$")
 _NUMBER = re.compile(r"^(?:[0-9]+[a-z]?|[a-z][0-9]*|[一二三四五六七八九十百零两〇]+)$")
 _RELATIONAL = set("口边头尾里内外旁")
 _ROADS = ("路", "街", "巷", "横路")
-_NAME_TAGS = ("NAME", "NSUF", "GAZ", "SUF1")
+#: jieba words that join a village's 村 to a direction: 猎德村东约 comes out 猎德 + 村东 + 约.
+_VILLAGE_SIDES = frozenset({"村东", "村西", "村南", "村北"})
+#: ... and a road's 路/街 to a relational word: 东湖路边 comes out 东湖 + 路边.
+_ROAD_SIDES = frozenset({"路边", "路口", "街边", "街口"})
+_SUB_NUMBERS = frozenset({"之一", "之二", "之三", "之四", "之五", "之六"})
+#: Common first characters of village names that are also words (上漖村, 大塘村, 新围村); not 下,
+#: which ends verbs in Cantonese (问下竹园村), nor 前 and 后 (雨后人民公园).
+_NAME_PREFIXES = frozenset("东西南北大小新旧老中上")
+#: Endings of administrative names (a generic place word after them is no estate: 民治街道 + 小区).
+_AREA_ENDS = ("街道", "镇", "区", "县", "市", "乡", "省")
+_NAME_TAGS = ("NAME", "NSUF", "GAZ", "GAZW", "SUF1")
 _NUMBER_CUE = re.compile(
     r"[0-9a-z一二三四五六七八九十百零两〇][栋座幢号楼层单元室房期区巷车出铺档门街坊队组]|[0-9]{3}"
 )
@@ -54,6 +67,15 @@ class LocationSpan:
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "start": self.start, "end": self.end}
+
+
+def _street_number(words: list[str]) -> bool:
+    """``words`` end with road + number + 号楼 (西丽南路 88 号楼)."""
+    return (
+        len(words) >= 3
+        and bool(_NUMBER.match(words[-2]))
+        and words[-3][-1:] in ("路", "街", "巷", "道")
+    )
 
 
 class _Tokenizer:
@@ -75,7 +97,21 @@ class _Tokenizer:
         x = self.x
         words: list[str] = []
         for word in self.segmenter.cut(text):
-            if len(word) == 1:
+            if (
+                word in _ROAD_SIDES
+                and words
+                and len(words[-1]) >= 2
+                and _CJK.match(words[-1])
+                and words[-1] not in x.generic
+                and not words[-1].endswith(word[0])
+            ):
+                words.extend(word)  # 东湖 路边 → 东湖 路 边
+                continue
+            if len(word) == 1 or word in x.known:  # 三善村, 蔡边一村: names keep their numerals
+                if words and words[-1] == "号楼" and word[0] in "上下" and _street_number(words):
+                    words[-1] = "号"  # 西丽南路88号楼下: No. 88, downstairs
+                    words.extend(["楼" + word[0], *([word[1:]] if word[1:] else [])])
+                    continue
                 words.append(word)
                 continue
             pieces = _SPLIT.findall(word)
@@ -94,6 +130,15 @@ class _Tokenizer:
                 if len(piece) > 2 and piece[-1] in _RELATIONAL and piece[:-1] in x.suffix_words:
                     words.extend([piece[:-1], piece[-1]])
                     continue
+                if (
+                    piece in _VILLAGE_SIDES
+                    and words
+                    and len(words[-1]) >= 2
+                    and _CJK.match(words[-1])
+                    and words[-1] not in x.generic
+                ):
+                    words.extend(piece)  # 猎德 村东 约 → 猎德 村 东 约
+                    continue
                 words.append(piece)
         return words
 
@@ -111,6 +156,7 @@ class LocationExtractor:
         gazetteer: Iterable[str] = (),
         lexicon: Path | None = None,
         outside_words: Iterable[str] = (),
+        weak: Iterable[str] = (),
     ) -> None:
         import spacy
         from spacy.matcher import Matcher
@@ -125,15 +171,23 @@ class LocationExtractor:
         self.stop_chars = set(doc.get("stop_chars") or [])
         self.room_context = set(doc.get("room_context") or [])
         self.gazetteer = {g.lower() for g in gazetteer}
+        self.weak = {w.lower() for w in weak} - self.gazetteer
         self.outside_words = set(outside_words)
-        self.known = self.units | self.suffix_words | self.gates | self.generic | self.gazetteer
+        self.known = (
+            self.units | self.suffix_words | self.gates | self.generic | self.gazetteer | self.weak
+        )
         self._classes: dict[str, str] = {}
         # A cheap pre-filter implied by the patterns: without a number before a unit, a 3–4 digit
         # number, a suffix character after the first character or a suffix word, gate or gazetteer
-        # name there is no location, and segmentation and spaCy are skipped.
+        # name there is no location, and segmentation and spaCy are skipped. (A weak name alone is
+        # no place.) Cue words are looked up by their first character: tens of thousands of names.
         self._suffix_chars = frozenset(self.suffix_chars)
-        words = sorted(self.suffix_words | self.gates | self.gazetteer, key=len, reverse=True)
-        self._cue_words = re.compile("|".join(map(re.escape, words)))
+        cues: dict[str, set[int]] = {}
+        self._cue_words = frozenset(self.suffix_words | self.gates | self.gazetteer)
+        for word in self._cue_words:
+            if word:
+                cues.setdefault(word[0], set()).add(len(word))
+        self._cue_lengths = {c: tuple(sorted(n)) for c, n in cues.items()}
 
         from spacy.attrs import TAG
         from spacy.tokens import Doc
@@ -143,6 +197,7 @@ class LocationExtractor:
         self.nlp = spacy.blank("zh")
         tag_names = (
             "GAZ",
+            "GAZW",
             "GATE",
             "NUM",
             "SUFW",
@@ -163,7 +218,7 @@ class LocationExtractor:
         self.matcher.add("UNIT", [[number, unit], [{"LOWER": "负"}, number, unit]])
         # Anchors: the name in front of a suffix or a building number is found by walking left
         # over name-class tokens (``_name_start``), which is cheaper than "NAME+" patterns.
-        self.matcher.add("NAMED", [[{"TAG": {"IN": ["SUF1", "SUFW", "NSUF", "GAZ"]}}]])
+        self.matcher.add("NAMED", [[{"TAG": {"IN": ["SUF1", "SUFW", "NSUF", "GAZ", "GAZW"]}}]])
         # 中山八路: a numbered road
         self.matcher.add("ROAD", [[number, {"LOWER": {"IN": list(_ROADS)}}]])
         # 书香门第5栋: a name without a suffix word right before a building number
@@ -181,6 +236,8 @@ class LocationExtractor:
     def _classify(self, word: str) -> str:
         if word in self.gazetteer:
             return "GAZ"
+        if word in self.weak:
+            return "GAZW"
         if word in self.gates:
             return "GATE"
         if _DIGITS.match(word) or _CN_NUM.match(word):
@@ -219,7 +276,7 @@ class LocationExtractor:
         if (
             self._suffix_chars.isdisjoint(text[1:])
             and not _NUMBER_CUE.search(text)
-            and not self._cue_words.search(text)
+            and not self._has_cue_word(text)
         ):
             return []
         words = self._tokenizer.split(text)
@@ -243,6 +300,15 @@ class LocationExtractor:
             out.append(LocationSpan(stripped, start, start + len(stripped)))
         return out
 
+    def _has_cue_word(self, text: str) -> bool:
+        lengths = self._cue_lengths
+        words = self._cue_words
+        for i, ch in enumerate(text):
+            for n in lengths.get(ch, ()):
+                if text[i : i + n] in words:
+                    return True
+        return False
+
     def _assemble(self, doc: Any, words: list[str], tags: list[str]) -> list[tuple[int, int]]:
         strings = self.nlp.vocab.strings
         n = len(words)
@@ -250,12 +316,38 @@ class LocationExtractor:
         for match_id, s, e in self.matcher(doc):
             label = strings[match_id]
             if label == "NAMED":
-                if e < n and words[e] in _RELATIONAL and tags[e - 1] == "SUF1":
-                    continue  # 大岭村 村 尾: the second 村 starts 村尾, a generic place
-                start = self._name_start(words, tags, s, 1)
+                if (
+                    e < n
+                    and words[e] in _RELATIONAL
+                    and tags[e - 1] == "SUF1"
+                    and s > 0
+                    and words[s - 1][-1] in self.suffix_chars
+                ):
+                    # 大岭村 村 尾, 大塘村 路 口: after a whole place the suffix starts a generic
+                    # place (村尾, 路口); after 东湖 it ends the name (东湖路 边)
+                    continue
+                if tags[s] == "GAZ":
+                    # A gazetteer name is whole; only a character jieba gave to the word in front
+                    # of a short name belongs to it (宝 + 岗新村 is 宝岗新村, 聚 + 龙湾 聚龙湾).
+                    before = words[s - 1] if s else ""
+                    if (
+                        len(words[s]) <= 3
+                        and words[s][-1] in self.suffix_chars
+                        and len(before) == 1
+                        and (tags[s - 1] == "NAME" or before in _NAME_PREFIXES)
+                    ):
+                        s -= 1
+                    candidates.append((s, e, label))
+                    continue
+                # 民治街道 + 小区 is no estate's name: a generic word takes no gazetteer name
+                start = self._name_start(
+                    words, tags, s, 1, whole_names=words[s] not in self.generic
+                )
                 if start is None:
                     # no name in front: only a gazetteer name or a 3+ character word like 锦绣华庭
-                    if not (tags[s] == "GAZ" or (tags[s] == "NSUF" and len(words[s]) >= 3)):
+                    if not (
+                        tags[s] in ("GAZ", "GAZW") or (tags[s] == "NSUF" and len(words[s]) >= 3)
+                    ):
                         continue
                     start = s
                 s = start
@@ -267,17 +359,15 @@ class LocationExtractor:
             elif label == "ROOM":
                 s += 1  # the context word is not part of the place
             candidates.append((s, e, label))
-        # Longest first, then leftmost; keep non-overlapping.
-        candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
-        taken: list[tuple[int, int, str]] = []
-        for s, e, label in candidates:
-            if all(e <= ts or s >= te for ts, te, _ in taken):
-                taken.append((s, e, label))
-        taken.sort()
+        # Overlapping matches are one place and touching ones one chain (番禺区 + 钟村街道 + 谢村,
+        # 祈福新村 + 8栋 + 2单元); the label is the last piece's.
+        candidates.sort(key=lambda c: (c[0], -c[1]))
         merged: list[list[Any]] = []
-        for s, e, label in taken:
-            if merged and merged[-1][1] == s and label in ("UNIT", "GATE", "ZONE", "NAMED"):
-                merged[-1][1] = e
+        for s, e, label in candidates:
+            if merged and s <= merged[-1][1]:
+                if e > merged[-1][1]:
+                    merged[-1][1] = e
+                    merged[-1][2] = label
             else:
                 merged.append([s, e, label])
         # 30号 (a date) or 第二期 (a course) alone are no places; after a name they are (328号).
@@ -287,14 +377,27 @@ class LocationExtractor:
             if not (m[2] == "UNIT" and m[1] - m[0] == 2 and words[m[1] - 1] in ("号", "期"))
         ]
         for span in merged:
-            # 大岭村 + 卫生站, 景泰街社区 + 广场: a place word right after a name continues it
-            while span[1] < n and tags[span[1]] == "SUFW" and span[2] == "NAMED":
+            # 大岭村 + 卫生站, 景泰街社区 + 广场: a place word right after a name continues it (a
+            # generic one does not: 西乡街道 + 城中村, 民治街道 + 小区)
+            while (
+                span[1] < n
+                and tags[span[1]] == "SUFW"
+                and span[2] == "NAMED"
+                and words[span[1]] not in self.generic
+            ):
                 span[1] += 1
         for span in merged:  # 7座1808: a room number right after a chain joins it
             e = span[1]
             if e < n and tags[e] == "NUM" and words[e].isdigit() and 3 <= len(words[e]) <= 4:
                 span[1] = e + 1
-        return [(s, e) for s, e, _ in merged]
+            e = span[1]
+            if words[e - 1] == "号" and e < n:  # 5号之一: a house number's sub-number
+                if words[e] in _SUB_NUMBERS:
+                    span[1] = e + 1
+                elif words[e] == "之" and e + 1 < n and tags[e + 1] == "NUM":
+                    span[1] = e + 2
+        # 大石, 新造 alone are words; inside a chain (番禺大石, 新造镇) they are places.
+        return [(s, e) for s, e, _ in merged if any(tags[i] != "GAZW" for i in range(s, e))]
 
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
         """``(word, start, end)`` of the normalised ``text`` as the patterns see it."""
@@ -306,18 +409,30 @@ class LocationExtractor:
         return out
 
     def _name_start(
-        self, words: list[str], tags: list[str], end: int, min_chars: int
+        self,
+        words: list[str],
+        tags: list[str],
+        end: int,
+        min_chars: int,
+        *,
+        whole_names: bool = True,
     ) -> int | None:
         """Start of the name that ends right before token ``end``; None when shorter than
-        ``min_chars``. A name is a run of name-class tokens of at most MAX_NAME_CHARS characters."""
+        ``min_chars``. A name is a run of name-class tokens of at most MAX_NAME_CHARS characters
+        (gazetteer names among them only when ``whole_names``)."""
         start = end
         chars = 0
         while start > 0:
             prev = start - 1
             if tags[prev] not in _NAME_TAGS or chars + len(words[prev]) > MAX_NAME_CHARS:
                 break
+            if not whole_names and tags[prev] == "GAZ" and words[prev].endswith(_AREA_ENDS):
+                break
             start = prev
             chars += len(words[prev])
+        if 0 < chars <= 2 and start > 0 and words[start - 1] in _NAME_PREFIXES:
+            start -= 1  # 上 + 漖 + 村: a common first character of village names, not a word here
+            chars += 1
         return start if chars >= min_chars else None
 
 

@@ -6,7 +6,8 @@ original text. Importable in both environments (``.venv`` and ``.venv-rasa``); n
     pipe.classify(["3栋电梯又坏咗"])[0].as_dict()
 
 A trained model directory is self-contained: the classifier (JSON + NPZ), the location word list and
-copies of every lexicon, dictionary and gazetteer file it was trained with, under ``resources/``.
+copies of every lexicon, dictionary and gazetteer file it was trained with, under ``resources/``
+(the gazetteer of the units and Guangdong's divisions: ``nlu.gazetteer``).
 ``model.json`` is written last and names the model (``version``).
 """
 
@@ -27,17 +28,11 @@ from nlu.classifier import Classifier, ClassifierConfig, Scores, TrainingItem
 from nlu.data import Example, load_examples
 from nlu.errors import ModelInvalid, ModelNotFound
 from nlu.features import Lexicon
+from nlu.gazetteer import Gazetteer, write_resources
 from nlu.locations import LocationExtractor, LocationSpan, learn_outside_words
 from nlu.normalize import Framing, Normalized, Normalizer
 from nlu.pii import PiiSpan
-from nlu.resources import (
-    DATA_DIR,
-    DEFAULT_MODEL_DIR,
-    JIEBA_DIR,
-    LEXICON_DIR,
-    gazetteer_places,
-    word_list,
-)
+from nlu.resources import DATA_DIR, DEFAULT_MODEL_DIR, LEXICON_DIR
 from nlu.segment import Segmenter
 from nlu.urgency import UrgencyCues, UrgencyRules
 
@@ -51,7 +46,6 @@ _RESOURCE_FILES = {
     "features.yml": LEXICON_DIR / "features.yml",
     "urgency.yml": LEXICON_DIR / "urgency.yml",
     "places.yml": LEXICON_DIR / "places.yml",
-    "userdict.txt": JIEBA_DIR / "userdict.txt",
 }
 
 
@@ -193,10 +187,14 @@ def load_pipeline(model_dir: Path | str | None = None, *, batch_size: int = 512)
         )
     resources = directory / "resources"
     normalizer = Normalizer(resources)
-    places = word_list(resources / "gazetteer.txt")
-    segmenter = Segmenter(resources / "userdict.txt", places)
+    gazetteer = Gazetteer.load(resources)
+    segmenter = Segmenter(resources / "userdict.txt", gazetteer.units)
     locations = LocationExtractor(
-        segmenter, places, resources / "places.yml", locations_meta["outside_words"]
+        segmenter,
+        gazetteer.places,
+        resources / "places.yml",
+        locations_meta["outside_words"],
+        weak=gazetteer.weak,
     )
     return Pipeline(
         normalizer=normalizer,
@@ -225,12 +223,7 @@ def train_pipeline(
         resources.mkdir()
         for name, source in _RESOURCE_FILES.items():
             shutil.copyfile(source, resources / name)
-        places = gazetteer_places(DATA_DIR / "units.yml")
-        (resources / "gazetteer.txt").write_text(
-            "# place names of data/units.yml (jieba words and location gazetteer)\n"
-            + "".join(p + "\n" for p in places),
-            encoding="utf-8",
-        )
+        gazetteer = write_resources(resources)
         normalizer = Normalizer(resources)
         urgency = UrgencyRules(resources / "urgency.yml")
         norms = [normalizer.normalize(ex.text) for ex in examples]
@@ -248,8 +241,10 @@ def train_pipeline(
         lexicon = Lexicon.load(resources / "features.yml", DATA_DIR / "taxonomy.yml")
         classifier = Classifier.train(items, lexicon, config)
         classifier.save(work)
-        segmenter = Segmenter(resources / "userdict.txt", places)
-        extractor = LocationExtractor(segmenter, places, resources / "places.yml")
+        segmenter = Segmenter(resources / "userdict.txt", gazetteer.units)
+        extractor = LocationExtractor(
+            segmenter, gazetteer.places, resources / "places.yml", weak=gazetteer.weak
+        )
         outside = learn_outside_words(
             extractor, [(n, ex.locations) for ex, n in zip(examples, norms, strict=True)]
         )

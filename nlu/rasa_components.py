@@ -20,6 +20,7 @@ The wrappers are thin: everything they decide comes from the core, so ``/model/p
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +49,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.data import Example
+from nlu.gazetteer import Gazetteer, write_resources
 from nlu.normalize import Normalizer
 from nlu.pipeline import Pipeline, load_pipeline, train_pipeline
-from nlu.resources import (
-    DATA_DIR,
-    JIEBA_DIR,
-    LEXICON_DIR,
-    gazetteer_places,
-    resources_fingerprint,
-    word_list,
-)
+from nlu.resources import LEXICON_DIR, resources_fingerprint
 from nlu.segment import Segmenter
 
 MINWEI_KEY = "minwei"
@@ -105,12 +100,12 @@ class MinweiTokenizer(Tokenizer):
     def _build(self, directory: Path | None) -> None:
         if directory is None:
             self._normalizer = Normalizer(LEXICON_DIR)
-            self._segmenter = Segmenter(JIEBA_DIR / "userdict.txt", gazetteer_places())
+            with tempfile.TemporaryDirectory(prefix="minwei-tokenizer-") as tmp:
+                gazetteer = write_resources(Path(tmp))
+                self._segmenter = Segmenter(Path(tmp) / "userdict.txt", gazetteer.units)
         else:
             self._normalizer = Normalizer(directory)
-            self._segmenter = Segmenter(
-                directory / "userdict.txt", word_list(directory / "gazetteer.txt")
-            )
+            self._segmenter = Segmenter(directory / "userdict.txt", Gazetteer.load(directory).units)
 
     @classmethod
     def create(
@@ -137,16 +132,9 @@ class MinweiTokenizer(Tokenizer):
     def train(self, training_data: TrainingData) -> Resource:
         """Store the dictionaries with the model so it does not depend on data/ at run time."""
         with self._model_storage.write_to(self._resource) as directory:
-            for source in (
-                LEXICON_DIR / "cantonese.tsv",
-                LEXICON_DIR / "t2s_chars.tsv",
-                JIEBA_DIR / "userdict.txt",
-            ):
+            for source in (LEXICON_DIR / "cantonese.tsv", LEXICON_DIR / "t2s_chars.tsv"):
                 shutil.copyfile(source, Path(directory) / source.name)
-            places = gazetteer_places(DATA_DIR / "units.yml")
-            (Path(directory) / "gazetteer.txt").write_text(
-                "".join(p + "\n" for p in places), encoding="utf-8"
-            )
+            write_resources(Path(directory))  # userdict.txt, gazetteer.txt, divisions.txt
         return self._resource
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:

@@ -24,8 +24,8 @@ VAR_DIR = ROOT / "var"
 
 def resources_fingerprint() -> str:
     """A hash of every file a trained model depends on besides its training examples: the lexicons,
-    the jieba dictionary, the taxonomy, the units' gazetteer and the NLU code itself. Rasa's training
-    cache keys its components on this too, so a changed lexicon retrains them."""
+    the jieba dictionary, the taxonomy, the units' gazetteer, the divisions and the NLU code itself.
+    Rasa's training cache keys its components on this too, so a changed lexicon retrains them."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -34,6 +34,7 @@ def resources_fingerprint() -> str:
         *sorted(JIEBA_DIR.glob("*")),
         DATA_DIR / "taxonomy.yml",
         DATA_DIR / "units.yml",
+        *sorted((DATA_DIR / "divisions").glob("*.tsv*")),
         *sorted((ROOT / "nlu").glob("*.py")),
     ]
     for path in files:

@@ -40,6 +40,25 @@ def cmd_load_units(args: argparse.Namespace, db: Database, domain: Domain) -> in
     return 0
 
 
+def cmd_units_import_division(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    """Write a units file for a real district from the division data (no database needed)."""
+    from tickets.divisions import Divisions, units_yaml
+
+    divisions = Divisions.load()
+    text = units_yaml(divisions, args.code, grids_per_community=args.grids_per_community)
+    district = divisions.get(args.code)
+    towns = [d for d in divisions.children(district) if d.level == "town"]
+    villages = sum(len(divisions.children(t)) for t in towns)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(
+        f"已写出 {out}：{divisions.path(district)}，镇街 {len(towns)} 个，村居 {villages} 个，"
+        f"每个村居 {args.grids_per_community} 个网格（请改名）。导入：python -m tickets load-units {out}"
+    )
+    return 0
+
+
 def cmd_user_create(args: argparse.Namespace, db: Database, domain: Domain) -> int:
     password = sys.stdin.readline().rstrip("\r\n")  # a Windows or piped "\r\n" is no part of it
     with db.unit_of_work() as uow:
@@ -167,6 +186,13 @@ def cmd_stats(args: argparse.Namespace, db: Database, domain: Domain) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tickets", description="民微工单管理命令")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "load-units", help="load units (district → street → community → grid) from YAML"
     )
+    p.add_argument("file")
+    p.set_defaults(func=cmd_load_units)
+    unit_cmds = sub.add_parser("units", help="unit trees").add_subparsers(
+        dest="units_command", required=True
+    )
+    p = unit_cmds.add_parser(
+        "import-division",
+        help="write a units file for a real district from its 6-digit division code (e.g. 440113)",
+    )
+    p.add_argument("code", help="division code of the district or county (6 digits)")
+    p.add_argument("--grids-per-community", type=_positive, default=1, metavar="N")
+    p.add_argument("--out", required=True, help="the units file to write (YAML)")
+    p.set_defaults(func=cmd_units_import_division)
+    p = unit_cmds.add_parser("load", help="load units from YAML (the same as load-units)")
     p.add_argument("file")
     p.set_defaults(func=cmd_load_units)
     user = sub.add_parser("user", help="console accounts").add_subparsers(

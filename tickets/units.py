@@ -137,10 +137,13 @@ class UnitTree:
         self.children: dict[int | None, list[Unit]] = {}
         for u in units:
             self.children.setdefault(u.parent_id, []).append(u)
-        # Gazetteer: longest names first so 幸福花园东门 wins over 幸福花园.
-        self._places = sorted(
-            ((name, u) for u in units for name in u.places), key=lambda p: -len(p[0])
-        )
+        # Gazetteer: name → the units it names, longest names first so 幸福花园东门 wins over 幸福花园.
+        by_name: dict[str, list[Unit]] = {}
+        for u in units:
+            for name in u.places:
+                if u not in by_name.setdefault(name, []):
+                    by_name[name].append(u)
+        self._by_name = sorted(by_name.items(), key=lambda p: -len(p[0]))
 
     @classmethod
     def load(cls, session: Session) -> UnitTree:
@@ -185,15 +188,54 @@ class UnitTree:
         return roots[0] if len(roots) == 1 else None
 
     def locate(self, location_texts: list[str]) -> Unit | None:
-        """The deepest unit whose gazetteer names one of ``location_texts`` (longest name wins)."""
-        best: Unit | None = None
+        """The unit a ticket's places name: the deepest unit whose gazetteer names appear in
+        ``location_texts`` and agree with the other names there.
+
+        Names are found as substrings, longest first (幸福花园东门 over 幸福花园, 大岭村市场 over 大岭村).
+        Several units may share a name (草堂村 in two towns, 钟村 the street and the village): a unit
+        scores one for each name found of it or of an area above it, so 化龙镇草堂村 is the 草堂村 of
+        化龙镇; of one name that means a unit and an area above it, the area is meant (钟村 → the
+        street); a tie between unrelated units falls back to the smallest area containing them all."""
+        found: list[list[Unit]] = []
         for text in location_texts:
-            for name, unit in self._places:
-                if name in text:
-                    if best is None or self._depth(unit) > self._depth(best):
-                        best = unit
-                    break
-        return best
+            taken: list[tuple[int, int]] = []
+            for name, units in self._by_name:
+                at = text.find(name)
+                while at >= 0:
+                    end = at + len(name)
+                    if not any(s <= at and end <= e for s, e in taken):
+                        taken.append((at, end))
+                        found.append(self._most_general(units))
+                    at = text.find(name, at + 1)
+        if not found:
+            return None
+        candidates = {u.id: u for units in found for u in units}
+        scores = {
+            uid: sum(1 for units in found if any(self._below(u, v) for v in units))
+            for uid, u in candidates.items()
+        }
+        best = max(scores.values())
+        top = [candidates[uid] for uid, s in scores.items() if s == best]
+        deepest = max(self._depth(u) for u in top)
+        top = [u for u in top if self._depth(u) == deepest]
+        if len(top) == 1:
+            return top[0]
+        return self._common_area(top)
+
+    def _below(self, unit: Unit, area: Unit) -> bool:
+        """``unit`` is ``area`` or inside it."""
+        return any(a.id == area.id for a in self.ancestors(unit))
+
+    def _most_general(self, units: list[Unit]) -> list[Unit]:
+        """Units of one name without those below another unit of the same name."""
+        return [u for u in units if not any(v is not u and self._below(u, v) for v in units)]
+
+    def _common_area(self, units: list[Unit]) -> Unit | None:
+        chains = [list(self.ancestors(u)) for u in units]
+        common = {a.id for a in chains[0]}
+        for chain in chains[1:]:
+            common &= {a.id for a in chain}
+        return next((a for a in chains[0] if a.id in common), None)
 
     def _depth(self, unit: Unit) -> int:
         return sum(1 for _ in self.ancestors(unit))
