@@ -4,7 +4,7 @@
 
 - ``post_init`` creates the dependencies (nothing connects at import time) and the workers;
 - ingest (polling or webhook) writes updates to the inbox; the inbox worker runs them through the handlers;
-  the outbox sender delivers what they queued;
+  the outbox sender delivers what they queued; the supervision clock runs on the job queue;
 - at stop, intake stops first, the updates in flight finish, open forward bursts are filed, the outbox is
   drained, and ``post_shutdown`` closes everything.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from telegram.ext import Application, ApplicationBuilder, PersistenceInput, PicklePersistence
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import handlers
+from bot import handlers, supervision
 from bot.config import BotConfig
 from bot.deps import Deps
 from bot.forwarding import ForwardCoalescer
@@ -148,6 +148,8 @@ async def post_init(
     intake = GroupIntake(deps)
     forwards = ForwardCoalescer(deps, worker)
     app.bot_data.update(deps=deps, worker=worker, intake=intake, forwards=forwards)
+    if config.supervision_seconds > 0:
+        supervision.schedule(app, config.supervision_seconds)
     sender = OutboxSender(app.bot, deps)
     ingest_cls = WebhookIngest if config.mode == "webhook" else PollingIngest
     ingest: PollingIngest | WebhookIngest = ingest_cls(app.bot, deps, worker)

@@ -57,6 +57,9 @@ class BotConfig:
     #: The send journal (bot.journal): deliveries written down the instant Telegram answered, so a
     #: bot killed before recording them does not send them again. Empty: no journal.
     send_journal: Path | None = VAR_DIR / "bot-outbox.journal"
+    #: How often the supervision clock (warnings, 督办, 回访 …) runs in this process; 0: not here (it
+    #: then runs elsewhere, e.g. ``python -m tickets supervise`` from cron).
+    supervision_seconds: float = 60.0
 
     @classmethod
     def from_env(
@@ -100,4 +103,5 @@ class BotConfig:
                 if get("BOT_SEND_JOURNAL", str(d.send_journal))
                 else None
             ),
+            supervision_seconds=float(get("BOT_SUPERVISION_SECONDS", str(d.supervision_seconds))),
         )

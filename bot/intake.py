@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot import texts
 from bot.deps import Deps
 from bot.errors import GroupMessageFailed
 from tickets.usecases import groups
@@ -66,7 +65,6 @@ class GroupIntake:
                     messages,
                     results,
                     thresholds=self.thresholds,
-                    group_reply=texts.group_filed,
                 )
         except Exception as e:  # every waiting handler sees the error (and its update is retried)
             for _, future in batch:

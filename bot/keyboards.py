@@ -44,9 +44,24 @@ def categories(taxonomy: Taxonomy, code: str, prefix: str) -> Keyboard:
     return {"inline_keyboard": [*_rows(buttons, 3), [_button(texts.BACK, back)]]}
 
 
-def units(code: str, choices: Sequence[tuple[int, str]]) -> Keyboard:
-    buttons = [_button(name[:30], f"t:unit:{code}:{unit_id}") for unit_id, name in choices]
+def units(code: str, choices: Sequence[tuple[int, str]], action: str = "unit") -> Keyboard:
+    """Units to dispatch to (``t:unit``) or to ask for help (``t:hunit``), and a way back."""
+    buttons = [_button(name[:30], f"t:{action}:{code}:{unit_id}") for unit_id, name in choices]
     return {"inline_keyboard": [*_rows(buttons, 2), [_button(texts.BACK, f"t:back:{code}")]]}
+
+
+def send_back_reasons(code: str, reasons: Sequence[str]) -> Keyboard:
+    """退单: the usual reasons as one-click buttons (``t:sb:<code>:<n>``), other words, and back."""
+    buttons = [_button(r, f"t:sb:{code}:{n}") for n, r in enumerate(reasons)]
+    return {
+        "inline_keyboard": [
+            *_rows(buttons, 1),
+            [
+                _button(texts.OTHER_REASON, f"t:sbother:{code}"),
+                _button(texts.BACK, f"t:back:{code}"),
+            ],
+        ]
+    }
 
 
 def forward_result(code: str) -> Keyboard:

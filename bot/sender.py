@@ -29,6 +29,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.deps import Deps
 from tickets import queues
 from tickets.errors import StoreUnavailable
+from tickets.usecases import groupstatus
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,9 @@ class OutboxSender:
             return queues.SendResult(row.id, "retry", error=str(e), retry_after=seconds)
         except Forbidden as e:
             log.warning("outbox: chat %s refused the message: %s", row.chat_id, e.message)
-            return queues.SendResult(row.id, "failed", error=f"Forbidden: {e.message}")
+            return queues.SendResult(
+                row.id, "failed", error=f"Forbidden: {e.message}", refused=row.chat_id > 0
+            )
         except BadRequest as e:
             text = e.message.lower()
             if any(p in text for p in ALREADY_DONE):
@@ -260,6 +263,15 @@ class OutboxSender:
         except StoreUnavailable as e:
             # The rows stay "sending" and are retried after the claim timeout: delivered at least once.
             log.warning("outbox: could not record %d results: %s", len(results), e)
+            return
+        refused = [r.row_id for r in results if r.outcome == "failed" and r.refused]
+        if refused:  # residents who never started the bot: their group is told instead
+            try:
+                await self.deps.write(groupstatus.refused, self.deps.domain, refused)
+            except StoreUnavailable as e:
+                log.warning(
+                    "outbox: could not tell groups of %d refused notices: %s", len(refused), e
+                )
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self._tasks:

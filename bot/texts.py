@@ -47,6 +47,7 @@ HELP = START
 GROUP_HELP = """我是「民微」社区诉求助手。网格员在本群发送 /bind 网格编码 即可绑定本群；绑定后，群里提到的问题会自动登记为工单交工作人员处理（默认不在群里回复）。
 /digest 查看本网格未办结的工单和热点
 /unbind 解除绑定
+单位（社区、街道、部门）的工作群发送 /bindunit 单位编码，本单位的工单卡片、预警和督办就发到该群。
 居民反映问题，也可以直接私聊我。"""
 
 ADDED_TO_GROUP = "大家好，我是「民微」社区诉求助手。请本网格的网格员发送 /bind 网格编码 绑定本群，例如 /bind YX-SG-XF-01。"
@@ -127,6 +128,7 @@ STAFF_ONLY_COMMAND = "这个命令只对工作人员开放。"
 CHOOSE_CATEGORY = "请选择新的类别："
 CHOOSE_UNIT = "请选择派单单位："
 BACK = "« 返回"
+OTHER_REASON = "其他原因…"
 STAFF_CANCELLED = "已取消。"
 
 
@@ -140,6 +142,25 @@ def staff_ask_reason(code: str) -> str:
 
 def staff_ask_merge(code: str) -> str:
     return f"请回复本条消息，填写要把工单 {code} 合并到的主工单号，例如 MW-20261123-0001。发送 /cancel 取消。"
+
+
+def staff_ask_send_back(code: str) -> str:
+    return f"请回复本条消息，填写工单 {code} 的退单原因（退回派单单位）。发送 /cancel 取消。"
+
+
+def staff_ask_visit(code: str) -> str:
+    return (
+        f"请回复本条消息，填写工单 {code} 的上门时间，例如“明天 15:00”或“12-08 09:30”"
+        "（居民会收到通知，到时前会提醒本单位）。发送 /cancel 取消。"
+    )
+
+
+def staff_ask_progress(code: str) -> str:
+    return f"请回复本条消息，填写工单 {code} 的最新办理进展（会转告居民）。发送 /cancel 取消。"
+
+
+def staff_ask_note_only(code: str) -> str:
+    return f"请回复本条消息，填写工单 {code} 的备注（只有工作人员能看到）。发送 /cancel 取消。"
 
 
 def staff_done(code: str, action_label: str, actor: str) -> str:
@@ -180,6 +201,23 @@ NOT_BOUND = "本群还没有绑定网格。网格员可发送 /bind 网格编码
 UNBOUND = "已解除本群与网格的绑定，我不会再登记本群的消息。"
 GRID_ONLY_COMMAND = "这个命令只对网格员和工作人员开放。"
 
+# ---------------------------------------------------------------- units' work chats
+
+BINDUNIT_USAGE = "用法：/bindunit 单位编码，例如 /bindunit YX-SG-XF（在本单位的工作群里发送）。"
+BINDUNIT_ONLY_IN_GROUPS = "请在本单位的工作群里发送 /bindunit 单位编码。"
+UNIT_CHAT_NOT_BOUND = "本群不是任何单位的工作群。"
+
+
+def unit_bound(unit_name: str, unit_code: str) -> str:
+    return (
+        f"已把本群设为「{unit_name}」（{unit_code}）的工作群。\n"
+        "派给本单位的工单卡片、临期预警、督办和回访提醒会发到这里；卡片上的按钮只有辖区内的工作人员能操作。"
+    )
+
+
+def unit_unbound(unit_name: str) -> str:
+    return f"本群已不再是「{unit_name}」的工作群，工单卡片会发到上级单位的工作群。"
+
 
 def bound(grid_name: str, grid_code: str, reply_in_group: bool) -> str:
     reply = (
@@ -194,10 +232,6 @@ def bound(grid_name: str, grid_code: str, reply_in_group: bool) -> str:
 
 def group_reply_set(on: bool) -> str:
     return "已开启：登记工单后会在群里回复。" if on else "已关闭：登记工单后不在群里回复。"
-
-
-def group_filed(code: str, category_name: str) -> str:
-    return f"已登记为「{category_name}」工单 {code}，工作人员会跟进。"
 
 
 def digest(d: Digest, tz: ZoneInfo) -> str:

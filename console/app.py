@@ -4,7 +4,6 @@ security middleware, views and error handlers. Nothing connects at import time."
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,11 +31,11 @@ from console.deps import (
 )
 from console.security import (
     BodyLimitMiddleware,
-    PublicLinks,
     SecurityHeadersMiddleware,
     SessionMiddleware,
 )
 from console.views import auth, dashboard, exports, public, review, tickets, tryout
+from tickets import links
 from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
 from tickets.domain import Domain
@@ -72,13 +71,13 @@ TITLES = {400: "请求有误", 403: "没有权限", 404: "没有找到", 409: "�
 
 
 def secret_key(settings: Settings) -> str:
-    if settings.console_secret_key:
-        return settings.console_secret_key
-    log.warning(
-        "CONSOLE_SECRET_KEY is not set: using a random key; sign-ins and printed QR links "
-        "will not survive a restart. Set it in .env for production."
-    )
-    return secrets.token_urlsafe(48)
+    if not settings.console_secret_key:
+        log.warning(
+            "CONSOLE_SECRET_KEY is not set: using the key kept in %s (set it in .env for "
+            "production, the same for every console and bot process)",
+            settings.secret_file,
+        )
+    return links.secret_key(settings)
 
 
 def create_app(
@@ -110,7 +109,7 @@ def create_app(
                 settings=settings,
                 db=db,
                 domain=domain or Domain.load(settings),
-                links=PublicLinks(key),
+                links=links.PublicLinks(key, settings.public_base_url),
                 classifier=nlu,
                 rasa=rasa_client,
                 group_classifier=classifier_for_groups(nlu, settings, rasa_client)

@@ -25,7 +25,6 @@ from console.security import (
     CSRF_FIELD,
     CSRF_HEADER,
     UNSAFE_METHODS,
-    PublicLinks,
     SignInThrottle,
     csrf_ok,
     csrf_token,
@@ -37,6 +36,7 @@ from tickets.classification import Classification
 from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
 from tickets.domain import Domain
+from tickets.links import PublicLinks
 from tickets.models import Person
 from tickets.settings import Settings
 from tickets.statuses import HandlingMode, Role, Source, Status, event_label

@@ -1,5 +1,5 @@
-"""Web security for the console: signed session cookies, CSRF tokens, request size limits, headers,
-and signed public links.
+"""Web security for the console: signed session cookies, CSRF tokens, request size limits, headers and
+the sign-in throttle (signed public links are the core's, ``tickets.links``).
 
 - Sessions live in a signed cookie (itsdangerous, HMAC-SHA1 over JSON): HttpOnly, SameSite=Lax, Secure
   whenever the request came over HTTPS (directly or via ``X-Forwarded-Proto`` from a trusted proxy),
@@ -12,7 +12,6 @@ and signed public links.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -239,21 +238,6 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-
-
-class PublicLinks:
-    """Unguessable links to the public progress pages: codes are sequential, so each link carries an
-    HMAC of the code (a printed QR code must not let anyone walk through every ticket)."""
-
-    def __init__(self, secret_key: str) -> None:
-        self._key = hashlib.sha256(("minwei-public:" + secret_key).encode()).digest()
-
-    def token(self, code: str) -> str:
-        digest = hmac.new(self._key, code.upper().encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:12]).decode().rstrip("=")
-
-    def check(self, code: str, token: str) -> bool:
-        return hmac.compare_digest(self.token(code).encode(), token.encode())
 
 
 class SignInThrottle:

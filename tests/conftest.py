@@ -102,7 +102,12 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(db: Database) -> Settings:
-    return Settings(database_url=db.url, staff_chat_id=STAFF_CHAT_ID, data_dir=DATA_DIR)
+    return Settings(
+        database_url=db.url,
+        staff_chat_id=STAFF_CHAT_ID,
+        data_dir=DATA_DIR,
+        console_secret_key="test-key-for-public-links",
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 from tickets import auth, migrate, stats, units
 from tickets.db import Database
 from tickets.domain import Domain
-from tickets.errors import TicketError
+from tickets.errors import InvalidInput, TicketError
 from tickets.settings import Settings
 from tickets.statuses import Role
 
@@ -56,6 +56,50 @@ def cmd_units_import_division(args: argparse.Namespace, db: Database, domain: Do
         f"已写出 {out}：{divisions.path(district)}，镇街 {len(towns)} 个，村居 {villages} 个，"
         f"每个村居 {args.grids_per_community} 个网格（请改名）。导入：python -m tickets load-units {out}"
     )
+    return 0
+
+
+def cmd_supervise(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    """One run of the supervision clock: every item due at ``--now`` (default: now), in passes of
+    ``PASS_LIMIT``; with ``--dry-run`` nothing is kept (each pass is rolled back)."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from tickets.usecases import supervision
+
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise InvalidInput(f"--now 不是 ISO 8601 时间：{args.now}") from None
+        now = now.replace(tzinfo=domain.settings.timezone) if now.tzinfo is None else now
+        now = now.astimezone(UTC)
+        domain = replace(domain, clock=lambda: now)
+    else:
+        now = domain.clock()
+    steps: list[supervision.Step] = []
+    with db.unit_of_work() as uow:
+        # A dry run is one transaction rolled back at the end: later steps planned by earlier ones
+        # (a warning done plans the next) are listed too, as a real run would do them.
+        while True:
+            found = supervision.run_pass(uow.session, domain, now=now)
+            steps.extend(found)
+            if not args.dry_run:
+                uow.commit()
+            if len(found) < supervision.PASS_LIMIT:
+                break
+    for step in steps:
+        if args.json:
+            print(json.dumps({**step.as_json(), "dry_run": args.dry_run}, ensure_ascii=False))
+        else:
+            print(
+                f"{step.outcome:9} {step.as_json()['label']:12} {step.ticket or '—':18} "
+                f"{step.unit or '—':14} {step.detail.get('to') or ''}"
+            )
+    if not args.json:
+        done = sum(1 for s in steps if s.outcome == "done")
+        verb = "将执行" if args.dry_run else "已执行"
+        print(f"{verb} {done} 项（共处理 {len(steps)} 项到期事项）", file=sys.stderr)
     return 0
 
 
@@ -252,6 +296,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = keys.add_parser("create", help="create a key and print it once")
     p.add_argument("name")
     p.set_defaults(func=cmd_api_key_create)
+    p = sub.add_parser(
+        "supervise",
+        help="run the supervision clock once (warnings, 督办, 回访, auto-close …)",
+        description="Do every due item of the supervision clock (data/supervision.yml) and print "
+        "one line, or with --json one JSON object, per item.",
+    )
+    p.add_argument(
+        "--now", help="act as if it were this time (ISO 8601; local time without offset)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="list what would be done, change nothing")
+    p.add_argument("--json", action="store_true", help="one JSON object per item")
+    p.set_defaults(func=cmd_supervise)
     p = sub.add_parser("stats", help="print statistics")
     p.add_argument(
         "--period", default="month", help="today, week, month, 30d, 2026-11, 2026-11-01..2026-11-30"

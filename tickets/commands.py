@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tickets import services
+from tickets import messages, services
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
 from tickets.models import Person, Ticket
-from tickets.statuses import TRANSITIONS, Action, HandlingMode, Status
+from tickets.statuses import TRANSITIONS, Action, HandlingMode, Satisfaction, Status
+from tickets.timelimits import parse_when
 
 
 class Command(StrEnum):
@@ -37,6 +38,11 @@ class Command(StrEnum):
     NOTE = "note"
     URGENT = "urgent"
     CONFIRM = "confirm"
+    SEND_BACK = "send_back"
+    HELP = "help"
+    HELPED = "helped"
+    VISIT = "visit"
+    CALLBACK = "callback"
 
     @property
     def label(self) -> str:
@@ -63,6 +69,11 @@ LABELS: dict[Command, str] = {
     Command.NOTE: "备注",
     Command.URGENT: "紧急标记",
     Command.CONFIRM: "确认类别",
+    Command.SEND_BACK: "退单",
+    Command.HELP: "协办",
+    Command.HELPED: "协办完成",
+    Command.VISIT: "预约上门",
+    Command.CALLBACK: "电话回访",
 }
 TRANSITION_OF: dict[Command, Action] = {
     Command.ACCEPT: Action.ACCEPT,
@@ -73,39 +84,53 @@ TRANSITION_OF: dict[Command, Action] = {
     Command.MERGE: Action.MERGE,
     Command.REOPEN: Action.REOPEN,
     Command.CLOSE: Action.CLOSE,
+    Command.SEND_BACK: Action.SEND_BACK,
 }
+#: What the staff of a 协办 unit may do (nothing that changes the ticket's course).
+HELPER_COMMANDS = (Command.NOTE, Command.HELPED)
 
 
 @dataclass(frozen=True)
 class Args:
     """What a staff member gave with a command (only the fields it needs are read)."""
 
-    note: str = ""  # RESOLVE: the result told to the resident
-    reason: str = ""  # REJECT, REOPEN
+    note: str = ""  # RESOLVE: the result told to the resident; HELPED, CALLBACK: what was done/said
+    reason: str = ""  # REJECT, REOPEN, SEND_BACK
     category: str = ""  # RECLASSIFY
     mode: str = ""  # MODE (a HandlingMode value)
-    unit: str = ""  # ASSIGN (a unit code)
+    unit: str = ""  # ASSIGN, HELP (a unit code)
     into: str = ""  # MERGE (the main ticket's code)
     text: str = ""  # NOTE
     tell_resident: bool = False  # NOTE
     not_demand: bool = False  # REJECT: the NLU was wrong (label feedback)
     urgent: bool = False  # URGENT
+    when: str = ""  # VISIT: the local time of the visit (``tickets.timelimits.parse_when``)
+    satisfaction: str = ""  # CALLBACK: the resident's rating on the phone (a Satisfaction value)
 
 
-def allowed(ticket: Ticket) -> list[Command]:
-    """The commands that apply to ``ticket`` as it is now, in the table's order."""
+def allowed(ticket: Ticket, *, helper_only: bool = False) -> list[Command]:
+    """The commands that apply to ``ticket`` as it is now, in the table's order; ``helper_only``: for
+    the staff of a 协办 unit who may not act on it otherwise."""
     status = ticket.status
     found = []
     for command in Command:
         transition = command.transition
-        if transition is not None:
+        if helper_only and command not in HELPER_COMMANDS:
+            continue
+        if command is Command.SEND_BACK:
+            ok = status in TRANSITIONS[Action.SEND_BACK] and ticket.unit_id is not None
+        elif transition is not None:
             ok = status in TRANSITIONS[transition]
         elif command is Command.RECLASSIFY:
             ok = status not in (Status.MERGED, Status.CLOSED)
-        elif command in (Command.MODE, Command.URGENT):
+        elif command in (Command.MODE, Command.URGENT, Command.HELP, Command.VISIT):
             ok = status.is_open
         elif command is Command.CONFIRM:
             ok = ticket.needs_review and status.is_open
+        elif command is Command.HELPED:
+            ok = helper_only and status.is_open
+        elif command is Command.CALLBACK:
+            ok = status is Status.RESOLVED
         else:
             ok = True
         if ok:
@@ -183,4 +208,27 @@ def perform(
         case Command.CONFIRM:
             services.confirm_classification(**common)
             return "已确认类别"
+        case Command.SEND_BACK:
+            services.send_back(**common, reason=a.reason)
+            return f"已退回{ticket.unit.name if ticket.unit else '上级单位'}"
+        case Command.HELP:
+            if not a.unit:
+                raise InvalidInput("请选择协办单位")
+            unit = domain.units(session).get(a.unit)
+            services.add_helper(**common, unit=unit)
+            return f"已请{unit.name}协办"
+        case Command.HELPED:
+            services.helper_done(**common, note=a.note)
+            return "已标记本单位协办完成"
+        case Command.VISIT:
+            at = parse_when(a.when, domain.clock(), domain.settings.timezone)
+            services.set_visit(**common, at=at)
+            return f"已预约 {messages.when(at, domain.settings.timezone)} 上门，已通知居民"
+        case Command.CALLBACK:
+            try:
+                satisfaction = Satisfaction(a.satisfaction)
+            except ValueError:
+                raise InvalidInput("请选择居民的评价") from None
+            services.record_callback(**common, satisfaction=satisfaction, note=a.note)
+            return f"已记录电话回访：{satisfaction.label}"
     raise InvalidInput(f"没有这个操作：{command}")

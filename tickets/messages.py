@@ -20,9 +20,10 @@ def when(at: datetime | None, tz: ZoneInfo) -> str:
 
 
 def status_update(
-    ticket: Ticket, kind: str, category_name: str, tz: ZoneInfo, extra: str = ""
+    ticket: Ticket, kind: str, category_name: str, tz: ZoneInfo, extra: str = "", link: str = ""
 ) -> str:
-    """The resident's message for a status change of ``ticket`` (kind = accepted, assigned, …)."""
+    """The resident's message for a status change of ``ticket`` (kind = accepted, assigned, …), with
+    the signed link to its public progress page."""
     head = f"【民微】您反映的「{category_name}」问题（工单号 {ticket.code}）"
     unit = ticket.unit.name if ticket.unit else "相关部门"
     body = {
@@ -35,6 +36,7 @@ def status_update(
         "merged": f"与同一问题的工单 {extra} 合并办理，后续进展会继续通知您。",
         "note": "有新的办理进展。",
         "category_changed": f"已调整为「{category_name}」类别。",
+        "visit": f"工作人员将于 {extra} 上门处理，请留意。",
     }[kind]
     lines = [head + body]
     if kind == "resolved" and ticket.resolution_note:
@@ -44,6 +46,8 @@ def status_update(
         lines.append(f"原因：{extra}")
     elif kind == "note" and extra:
         lines.append(extra)
+    if link:
+        lines.append(f"办理进度：{link}")
     lines.append("发送 /my 可查看您的全部工单。")
     return "\n".join(lines)
 
@@ -68,9 +72,10 @@ def staff_card(
     area_name: str | None,
     unit_name: str | None,
     additions: list[str] | None = None,
+    helpers: list[tuple[str, bool]] | None = None,
 ) -> str:
     """The ticket card posted in the staff group (redacted text only), with the resident's latest
-    additions (redacted) when there are any."""
+    additions (redacted) when there are any, and the 协办 units with whether their part is done."""
     mark = "🔴 紧急 " if ticket.urgent else ""
     place = ticket.location_text or area_name or "未识别"
     source = Source(ticket.source).label
@@ -86,6 +91,13 @@ def staff_card(
     ]
     if unit_name:
         lines.insert(3, f"责任单位：{unit_name}")
+    if helpers:
+        done = "、".join(f"{name}（{'已完成' if ok else '协办中'}）" for name, ok in helpers)
+        lines.insert(4 if unit_name else 3, f"协办单位：{done}")
+    if ticket.visit_at is not None and ticket.status.is_open:
+        lines.append(f"预约上门：{when(ticket.visit_at, tz)}")
+    if ticket.sent_back_count:
+        lines.append(f"已退单 {ticket.sent_back_count} 次")
     lines.extend(f"居民补充：{a[:200]}" for a in additions or ())
     return "\n".join(lines)
 
@@ -105,9 +117,119 @@ def staff_keyboard(code: str) -> dict[str, Any]:
         "inline_keyboard": [
             [button("受理", "accept"), button("改类别", "reclassify"), button("派单", "assign")],
             [button("处理中", "start"), button("办结", "resolve"), button("不受理", "reject")],
-            [button("合并", "merge")],
+            [
+                button("退单", "sendback"),
+                button("协办", "help"),
+                button("上门", "visit"),
+                button("合并", "merge"),
+            ],
         ]
     }
+
+
+def helper_keyboard(code: str) -> dict[str, Any]:
+    """A 协办 unit's card: a note, or its part done (callback data ``t:<action>:<code>``)."""
+    return {
+        "inline_keyboard": [
+            [
+                {"text": "备注", "callback_data": f"t:note:{code}"},
+                {"text": "协办完成", "callback_data": f"t:helped:{code}"},
+            ]
+        ]
+    }
+
+
+def progress_keyboard(code: str) -> dict[str, Any]:
+    """Under a 跟踪办 progress request: write the progress the resident will be told."""
+    return {"inline_keyboard": [[{"text": "填写进展", "callback_data": f"t:progress:{code}"}]]}
+
+
+#: 退单 reasons offered as buttons (the last asks for words).
+SEND_BACK_REASONS = ("不属于本单位职责", "地址不在本辖区", "信息不全无法办理")
+
+
+def sent_back_notice(ticket: Ticket, unit_name: str, reason: str) -> str:
+    return (
+        f"↩️ {unit_name}退单（第 {ticket.sent_back_count} 次）：{reason[:200]}\n请改派或自行办理。"
+    )
+
+
+ESCALATION_REASONS = {
+    "overdue": "已超过办理时限",
+    "urgent_not_accepted": "紧急诉求未及时受理",
+    "sent_back": "多次退单",
+}
+
+
+def escalation_notice(
+    ticket: Ticket, reason: str, level: int, unit_name: str, now: datetime, tz: ZoneInfo
+) -> str:
+    """The line above a ticket's card posted to the unit above (督办)."""
+    why = ESCALATION_REASONS.get(reason, reason)
+    late = ""
+    if reason == "overdue" and ticket.due_at is not None:
+        hours = max(0, int((now - ticket.due_at).total_seconds() // 3600))
+        late = f"，超期 {hours} 小时" if hours else ""
+    return f"🚨【督办·{'一二三四'[min(level, 4) - 1]}级】{why}{late}。承办单位：{unit_name}。请督促办理。"
+
+
+def escalated_told(ticket: Ticket, to_name: str, reason: str) -> str:
+    """The line to the responsible unit that its ticket was escalated."""
+    why = ESCALATION_REASONS.get(reason, reason)
+    return f"⚠️ 工单 {ticket.code}{why}，已报{to_name}督办。"
+
+
+def due_warning(ticket: Ticket, before: str, tz: ZoneInfo) -> str:
+    """临期预警 to the responsible unit (``before`` = "24h", "2h", "15m" or "0")."""
+    mark = "🔴 " if ticket.urgent else ""
+    if before == "0":
+        return (
+            f"{mark}⏰ 工单 {ticket.code} 已到办理时限（{when(ticket.due_at, tz)}），请尽快办结。"
+        )
+    amount, unit = before[:-1], {"m": "分钟", "h": "小时", "d": "天"}.get(before[-1], "")
+    if before.endswith("wd"):
+        amount, unit = before[:-2], "个工作日"
+    return (
+        f"{mark}⏰ 工单 {ticket.code} 将在 {amount}{unit}后到期（{when(ticket.due_at, tz)}），"
+        f"当前状态：{ticket.status.label}。"
+    )
+
+
+def progress_request(ticket: Ticket, category_name: str) -> str:
+    return (
+        f"📝【跟踪办】工单 {ticket.code}（{category_name}）：请填写最新办理进展，我们会转告居民。"
+    )
+
+
+def visit_reminder(ticket: Ticket, tz: ZoneInfo, place: str) -> str:
+    return (
+        f"🚪【上门提醒】工单 {ticket.code} 约定 {when(ticket.visit_at, tz)} 上门，地点：{place}。"
+    )
+
+
+def callback_question(ticket: Ticket, category_name: str, link: str) -> str:
+    """回访: the resident is asked once more to rate a resolved ticket."""
+    lines = [
+        f"【民微回访】您反映的「{category_name}」问题（工单号 {ticket.code}）已办结。",
+        f"办理结果：{ticket.resolution_note}" if ticket.resolution_note else "",
+        "问题解决了吗？请对办理结果进行评价，不满意我们会继续跟进。",
+        f"办理进度：{link}",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def callback_unreachable(ticket: Ticket) -> str:
+    return f"📞【回访】工单 {ticket.code} 已办结未评价，居民无法通过机器人联系，请电话回访。"
+
+
+def group_status_line(code: str, category_name: str, what: str, link: str) -> str:
+    """One de-identified line about a ticket for its grid group."""
+    return f"📋 {code}（{category_name}）{what}　进度：{link}"
+
+
+def group_status(lines: list[str]) -> str:
+    head = "【民微】本群反映的问题有新进展：" if len(lines) > 1 else "【民微】"
+    return head + ("\n" if len(lines) > 1 else "") + "\n".join(lines)
 
 
 # ---------------------------------------------------------------- words the use cases write, and words shared by the adapters

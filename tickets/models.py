@@ -167,7 +167,25 @@ class ChatBinding(Base):
     bound_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     bound_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # When the group was last sent a status line (rate limit, ``tickets.usecases.groupstatus``).
+    status_sent_at: Mapped[datetime | None]
+
     grid: Mapped[Unit] = relationship()
+
+
+class UnitChat(Base):
+    """A unit's Telegram work chat (/bindunit): its tickets' cards, warnings and escalations go there."""
+
+    __tablename__ = "unit_chats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    bound_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    bound_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
 
 
 class Case(Base):
@@ -323,15 +341,35 @@ class Ticket(Base):
     result_notified_at: Mapped[datetime | None]
     # Character bigrams of redacted_text for full-text search (tickets.search, migration 0002).
     search_text: Mapped[str] = mapped_column(Text, default=_search_text_default, server_default="")
+    # Follow-through (migration 0007). The unit a dispatched ticket was dispatched by (退单 returns it
+    # there); how often and when it was last sent back (退单); how far it was escalated (督办) and to whom.
+    dispatcher_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    sent_back_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent_back_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    escalated_at: Mapped[datetime | None]
+    # 上门办: the visit time staff set; 跟踪办: when progress was last told to the resident; 公开办: when
+    # it went on the public board; 回访: when the resident was asked again (or could not be).
+    visit_at: Mapped[datetime | None]
+    progress_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    callback_at: Mapped[datetime | None]
+    # The digest of the supervision rules the ticket's due items were planned with (tickets.clock).
+    clock_rules: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     reporter: Mapped[Person | None] = relationship(foreign_keys=[reporter_id])
     forwarder: Mapped[Person | None] = relationship(foreign_keys=[forwarder_id])
     area: Mapped[Unit | None] = relationship(foreign_keys=[area_id])
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    escalated_to: Mapped[Unit | None] = relationship(foreign_keys=[escalated_to_id])
     case: Mapped[Case | None] = relationship(back_populates="tickets")
     duplicate_of: Mapped[Ticket | None] = relationship(remote_side=[id])
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id"
+    )
+    helpers: Mapped[list[TicketHelper]] = relationship(
+        back_populates="ticket", order_by="TicketHelper.id"
     )
 
     def text_for(self, viewer: Person | None) -> str:
@@ -363,6 +401,55 @@ class TicketEvent(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor: Mapped[Person | None] = relationship()
+
+
+class TicketHelper(Base):
+    """协办: a unit helping the responsible (lead) unit with a ticket; it marks its own part done."""
+
+    __tablename__ = "ticket_helpers"
+    __table_args__ = (UniqueConstraint("ticket_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="helpers")
+    unit: Mapped[Unit] = relationship()
+
+
+class DueItem(Base):
+    """Something the supervision clock must do at ``due_at`` (tickets.clock, tickets.usecases.supervision):
+    a warning, an escalation, a 回访 … Rows are claimed by whichever process runs the clock and kept
+    after they are done (``status``: pending, done, skipped, cancelled), so nothing is done twice."""
+
+    __tablename__ = "due_items"
+    __table_args__ = (
+        Index(
+            "ix_due_items_pending",
+            "due_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # group status lines have no ticket
+    kind: Mapped[str] = mapped_column(String(24))
+    # Unique over the table: the ticket (or chat), what and the moment it belongs to, e.g.
+    # ``t42:warn:2h:2026-12-09T10:00`` — planning the same thing twice finds the row already there.
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class LabelFeedback(Base):

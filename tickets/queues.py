@@ -304,6 +304,8 @@ class SendResult:
     message_id: int | None = None
     error: str = ""
     retry_after: float | None = None
+    #: A private chat refused it (the user never started the bot, or blocked it).
+    refused: bool = False
 
 
 def replay_sent(session: Session, delivered: dict[int, int | None]) -> int:

@@ -7,6 +7,7 @@ audit log) and, where the resident should hear about it, an outbox message. Call
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select, update
@@ -15,13 +16,22 @@ from sqlalchemy.orm import Session
 
 from nlu.pii import redact
 from nlu.place_text import merge_place
-from tickets import clustering, codes, messages, outbox
-from tickets.access import ensure_can_act
+from tickets import clock, clustering, codes, messages, outbox, workchats
+from tickets.access import ensure_can_act, ensure_can_help, helping_unit
 from tickets.classification import Classification
 from tickets.cleaning import clean, clean_text
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, UnknownCategory
-from tickets.models import Case, LabelFeedback, OutboxItem, Person, Ticket, TicketEvent, Unit
+from tickets.models import (
+    Case,
+    LabelFeedback,
+    OutboxItem,
+    Person,
+    Ticket,
+    TicketEvent,
+    TicketHelper,
+    Unit,
+)
 from tickets.routing import route
 from tickets.statuses import (
     Action,
@@ -33,6 +43,7 @@ from tickets.statuses import (
     next_status,
 )
 from tickets.timelimits import due_at
+from tickets.units import UnitTree
 
 #: Longest ticket text accepted (Telegram messages are ≤ 4,096; web and API texts may be longer).
 MAX_TEXT_CHARS = 10_000
@@ -44,6 +55,8 @@ MAX_PLACE_CHARS = 120
 #: Resident additions shown on the staff card (the newest ones).
 CARD_ADDITIONS = 3
 STAFF_CARD_KINDS = ("staff_card", "staff_card_urgent")
+#: Sent back this many times, a ticket is flagged for the level above (督办).
+SEND_BACKS_FLAGGED = 2
 
 Actor = Person | str
 
@@ -89,7 +102,14 @@ def _notify(
 ) -> None:
     """Queue the resident-facing message for ``kind`` to every recipient of ``ticket``."""
     category_name = domain.taxonomy.name(ticket.category)
-    text = messages.status_update(ticket, kind, category_name, domain.settings.timezone, extra)
+    text = messages.status_update(
+        ticket,
+        kind,
+        category_name,
+        domain.settings.timezone,
+        extra,
+        link=domain.links.url(ticket.code),
+    )
     markup = messages.rating_keyboard(ticket.code) if kind == "resolved" else None
     session.flush()
     for chat_id, person_id in _recipients(session, ticket):
@@ -102,7 +122,6 @@ def _notify(
             person_id=person_id,
             reply_markup=markup,
             dedupe_key=f"{ticket.code}:{event.id}:{kind}:{chat_id}",
-            now=event.at,
         )
 
 
@@ -123,6 +142,11 @@ def staff_card_text(session: Session, domain: Domain, ticket: Ticket, footer: st
         area_name=area.name if area else None,
         unit_name=unit.name if unit else None,
         additions=additions,
+        helpers=[
+            (tree.by_id[h.unit_id].name, h.done_at is not None)
+            for h in ticket.helpers
+            if h.unit_id in tree.by_id
+        ],
     )
     return f"{text}\n{footer}" if footer else text
 
@@ -175,11 +199,47 @@ def refresh_staff_card(
         )
 
 
+def post_card(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    unit: Unit | None,
+    *,
+    key: str,
+    notice: str = "",
+    helper: bool = False,
+) -> workchats.WorkChat | None:
+    """Post the ticket's card to the work chat of ``unit`` (or the nearest unit above with one, or the
+    staff chat): its buttons act on the ticket, ``helper`` cards have a helper's buttons only."""
+    tree = domain.units(session)
+    chat = workchats.chat_for(session, tree, unit, domain.settings.staff_chat_id)
+    if chat is None:
+        return None
+    text = staff_card_text(session, domain, ticket)
+    outbox.enqueue(
+        session,
+        chat_id=chat.chat_id,
+        text=f"{notice}\n{text}" if notice else text,
+        kind="helper_card" if helper else ("staff_card_urgent" if ticket.urgent else "staff_card"),
+        ticket=ticket,
+        reply_markup=(
+            messages.helper_keyboard(ticket.code)
+            if helper
+            else messages.staff_keyboard(ticket.code)
+        ),
+        dedupe_key=f"{ticket.code}:{key}",
+    )
+    return chat
+
+
 def _post_staff_card(
     session: Session, domain: Domain, ticket: Ticket, area: Unit | None, unit: Unit | None
 ) -> None:
-    chat_id = domain.settings.staff_chat_id
-    if chat_id is None:
+    """The card of a ticket just filed, to the routed unit's chat (or the nearest above, or the staff
+    chat)."""
+    tree = domain.units(session)
+    chat = workchats.chat_for(session, tree, unit or area, domain.settings.staff_chat_id)
+    if chat is None:
         return
     text = messages.staff_card(
         ticket,
@@ -190,7 +250,7 @@ def _post_staff_card(
     )
     outbox.enqueue(
         session,
-        chat_id=chat_id,
+        chat_id=chat.chat_id,
         text=text,
         kind="staff_card_urgent" if ticket.urgent else "staff_card",
         ticket=ticket,
@@ -324,6 +384,7 @@ def file_ticket(
     )
     _post_staff_card(session, domain, ticket, area_unit, unit)
     session.flush()
+    clock.reschedule(session, domain, ticket, new=True)
     return ticket
 
 
@@ -350,28 +411,226 @@ def _transition(
 def accept(*, session: Session, domain: Domain, ticket: Ticket, actor: Actor) -> Ticket:
     """受理: take the ticket on and tell the resident."""
     event = _transition(session, domain, ticket, Action.ACCEPT, actor)
+    clock.reschedule(session, domain, ticket)
     _notify(session, domain, ticket, "accepted", event)
     return ticket
 
 
 def assign(*, session: Session, domain: Domain, ticket: Ticket, unit: Unit, actor: Actor) -> Ticket:
-    """派单: give the ticket to ``unit`` (accepting it too when it was new)."""
+    """派单 (or 改派 when it was dispatched before): give the ticket to ``unit`` (accepting it too when
+    it was new); the unit's work chat gets the card. The dispatcher is the actor's unit: a 退单 returns
+    the ticket there."""
+    tree = domain.units(session)
     was_new = ticket.status is Status.NEW
+    redispatch = ticket.dispatcher_id is not None or ticket.sent_back_count > 0
     event = _transition(
-        session, domain, ticket, Action.ASSIGN, actor, unit=unit.code, unit_name=unit.name
+        session,
+        domain,
+        ticket,
+        Action.ASSIGN,
+        actor,
+        unit=unit.code,
+        unit_name=unit.name,
+        redispatch=redispatch,
     )
     ticket.unit_id = unit.id
+    dispatcher = _dispatcher(tree, actor, unit)
+    ticket.dispatcher_id = dispatcher.id if dispatcher is not None else None
+    ticket.sent_back_at = None
+    clock.reschedule(session, domain, ticket)
     session.flush()
     session.refresh(ticket, ["unit"])
+    label = "改派" if redispatch else "派单"
+    post_card(session, domain, ticket, unit, key=f"e{event.id}", notice=f"📌 {label}至{unit.name}")
     _notify(session, domain, ticket, "accepted" if was_new else "assigned", event)
     if was_new:
         _notify(session, domain, ticket, "assigned", event)
     return ticket
 
 
+def _dispatcher(tree: UnitTree, actor: Actor, unit: Unit) -> Unit | None:
+    """The unit a dispatch to ``unit`` comes from: the actor's unit, or for someone without one (an
+    admin, the system) or dispatching to their own unit, the unit above ``unit``."""
+    own = tree.by_id.get(actor.unit_id) if isinstance(actor, Person) and actor.unit_id else None
+    if own is not None and own.id != unit.id:
+        return own
+    return workchats.above(tree, unit)
+
+
+def send_back(
+    *, session: Session, domain: Domain, ticket: Ticket, reason: str, actor: Actor
+) -> Ticket:
+    """退单: the unit the ticket was routed or dispatched to returns it, with a reason, to the unit that
+    dispatched it (for a routed ticket, the unit above); the card goes to that unit's chat. Sent back
+    ``SEND_BACKS_FLAGGED`` times, the ticket is flagged for the level above (督办)."""
+    reason = _clean_text(reason, MAX_NOTE_CHARS, "退单原因")
+    tree = domain.units(session)
+    unit = tree.by_id.get(ticket.unit_id) if ticket.unit_id else None
+    back_to = tree.by_id.get(ticket.dispatcher_id) if ticket.dispatcher_id else None
+    if back_to is None or unit is None or back_to.id == unit.id:
+        back_to = workchats.above(tree, unit)
+    if back_to is None or unit is None or back_to.id == unit.id:
+        raise InvalidInput(f"工单 {ticket.code} 已在最上级单位，无法退单，请改派或不予受理")
+    event = _transition(
+        session,
+        domain,
+        ticket,
+        Action.SEND_BACK,
+        actor,
+        reason=reason,
+        unit=unit.code,
+        to=back_to.code,
+        count=ticket.sent_back_count + 1,
+    )
+    ticket.unit_id = back_to.id
+    ticket.sent_back_count += 1
+    ticket.sent_back_at = event.at
+    clock.reschedule(session, domain, ticket)
+    session.flush()
+    session.refresh(ticket, ["unit"])
+    post_card(
+        session,
+        domain,
+        ticket,
+        back_to,
+        key=f"e{event.id}",
+        notice=messages.sent_back_notice(ticket, unit.name, reason),
+    )
+    if ticket.sent_back_count >= SEND_BACKS_FLAGGED:
+        escalate(
+            session=session,
+            domain=domain,
+            ticket=ticket,
+            level=max(1, ticket.escalation_level),
+            to=workchats.above(tree, back_to),
+            reason="sent_back",
+        )
+    return ticket
+
+
+def escalate(
+    *,
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    level: int,
+    to: Unit | None,
+    reason: str,
+    actor: Actor = "督办",
+) -> workchats.WorkChat | None:
+    """督办: flag the ticket for ``to`` (a unit above the one handling it) and post the card there with
+    the reason (overdue, urgent_not_accepted, sent_back); returns where it went."""
+    ticket.escalation_level = max(ticket.escalation_level, level)
+    ticket.escalated_to_id = to.id if to is not None else None
+    event = _event(
+        session,
+        domain,
+        ticket,
+        actor,
+        EventKind.ESCALATED,
+        level=level,
+        to=to.code if to is not None else None,
+        reason=reason,
+    )
+    ticket.escalated_at = event.at
+    session.flush()
+    tree = domain.units(session)
+    unit = tree.by_id.get(ticket.unit_id) if ticket.unit_id else None
+    notice = messages.escalation_notice(
+        ticket, reason, level, unit.name if unit else "—", domain.clock(), domain.settings.timezone
+    )
+    return post_card(session, domain, ticket, to, key=f"e{event.id}", notice=notice)
+
+
+def add_helper(
+    *, session: Session, domain: Domain, ticket: Ticket, unit: Unit, actor: Actor
+) -> TicketHelper:
+    """协办: ``unit`` helps the responsible (lead) unit; its staff see the ticket, can add notes and
+    mark their part done, and its work chat gets a helper's card. The lead alone resolves it."""
+    ensure_can_act(actor, ticket, domain.units(session))
+    if not ticket.status.is_open:
+        raise InvalidInput(f"工单 {ticket.code} 已{ticket.status.label}，不能增加协办单位")
+    if unit.id == ticket.unit_id:
+        raise InvalidInput(f"{unit.name}已是承办单位")
+    if any(h.unit_id == unit.id for h in ticket.helpers):
+        raise InvalidInput(f"{unit.name}已是协办单位")
+    helper = TicketHelper(
+        ticket=ticket,
+        unit_id=unit.id,
+        added_by_id=actor.id if isinstance(actor, Person) else None,
+        added_at=domain.clock(),
+    )
+    session.add(helper)
+    event = _event(
+        session, domain, ticket, actor, EventKind.HELPER_ADDED, unit=unit.code, unit_name=unit.name
+    )
+    session.flush()
+    post_card(
+        session,
+        domain,
+        ticket,
+        unit,
+        key=f"e{event.id}",
+        notice=f"🤝 请{unit.name}协办",
+        helper=True,
+    )
+    return helper
+
+
+def helper_done(
+    *, session: Session, domain: Domain, ticket: Ticket, note: str, actor: Person
+) -> TicketHelper:
+    """A helper unit's staff mark their part of the ticket done, with what they did."""
+    note = _clean_text(note, MAX_NOTE_CHARS, "协办情况") if note.strip() else ""
+    unit_id = helping_unit(actor, ticket, domain.units(session))
+    helper = next((h for h in ticket.helpers if h.unit_id == unit_id), None)
+    if helper is None:
+        raise InvalidInput(f"您所在单位不是工单 {ticket.code} 的协办单位")
+    if helper.done_at is not None:
+        raise InvalidInput("本单位的协办部分已标记完成")
+    helper.done_at = domain.clock()
+    helper.done_by_id = actor.id
+    helper.note = note or None
+    event = _event(
+        session, domain, ticket, actor, EventKind.HELPER_DONE, unit=helper.unit_id, note=note
+    )
+    session.flush()
+    refresh_staff_card(session, domain, ticket, key=f"e{event.id}")
+    return helper
+
+
+def set_visit(
+    *, session: Session, domain: Domain, ticket: Ticket, at: datetime, actor: Actor
+) -> Ticket:
+    """上门办: staff set the visit time; the resident is told, the unit is reminded before it."""
+    ensure_can_act(actor, ticket, domain.units(session))
+    if not ticket.status.is_open:
+        raise InvalidInput(f"工单 {ticket.code} 已{ticket.status.label}，不能预约上门")
+    if at.tzinfo is None:
+        raise InvalidInput("上门时间需要带时区")
+    now = domain.clock()
+    if at <= now:
+        raise InvalidInput("上门时间需要晚于现在")
+    if at > now + timedelta(days=90):
+        raise InvalidInput("上门时间最多约在 90 天内")
+    ticket.visit_at = at
+    event = _event(session, domain, ticket, actor, EventKind.VISIT_SET, at=at.isoformat())
+    clock.reschedule(session, domain, ticket)
+    _notify(
+        session,
+        domain,
+        ticket,
+        "visit",
+        event,
+        extra=messages.when(at, domain.settings.timezone),
+    )
+    return ticket
+
+
 def start(*, session: Session, domain: Domain, ticket: Ticket, actor: Actor) -> Ticket:
     """处理中: work has started on site."""
     event = _transition(session, domain, ticket, Action.START, actor)
+    clock.reschedule(session, domain, ticket)
     _notify(session, domain, ticket, "in_progress", event)
     return ticket
 
@@ -382,14 +641,20 @@ def resolve(*, session: Session, domain: Domain, ticket: Ticket, note: str, acto
     event = _transition(session, domain, ticket, Action.RESOLVE, actor, note=note)
     ticket.resolved_at = event.at
     ticket.resolution_note = note
+    ticket.callback_at = None
+    clock.reschedule(session, domain, ticket)
     _notify(session, domain, ticket, "resolved", event)
     return ticket
 
 
-def close(*, session: Session, domain: Domain, ticket: Ticket, actor: Actor) -> Ticket:
-    """关闭 a resolved ticket (after a satisfied rating, or when the rating period has passed)."""
-    event = _transition(session, domain, ticket, Action.CLOSE, actor)
+def close(
+    *, session: Session, domain: Domain, ticket: Ticket, actor: Actor, reason: str = ""
+) -> Ticket:
+    """关闭 a resolved ticket (after a satisfied rating, or as 未评价 when the 回访 period has passed)."""
+    data = {"reason": reason} if reason else {}
+    event = _transition(session, domain, ticket, Action.CLOSE, actor, **data)
     ticket.closed_at = event.at
+    clock.reschedule(session, domain, ticket)
     return ticket
 
 
@@ -401,6 +666,7 @@ def reopen(
     event = _transition(session, domain, ticket, Action.REOPEN, actor, reason=reason)
     ticket.resolved_at = None
     ticket.closed_at = None
+    clock.reschedule(session, domain, ticket)
     _notify(session, domain, ticket, "reopened", event)
     return ticket
 
@@ -419,6 +685,7 @@ def reject(
     event = _transition(
         session, domain, ticket, Action.REJECT, actor, reason=reason, not_demand=not_demand
     )
+    clock.reschedule(session, domain, ticket)
     if not_demand:
         _feedback(
             session, domain, ticket, actor, {"is_demand": False, "category": None, "urgent": False}
@@ -438,6 +705,7 @@ def merge(
     ensure_can_act(actor, into, domain.units(session))
     event = _transition(session, domain, ticket, Action.MERGE, actor, into=into.code)
     ticket.duplicate_of_id = into.id
+    clock.reschedule(session, domain, ticket)
     for child in session.scalars(select(Ticket).where(Ticket.duplicate_of_id == ticket.id)):
         child.duplicate_of_id = into.id
     _event(session, domain, into, actor, EventKind.MERGED_IN, merged=ticket.code)
@@ -539,6 +807,7 @@ def set_handling_mode(
         EventKind.HANDLING_MODE,
         **{"from": old.value, "to": mode.value},
     )
+    clock.reschedule(session, domain, ticket)
     return ticket
 
 
@@ -572,11 +841,12 @@ def add_note(
 ) -> TicketEvent:
     """备注. With ``tell_resident`` the note is also sent to the resident as progress."""
     text = _clean_text(text, MAX_NOTE_CHARS, "备注")
-    if not isinstance(actor, str):
-        ensure_can_act(actor, ticket, domain.units(session))
+    ensure_can_help(actor, ticket, domain.units(session))
     event = _event(session, domain, ticket, actor, EventKind.NOTE, text=text, public=tell_resident)
     if tell_resident:
         _notify(session, domain, ticket, "note", event, extra=text)
+        ticket.progress_at = event.at  # 跟踪办: the next progress request counts from here
+        clock.reschedule(session, domain, ticket)
     return event
 
 
@@ -671,6 +941,46 @@ def rate(
         )
     ):
         raise NotFound(f"没有找到工单 {ticket.code}")
+    return _rated(session, domain, ticket, satisfaction, note, resident)
+
+
+def record_callback(
+    *,
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    satisfaction: Satisfaction,
+    note: str,
+    actor: Person,
+) -> Ticket:
+    """电话回访: staff record what the resident said on the phone about a resolved ticket; it counts
+    as the resident's rating (满意/基本满意 close it, 不满意 reopens it)."""
+    ensure_can_act(actor, ticket, domain.units(session))
+    if ticket.status is not Status.RESOLVED:
+        raise InvalidInput(f"工单 {ticket.code} 当前为「{ticket.status.label}」，办结后才能回访")
+    note = note.strip()[:MAX_NOTE_CHARS]
+    event = _event(
+        session,
+        domain,
+        ticket,
+        actor,
+        EventKind.CALLBACK,
+        by="phone",
+        satisfaction=satisfaction.value,
+        note=note,
+    )
+    ticket.callback_at = ticket.callback_at or event.at
+    return _rated(session, domain, ticket, satisfaction, note, actor)
+
+
+def _rated(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    satisfaction: Satisfaction,
+    note: str,
+    rater: Person,
+) -> Ticket:
     if ticket.status is not Status.RESOLVED:
         raise InvalidInput(f"工单 {ticket.code} 当前为「{ticket.status.label}」，办结后才能评价")
     note = note.strip()[:MAX_NOTE_CHARS]
@@ -680,13 +990,13 @@ def rate(
         session,
         domain,
         ticket,
-        resident,
+        rater,
         EventKind.RATED,
         satisfaction=satisfaction.value,
         note=note,
     )
     if satisfaction.counts_as_satisfied:
-        close(session=session, domain=domain, ticket=ticket, actor=resident.display_name or "居民")
+        close(session=session, domain=domain, ticket=ticket, actor=rater.display_name or "居民")
     else:
         reopen(
             session=session,
@@ -696,6 +1006,42 @@ def rate(
             actor="居民评价",
         )
     return ticket
+
+
+def publish(*, session: Session, domain: Domain, ticket: Ticket) -> Ticket:
+    """公开办: put the ticket's progress on the public board."""
+    if ticket.published_at is None:
+        event = _event(session, domain, ticket, "公开办", EventKind.PUBLISHED)
+        ticket.published_at = event.at
+        clock.reschedule(session, domain, ticket)
+    return ticket
+
+
+def ask_callback(*, session: Session, domain: Domain, ticket: Ticket) -> int:
+    """回访: ask the resident (and the reporters of merged tickets) once more to rate the resolved
+    ticket; returns how many could be asked (0: staff must phone)."""
+    event = _event(session, domain, ticket, "回访", EventKind.CALLBACK, by="bot")
+    ticket.callback_at = event.at
+    text = messages.callback_question(
+        ticket, domain.taxonomy.name(ticket.category), domain.links.url(ticket.code)
+    )
+    session.flush()
+    recipients = _recipients(session, ticket)
+    for chat_id, person_id in recipients:
+        outbox.enqueue(
+            session,
+            chat_id=chat_id,
+            text=text,
+            kind="callback",
+            ticket=ticket,
+            person_id=person_id,
+            reply_markup=messages.rating_keyboard(ticket.code),
+            dedupe_key=f"{ticket.code}:{event.id}:callback:{chat_id}",
+            now=event.at,
+        )
+    event.data = {**event.data, "asked": len(recipients)}
+    clock.reschedule(session, domain, ticket)
+    return len(recipients)
 
 
 def _feedback(

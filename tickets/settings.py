@@ -48,6 +48,10 @@ class Settings:
     action_server_port: int = 5055
     console_port: int = 8000
     console_secret_key: str = ""
+    # Where the signing key lives when CONSOLE_SECRET_KEY is not set (tickets.links).
+    secret_file: Path = VAR_DIR / "secret.key"
+    # The console's address as residents reach it: public progress links start with it.
+    public_base_url: str = "http://127.0.0.1:8000"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     data_dir: Path = DATA_DIR
     # Case clustering (个案到类案): join an open case of the same category and area within this window
@@ -97,6 +101,11 @@ class Settings:
             action_server_port=int(get("ACTION_SERVER_PORT") or defaults.action_server_port),
             console_port=int(get("CONSOLE_PORT") or defaults.console_port),
             console_secret_key=get("CONSOLE_SECRET_KEY") or "",
+            secret_file=Path(get("MINWEI_SECRET_FILE") or defaults.secret_file),
+            public_base_url=(
+                get("PUBLIC_BASE_URL")
+                or f"http://127.0.0.1:{int(get('CONSOLE_PORT') or defaults.console_port)}"
+            ).rstrip("/"),
             timezone=ZoneInfo(get("MINWEI_TIMEZONE") or "Asia/Shanghai"),
             data_dir=Path(get("MINWEI_DATA_DIR") or DATA_DIR),
             cluster_window_days=int(get("CLUSTER_WINDOW_DAYS") or defaults.cluster_window_days),

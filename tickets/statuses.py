@@ -58,6 +58,7 @@ class Action(StrEnum):
     REOPEN = "reopen"
     REJECT = "reject"
     MERGE = "merge"
+    SEND_BACK = "send_back"
 
     @property
     def label(self) -> str:
@@ -73,6 +74,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REOPEN: "重新打开",
     Action.REJECT: "不予受理",
     Action.MERGE: "合并",
+    Action.SEND_BACK: "退单",
 }
 
 _WORKING = (Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS, Status.REOPENED)
@@ -90,6 +92,9 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.REOPEN: {s: Status.REOPENED for s in (Status.RESOLVED, Status.CLOSED, Status.REJECTED)},
     Action.REJECT: {s: Status.REJECTED for s in (Status.NEW, *_WORKING)},
     Action.MERGE: {s: Status.MERGED for s in (Status.NEW, *_WORKING)},
+    # 退单: the receiving unit returns the ticket to its dispatcher, who has it as accepted (a ticket
+    # nobody had accepted stays 待受理).
+    Action.SEND_BACK: {Status.NEW: Status.NEW, **{s: Status.ACCEPTED for s in _WORKING}},
 }
 
 
@@ -122,6 +127,13 @@ class EventKind(StrEnum):
     PLACE_ADDED = "place_added"
     RATED = "rated"
     REVIEW_CONFIRMED = "review_confirmed"
+    SEND_BACK = "send_back"
+    ESCALATED = "escalated"
+    HELPER_ADDED = "helper_added"
+    HELPER_DONE = "helper_done"
+    VISIT_SET = "visit_set"
+    PUBLISHED = "published"
+    CALLBACK = "callback"
 
     @property
     def label(self) -> str:
@@ -166,6 +178,13 @@ EVENT_WORDS: dict[EventKind, tuple[str, str | None, bool]] = {
     EventKind.PLACE_ADDED: ("居民补充地点", "您补充了地点", False),
     EventKind.RATED: ("居民评价", None, False),
     EventKind.REVIEW_CONFIRMED: ("复核确认类别", None, False),
+    EventKind.SEND_BACK: ("退单", None, False),
+    EventKind.ESCALATED: ("督办", None, False),
+    EventKind.HELPER_ADDED: ("增加协办单位", None, False),
+    EventKind.HELPER_DONE: ("协办完成", None, False),
+    EventKind.VISIT_SET: ("预约上门", "已预约上门时间", False),
+    EventKind.PUBLISHED: ("公开办理进度", "已公开办理进度", True),
+    EventKind.CALLBACK: ("回访", None, False),
 }
 
 

@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers import errors, grid, rating, resident, staff
+from bot.handlers import errors, grid, rating, resident, staff, workchat
 
 PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
@@ -47,6 +47,8 @@ def table() -> dict[int, list[BaseHandler[Any, Any, Any]]]:
             CommandHandler("bind", grid.bind),
             CommandHandler("unbind", grid.unbind, filters=GROUPS),
             CommandHandler("groupreply", grid.group_reply, filters=GROUPS),
+            CommandHandler("bindunit", workchat.bind_unit),
+            CommandHandler("unbindunit", workchat.unbind_unit, filters=GROUPS),
             CommandHandler("digest", grid.digest),
             CommandHandler("stats", staff.stats),
             staff.buttons(),

@@ -1,19 +1,25 @@
 """Staff in the staff group: the buttons on ticket cards, and /stats.
 
-One-click buttons (受理, 处理中) act at once; 改类别 and 派单 swap the card's buttons for a chooser;
-办结, 不受理 and 合并 need words, so they open a short conversation with the staff member who pressed:
+One-click buttons (受理, 处理中, 协办完成, a 退单 reason) act at once; 改类别, 派单, 协办 and 退单 swap the
+card's buttons for a chooser; the rest need words, so they open a short conversation with the staff
+member who pressed:
 
 ```
- [办结] ──► "请回复本条消息…" ──► NOTE   ──text──► resolved with the note
- [不受理] ──────────────────────► REASON ──text──► rejected with the reason
- [合并] ────────────────────────► MERGE  ──text──► merged into the code given
-                     any state ──/cancel──► end
+ [办结] ──► "请回复本条消息…" ──► NOTE     ──text──► resolved with the note
+ [不受理] ──────────────────────► REASON   ──text──► rejected with the reason
+ [合并] ────────────────────────► MERGE    ──text──► merged into the code given
+ [退单]→[其他原因] ─────────────► SENDBACK ──text──► sent back with the reason
+ [上门] ────────────────────────► VISIT    ──text──► visit time set, resident told
+ [填写进展] ────────────────────► PROGRESS ──text──► note told to the resident
+ [备注] ────────────────────────► REMARK   ──text──► note for staff only
+                       any state ──/cancel──► end
 ```
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Message, Update
@@ -33,14 +39,21 @@ from tickets.queues import Outgoing
 from tickets.usecases import residents, staff
 
 BUTTON = re.compile(r"^t:(?P<action>[a-z]+):(?P<code>MW-\d{8}-\d{4})(?::(?P<arg>[\w-]+))?$")
-NOTE, REASON, MERGE = range(3)
-#: Buttons that need words, the state that waits for them, the prompt and the action they lead to.
-ASKS = {
-    "resolve": (NOTE, texts.staff_ask_note, "resolve", "note"),
-    "reject": (REASON, texts.staff_ask_reason, "reject", "reason"),
-    "merge": (MERGE, texts.staff_ask_merge, "merge", "into"),
+NOTE, REASON, MERGE, SENDBACK, VISIT, PROGRESS, REMARK = range(7)
+#: Buttons that need words: the state that waits for them, the prompt, the command they lead to, the
+#: command's argument the words fill, and its other arguments.
+ASKS: dict[str, tuple[int, Callable[[str], str], str, str, dict[str, Any]]] = {
+    "resolve": (NOTE, texts.staff_ask_note, "resolve", "note", {}),
+    "reject": (REASON, texts.staff_ask_reason, "reject", "reason", {}),
+    "merge": (MERGE, texts.staff_ask_merge, "merge", "into", {}),
+    "sbother": (SENDBACK, texts.staff_ask_send_back, "send_back", "reason", {}),
+    "visit": (VISIT, texts.staff_ask_visit, "visit", "when", {}),
+    "progress": (PROGRESS, texts.staff_ask_progress, "note", "text", {"tell_resident": True}),
+    "note": (REMARK, texts.staff_ask_note_only, "note", "text", {}),
 }
-STATES = {state: (action, param) for state, _, action, param in ASKS.values()}
+STATES = {state: (action, param, extra) for state, _, action, param, extra in ASKS.values()}
+#: Choosers: a button that swaps the card's buttons for choices.
+CHOOSERS = ("reclassify", "assign", "help", "sendback", "back")
 
 
 def _parse(update: Update) -> tuple[str, str, str | None, Message | None]:
@@ -58,7 +71,7 @@ async def button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     deps = deps_of(context)
-    if action in ("reclassify", "assign", "back"):
+    if action in CHOOSERS:
         await deps.read(staff.ensure_staff, telegram_user_id=query.from_user.id)
         markup = await _chooser(context, action, code, query.from_user.id)
         await answer(query)
@@ -68,9 +81,14 @@ async def button(update: Update, context: Context) -> None:
     params: dict[str, Any] = {}
     if action == "cat":
         params = {"category": arg}
-    elif action == "unit":
+    elif action in ("unit", "hunit"):
         params = {"unit_id": int(arg or 0)}
-    target = {"cat": "reclassify", "unit": "assign"}.get(action, action)
+    elif action == "sb":
+        reasons = messages.SEND_BACK_REASONS
+        params = {"reason": reasons[int(arg or 0) % len(reasons)]}
+    target = {"cat": "reclassify", "unit": "assign", "hunit": "help", "sb": "send_back"}.get(
+        action, action
+    )
     result = await deps.write(
         staff.act,
         deps.domain,
@@ -88,21 +106,23 @@ async def _chooser(context: Context, action: str, code: str, user_id: int) -> di
     deps = deps_of(context)
     if action == "reclassify":
         return keyboards.categories(deps.domain.taxonomy, code, "t:cat")
-    if action == "assign":
+    if action in ("assign", "help"):
         choices = await deps.read(
             staff.unit_choices, deps.domain, telegram_user_id=user_id, code=code
         )
-        return keyboards.units(code, choices)
+        return keyboards.units(code, choices, "unit" if action == "assign" else "hunit")
+    if action == "sendback":
+        return keyboards.send_back_reasons(code, messages.SEND_BACK_REASONS)
     return messages.staff_keyboard(code)
 
 
 async def ask(update: Update, context: Context) -> int:
-    """Ask the staff member who pressed 办结 / 不受理 / 合并 for the note, reason or main ticket."""
+    """Ask the staff member who pressed a button that needs words for them."""
     action, code, _, _ = _parse(update)
     query = update.callback_query
     assert query is not None
     await deps_of(context).read(staff.ensure_staff, telegram_user_id=query.from_user.id)
-    state, prompt, _, _ = ASKS[action]
+    state, prompt, _, _, _ = ASKS[action]
     context.user_data["staff_pending"] = {"code": code, "state": state}  # type: ignore[index]
     await answer(query)
     mention = f"{query.from_user.full_name}，" if query.from_user.full_name else ""
@@ -119,7 +139,7 @@ async def take_text(update: Update, context: Context) -> int:
     assert message is not None and message.text is not None
     if pending is None:
         raise ApplicationHandlerStop(ConversationHandler.END)
-    action, param = STATES[pending["state"]]
+    action, param, extra = STATES[pending["state"]]
     value = message.text.strip()
     if param == "into":
         value = residents.find_code(value) or value
@@ -130,7 +150,7 @@ async def take_text(update: Update, context: Context) -> int:
         telegram_user_id=message.from_user.id,  # type: ignore[union-attr]
         code=pending["code"],
         action=action,
-        **{param: value},
+        **{param: value, **extra},
     )
     await reply(
         context, update, texts.staff_done(result.code, result.action_label, result.actor_name)
@@ -157,7 +177,7 @@ async def stats(update: Update, context: Context) -> None:
 def conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
-        entry_points=[CallbackQueryHandler(ask, pattern=r"^t:(resolve|reject|merge):")],
+        entry_points=[CallbackQueryHandler(ask, pattern=rf"^t:({'|'.join(ASKS)}):")],
         states={state: [MessageHandler(text, take_text)] for state in STATES},
         fallbacks=[CommandHandler("cancel", cancel)],
         name="staff_text",
@@ -168,7 +188,8 @@ def conversation() -> ConversationHandler:
 
 def buttons() -> CallbackQueryHandler:
     return CallbackQueryHandler(
-        button, pattern=r"^t:(accept|start|reclassify|assign|back|cat|unit):"
+        button,
+        pattern=r"^t:(accept|start|helped|reclassify|assign|help|sendback|back|cat|unit|hunit|sb):",
     )
 
 

@@ -65,7 +65,18 @@ async def test_a_new_ticket_is_posted_as_a_card_and_an_urgent_one_is_marked(
     assert cards[1]["text"].startswith("🔴 紧急")
     assert urgent in cards[1]["text"]
     labels = [b["text"] for row in cards[0]["reply_markup"]["inline_keyboard"] for b in row]
-    assert labels == ["受理", "改类别", "派单", "处理中", "办结", "不受理", "合并"]
+    assert labels == [
+        "受理",
+        "改类别",
+        "派单",
+        "处理中",
+        "办结",
+        "不受理",
+        "退单",
+        "协办",
+        "上门",
+        "合并",
+    ]
 
 
 async def test_staff_accept_the_resident_is_told_and_the_card_shows_it(

@@ -58,7 +58,8 @@ def build_month(db: Database, domain: Domain, clock: Clock) -> None:
             resident=resident,
         )
         s.flush()
-        for item in outbox.claim_due(s, limit=100, now=clock.now):
+        # The outbox runs on the wall clock (delivery), not on the injected business clock.
+        for item in outbox.claim_due(s, limit=100):
             if item.ticket_id == a.id:
                 outbox.mark_sent(s, item, message_id=1, now=clock.now)
         uow.commit()

@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, case, exc, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from nlu.pii import redact
-from tickets import messages, outbox, review, services, stats
+from tickets import messages, review, services, stats
 from tickets.classification import Classification
 from tickets.cleaning import scrub
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, TicketError
 from tickets.models import ChatBinding, Person, ReviewItem, Ticket, Unit
 from tickets.statuses import OPEN_STATUSES, Role, Source, Status
+from tickets.usecases import groupstatus
 from tickets.usecases.people import residents_for, staff_for
 from tickets.usecases.views import Digest, GroupMessage, GroupOutcome, TicketView
 
@@ -215,12 +215,11 @@ def record_group_messages(
     results: Sequence[Classification],
     *,
     thresholds: Thresholds,
-    group_reply: Any = None,
 ) -> list[GroupOutcome]:
     """File, queue for review, or drop each classified group message (one transaction for the batch).
 
-    Filing is idempotent by (chat, message), so an edited or redelivered message is filed once;
-    ``group_reply(code, category_name) -> str`` words the reply for groups that want one.
+    Filing is idempotent by (chat, message), so an edited or redelivered message is filed once; a
+    group with replies on is told in a status line (``groupstatus``, rate limited per group).
     """
     bound = bindings(session)
     senders = residents_for(
@@ -256,21 +255,8 @@ def record_group_messages(
         ticket = recorded.ticket
         if ticket is not None:
             name = domain.taxonomy.name(ticket.category)
-            if binding.reply_in_group and group_reply is not None:
-                outbox.enqueue(
-                    session,
-                    chat_id=message.chat_id,
-                    text=group_reply(ticket.code, name),
-                    kind="group_reply",
-                    ticket=ticket,
-                    dedupe_key=f"group:{message.chat_id}:{message.message_id}",
-                    extra={
-                        "reply_parameters": {
-                            "message_id": message.message_id,
-                            "allow_sending_without_reply": True,
-                        }
-                    },
-                )
+            if binding.reply_in_group:
+                groupstatus.tell(session, domain, ticket, groupstatus.FILED)
             outcomes.append(GroupOutcome("filed", ticket.code, name, binding.reply_in_group))
         elif recorded.decision == "review":
             outcomes.append(GroupOutcome("review"))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets import commands, messages, outbox, services, stats
-from tickets.access import visible_tickets
+from tickets.access import can_act, visible_tickets
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
 from tickets.models import OutboxItem, Ticket, Unit
@@ -47,8 +47,11 @@ def refresh_card(
     label: str,
     chat_id: int | None = None,
     message_id: int | None = None,
+    *,
+    helper: bool = False,
 ) -> tuple[str, int | None, int | None]:
-    """Queue the edit that shows the ticket's card as it is now, with who did what last."""
+    """Queue the edit that shows the ticket's card as it is now, with who did what last (a 协办
+    unit's card keeps its helper's buttons)."""
     session.flush()
     if message_id is None:
         chat_id, message_id = card_message(session, ticket)
@@ -62,7 +65,13 @@ def refresh_card(
             kind="staff_card_edit",
             ticket=ticket,
             method="editMessageText",
-            reply_markup=messages.staff_keyboard(ticket.code) if ticket.status.is_open else None,
+            reply_markup=(
+                None
+                if not ticket.status.is_open
+                else messages.helper_keyboard(ticket.code)
+                if helper
+                else messages.staff_keyboard(ticket.code)
+            ),
             extra={"message_id": message_id},
             dedupe_key=f"card:{ticket.code}:{len(ticket.events)}:{message_id}",
         )
@@ -97,8 +106,9 @@ def act(
     ticket = services.get_ticket(session, code)
     commands.perform(session, domain, ticket, command, person, commands.Args(**params))
     actor = person.display_name or person.username or "工作人员"
+    helper = not can_act(person, ticket, domain.units(session))
     text, card_chat_id, card_message_id = refresh_card(
-        session, domain, ticket, actor, command.label, card_chat_id, card_message_id
+        session, domain, ticket, actor, command.label, card_chat_id, card_message_id, helper=helper
     )
     return StaffResult(
         code=ticket.code,

@@ -1,0 +1,378 @@
+"""督办: one pass of the supervision clock (``tickets.clock``).
+
+A pass claims the due items whose time has come (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has
+one writer at a time) and does each in the caller's transaction: a warning to the responsible unit's
+work chat, an escalation to the unit above, a progress request, a visit reminder, a publication, a
+回访, an automatic close, a group's status lines. A done item is marked done in the same transaction as
+the messages it queued, so running the pass twice, or in two processes at once, sends nothing twice;
+every message also carries a unique outbox key (``due:<item id>…``).
+
+Before acting the pass checks the item against the ticket's plan as it is now: a step no longer
+planned is cancelled; a warning or visit reminder whose moment has passed while a later step is due
+too is skipped; a message to residents (or about a non-urgent ticket, when the rules say so) in quiet
+hours waits until they end. It runs in the bot process (``bot.supervision``) and as
+``python -m tickets supervise``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tickets import clock, messages, outbox, services, workchats
+from tickets.clock import Due, DueKind
+from tickets.domain import Domain
+from tickets.models import DueItem, OutboxItem, Ticket, Unit
+from tickets.statuses import Status
+from tickets.usecases import groupstatus
+
+#: Items one pass handles at most (one transaction; the caller runs passes until less is done).
+PASS_LIMIT = 200
+#: Tickets planned with other rules (or before the clock existed) re-planned per pass.
+REPLAN_BATCH = 500
+#: Statuses whose tickets hold steps (open ones, and resolved ones waiting for a rating).
+PLANNED = [s.value for s in Status if s.is_open] + [Status.RESOLVED.value]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the pass did with one due item (``outcome``: done, skipped, cancelled, held)."""
+
+    kind: str
+    ticket: str | None
+    unit: str | None
+    due_at: datetime
+    outcome: str
+    chat: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": DueKind(self.kind).label,
+            "ticket": self.ticket,
+            "unit": self.unit,
+            "due_at": self.due_at.isoformat(),
+            "outcome": self.outcome,
+            "chat": self.chat,
+            **self.detail,
+        }
+
+
+def run_pass(
+    session: Session, domain: Domain, *, now: datetime | None = None, limit: int = PASS_LIMIT
+) -> list[Step]:
+    """Do up to ``limit`` due items (steps that become due while the pass runs included)."""
+    now = now or domain.clock()
+    replan(session, domain, limit=REPLAN_BATCH)
+    steps: list[Step] = []
+    seen: set[int] = set()
+    while len(seen) < limit:
+        items = _claim(session, now, limit - len(seen), seen)
+        if not items:
+            break
+        for item in items:
+            seen.add(item.id)
+            step = _handle(session, domain, item, now)
+            if step is not None:
+                steps.append(step)
+        session.flush()
+    return steps
+
+
+def replan(session: Session, domain: Domain, *, limit: int) -> int:
+    """Plan the tickets whose steps were planned with other rules (the file changed, or they were
+    filed before the clock existed); returns how many."""
+    digest = domain.rules.digest
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.status.in_(PLANNED), Ticket.clock_rules != digest)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for ticket in tickets:
+        clock.reschedule(session, domain, ticket)
+    return len(tickets)
+
+
+def _claim(session: Session, now: datetime, limit: int, seen: set[int]) -> Sequence[DueItem]:
+    stmt = (
+        select(DueItem)
+        .where(DueItem.status == clock.PENDING, DueItem.due_at <= now)
+        .order_by(DueItem.due_at, DueItem.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if seen:
+        stmt = stmt.where(DueItem.id.not_in(seen))
+    return session.scalars(stmt).all()
+
+
+def _handle(session: Session, domain: Domain, item: DueItem, now: datetime) -> Step | None:
+    if item.status != "pending":  # done with another of its group's lines in this pass
+        return None
+    kind = DueKind(item.kind)
+    if kind is DueKind.GROUP_STATUS:
+        result = groupstatus.flush(session, domain, item, now)
+        _finish(item, "done", now, result)
+        return Step(kind.value, None, None, item.due_at, "done", item.chat_id, result)
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.id == item.ticket_id).with_for_update(skip_locked=True)
+    )
+    if ticket is None:  # being changed by someone else right now: the next pass takes it
+        return None
+    tree = domain.units(session)
+    unit = tree.by_id.get(ticket.unit_id) if ticket.unit_id else None
+
+    def step(outcome: str, chat: int | None = None, **detail: Any) -> Step:
+        return Step(
+            kind.value, ticket.code, unit.code if unit else None, item.due_at, outcome, chat, detail
+        )
+
+    chain, due = _planned(domain, ticket, item.key)
+    if due is None:
+        _finish(item, "cancelled", now, {})
+        return step("cancelled")
+    if due.at > now:  # the rules moved it later
+        item.due_at = due.at
+        return step("held", until=due.at.isoformat())
+    if _superseded(ticket, kind, chain, due, now):
+        _finish(item, "skipped", now, {})
+        clock.reschedule(session, domain, ticket)
+        return step("skipped")
+    if _quiet(domain, ticket, kind, now):
+        item.due_at = domain.rules.quiet.release(now, domain.settings.timezone)
+        return step("held", until=item.due_at.isoformat())
+    result = ACTIONS[kind](session, domain, ticket, unit, item, now)
+    _finish(item, "done", now, result)
+    clock.reschedule(session, domain, ticket)
+    chat = result.pop("chat", None)
+    return step("done", chat if isinstance(chat, int) else None, **result)
+
+
+def _planned(domain: Domain, ticket: Ticket, key: str) -> tuple[list[Due], Due | None]:
+    for chain in clock.plan_for(domain, ticket):
+        for due in chain:
+            if due.key == key:
+                return chain, due
+    return [], None
+
+
+def _superseded(ticket: Ticket, kind: DueKind, chain: list[Due], due: Due, now: datetime) -> bool:
+    """A warning or visit reminder whose moment has passed: a later step of its chain, at a later
+    moment, is due too (or the visit time itself has passed)."""
+    if kind not in (DueKind.WARN, DueKind.VISIT):
+        return False
+    if kind is DueKind.VISIT and ticket.visit_at is not None and ticket.visit_at <= now:
+        return True
+    later = chain[chain.index(due) + 1 :]
+    return bool(later) and due.at < later[0].at <= now
+
+
+def _quiet(domain: Domain, ticket: Ticket, kind: DueKind, now: datetime) -> bool:
+    quiet = domain.rules.quiet
+    if kind.audience == "none" or not quiet.contains(now, domain.settings.timezone):
+        return False
+    if kind.audience == "resident":
+        return True
+    return quiet.staff and not ticket.urgent
+
+
+def _finish(item: DueItem, status: str, now: datetime, result: dict[str, Any]) -> None:
+    item.status = status
+    item.done_at = now
+    item.result = result
+
+
+# ------------------------------------------------------------------------------------- the actions
+
+
+def _staff_message(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    unit: Unit | None,
+    item: DueItem,
+    text: str,
+    markup: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Post ``text`` to the work chat of ``unit`` (or the nearest above, or the staff chat), as a
+    reply to the ticket's card when the card is in that chat."""
+    tree = domain.units(session)
+    chat = workchats.chat_for(
+        session,
+        tree,
+        unit or (tree.by_id.get(ticket.area_id) if ticket.area_id else None),
+        domain.settings.staff_chat_id,
+    )
+    if chat is None:
+        return {"chat": None, "sent": False}
+    card = session.scalar(
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.ticket_id == ticket.id,
+            OutboxItem.chat_id == chat.chat_id,
+            OutboxItem.kind.in_(services.STAFF_CARD_KINDS),
+        )
+        .order_by(OutboxItem.id.desc())
+        .limit(1)
+    )
+    outbox.enqueue(
+        session,
+        chat_id=chat.chat_id,
+        text=text,
+        kind=f"clock_{item.kind}",
+        ticket=ticket,
+        reply_markup=markup,
+        extra={"reply_to_of": card} if card is not None else None,
+        dedupe_key=f"due:{item.id}",
+    )
+    return {"chat": chat.chat_id, "to": chat.unit_code}
+
+
+def _warn(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    unit: Unit | None,
+    item: DueItem,
+    now: datetime,
+) -> dict[str, Any]:
+    before = str(item.data.get("before", "0"))
+    text = messages.due_warning(ticket, before, domain.settings.timezone)
+    return {**_staff_message(session, domain, ticket, unit, item, text), "before": before}
+
+
+Act = Callable[[Session, Domain, Ticket, Unit | None, DueItem, datetime], dict[str, Any]]
+
+
+def _escalate(reason: str) -> Act:
+    def act(
+        session: Session,
+        domain: Domain,
+        ticket: Ticket,
+        unit: Unit | None,
+        item: DueItem,
+        now: datetime,
+    ) -> dict[str, Any]:
+        level = int(item.data.get("level", 1))
+        tree = domain.units(session)
+        handling = unit or (tree.by_id.get(ticket.area_id) if ticket.area_id else None)
+        to = workchats.above(tree, handling, level)
+        chat = services.escalate(
+            session=session, domain=domain, ticket=ticket, level=level, to=to, reason=reason
+        )
+        if to is not None and unit is not None and to.id != unit.id:
+            told = messages.escalated_told(ticket, to.name, reason)
+            _staff_message(session, domain, ticket, unit, item, told)
+        return {
+            "chat": chat.chat_id if chat else None,
+            "to": to.code if to else None,
+            "level": level,
+        }
+
+    return act
+
+
+def _progress(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    unit: Unit | None,
+    item: DueItem,
+    now: datetime,
+) -> dict[str, Any]:
+    text = messages.progress_request(ticket, domain.taxonomy.name(ticket.category))
+    sent = _staff_message(
+        session, domain, ticket, unit, item, text, messages.progress_keyboard(ticket.code)
+    )
+    ticket.progress_at = now  # the next request counts from this one
+    return sent
+
+
+def _visit(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    unit: Unit | None,
+    item: DueItem,
+    now: datetime,
+) -> dict[str, Any]:
+    place = ticket.location_text or (ticket.area.name if ticket.area else "—")
+    text = messages.visit_reminder(ticket, domain.settings.timezone, place)
+    return {
+        **_staff_message(session, domain, ticket, unit, item, text),
+        "visit_at": ticket.visit_at.isoformat() if ticket.visit_at else None,
+    }
+
+
+def _publish(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    unit: Unit | None,
+    item: DueItem,
+    now: datetime,
+) -> dict[str, Any]:
+    services.publish(session=session, domain=domain, ticket=ticket)
+    return {"published": True}
+
+
+def _callback(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    unit: Unit | None,
+    item: DueItem,
+    now: datetime,
+) -> dict[str, Any]:
+    asked = services.ask_callback(session=session, domain=domain, ticket=ticket)
+    if asked:
+        return {"asked": asked}
+    return {
+        **_staff_message(
+            session, domain, ticket, unit, item, messages.callback_unreachable(ticket)
+        ),
+        "asked": 0,
+    }
+
+
+def _auto_close(
+    session: Session,
+    domain: Domain,
+    ticket: Ticket,
+    unit: Unit | None,
+    item: DueItem,
+    now: datetime,
+) -> dict[str, Any]:
+    services.close(session=session, domain=domain, ticket=ticket, actor="回访期满", reason="未评价")
+    return {"closed": True}
+
+
+ACTIONS: dict[DueKind, Act] = {
+    DueKind.WARN: _warn,
+    DueKind.ESCALATE: _escalate("overdue"),
+    DueKind.URGENT: _escalate("urgent_not_accepted"),
+    DueKind.PROGRESS: _progress,
+    DueKind.VISIT: _visit,
+    DueKind.PUBLISH: _publish,
+    DueKind.CALLBACK: _callback,
+    DueKind.AUTO_CLOSE: _auto_close,
+}
+
+
+def due_count(session: Session, *, now: datetime) -> int:
+    """How many items are due now (monitoring, the CLI's summary)."""
+    return int(
+        session.scalar(
+            select(func.count(DueItem.id)).where(
+                DueItem.status == clock.PENDING, DueItem.due_at <= now
+            )
+        )
+        or 0
+    )
