@@ -174,8 +174,11 @@ class Pipeline:
         return results
 
 
-def load_pipeline(model_dir: Path | str | None = None, *, batch_size: int = 512) -> Pipeline:
-    """Load a trained model (default ``<repo>/models/nlu``); ``ModelNotFound`` when there is none."""
+def load_pipeline(
+    model_dir: Path | str | None = None, *, batch_size: int = 512, fast_segmenter: bool = True
+) -> Pipeline:
+    """Load a trained model (default ``<repo>/models/nlu``); ``ModelNotFound`` when there is none.
+    ``fast_segmenter=False`` segments without jieba-rs (the same words, slower)."""
     directory = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     manifest_path = directory / "model.json"
     if not manifest_path.is_file():
@@ -194,7 +197,7 @@ def load_pipeline(model_dir: Path | str | None = None, *, batch_size: int = 512)
     resources = directory / "resources"
     normalizer = Normalizer(resources)
     places = word_list(resources / "gazetteer.txt")
-    segmenter = Segmenter(resources / "userdict.txt", places)
+    segmenter = Segmenter(resources / "userdict.txt", places, accelerate=fast_segmenter)
     locations = LocationExtractor(
         segmenter, places, resources / "places.yml", locations_meta["outside_words"]
     )
