@@ -36,6 +36,7 @@ from nlu.resources import (
     JIEBA_DIR,
     LEXICON_DIR,
     gazetteer_places,
+    resources_fingerprint,
     word_list,
 )
 from nlu.segment import Segmenter
@@ -211,17 +212,47 @@ def load_pipeline(
     )
 
 
+def inputs_digest(examples: Iterable[Example], config: ClassifierConfig) -> str:
+    """What a trained model depends on: the examples (in any order), the configuration, and every
+    lexicon, dictionary and code file (``resources_fingerprint``)."""
+    h = hashlib.sha256(resources_fingerprint().encode())
+    h.update(json.dumps(config.as_dict(), sort_keys=True).encode())
+    rows = sorted(
+        json.dumps([ex.text, ex.intent, ex.urgent, list(ex.locations)], ensure_ascii=False)
+        for ex in examples
+    )
+    for row in rows:
+        h.update(row.encode())
+        h.update(b"\n")
+    return h.hexdigest()[:24]
+
+
 def train_pipeline(
     out_dir: Path | str | None = None,
     examples: Sequence[Example] | None = None,
     config: ClassifierConfig | None = None,
+    *,
+    reuse: Path | str | None = None,
 ) -> Path:
-    """Train on ``examples`` (default: all of data/nlu) and write a model directory atomically."""
+    """Train on ``examples`` (default: all of data/nlu) and write a model directory atomically.
+
+    ``reuse``: a model directory to copy instead when it was trained from exactly the same inputs
+    (``inputs_digest``): Rasa's training reuses ``models/nlu`` from ``make train`` this way, so the
+    two are the same model and training runs once."""
     started = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else DEFAULT_MODEL_DIR
     examples = list(examples) if examples is not None else load_examples()
     config = config or ClassifierConfig()
+    digest = inputs_digest(examples, config)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if reuse is not None and _trained_from(Path(reuse), digest):
+        work = Path(tempfile.mkdtemp(prefix=".copying-", dir=out.parent))
+        try:
+            shutil.copytree(reuse, work / "model")
+            _replace(work / "model", out)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return out
     work = Path(tempfile.mkdtemp(prefix=".training-", dir=out.parent))
     try:
         resources = work / "resources"
@@ -270,21 +301,36 @@ def train_pipeline(
             "urgent_threshold": classifier.urgent_threshold,
             "demand_threshold": classifier.demand_threshold,
             "features": len(classifier.vectorizer.vocabulary),
+            "temperatures": classifier.temperatures,
+            "inputs": digest,
         }
         (work / "model.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
-        if out.exists():
-            old = out.with_name(out.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            work.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            work.rename(out)
+        _replace(work, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def _trained_from(directory: Path, digest: str) -> bool:
+    try:
+        manifest = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(manifest.get("inputs") == digest and manifest.get("format") == MODEL_FORMAT)
+
+
+def _replace(new: Path, out: Path) -> None:
+    """Move the directory ``new`` to ``out``, replacing what is there."""
+    if out.exists():
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        new.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        new.rename(out)
 
 
 def _digest(directory: Path) -> str:

@@ -52,6 +52,7 @@ from nlu.normalize import Normalizer
 from nlu.pipeline import Pipeline, load_pipeline, train_pipeline
 from nlu.resources import (
     DATA_DIR,
+    DEFAULT_MODEL_DIR,
     JIEBA_DIR,
     LEXICON_DIR,
     gazetteer_places,
@@ -231,7 +232,8 @@ class MinweiClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             if (example := example_from_message(message)) is not None
         ]
         with self._model_storage.write_to(self._resource) as directory:
-            train_pipeline(Path(directory) / "nlu", examples)
+            # The same inputs as models/nlu (make train trains it first): copy it, do not train twice.
+            train_pipeline(Path(directory) / "nlu", examples, reuse=DEFAULT_MODEL_DIR)
             self._pipeline = load_pipeline(Path(directory) / "nlu")
         return self._resource
 
