@@ -6,7 +6,8 @@ Four heads share the character n-gram + lexicon + urgency-cue features of nlu/fe
 - ``category``: taxonomy code, trained on demands only — the ranking;
 - ``intent``: the non-demand/dialogue intent (notice, thank, greet, affirm, …), trained on non-demands;
 - ``urgent``: urgent vs not, trained on demands; its threshold is chosen at training time by
-  cross-validation on the training data so that recall reaches ``config.urgent_recall``.
+  cross-validation on the training data so that recall reaches ``config.urgent_recall``, counting
+  the urgent examples that the calming rule (``UrgencyCues.calmed``) vetoes as missed.
 
 Confidences mean what they say: each head's scores are divided by a temperature fitted on its
 out-of-fold scores (temperature scaling), so a category given 0.8 is right about 80 % of the time on
@@ -30,6 +31,7 @@ import numpy as np
 from nlu.errors import ModelInvalid
 from nlu.features import FeatureConfig, Lexicon, Vectorizer
 from nlu.linear import SoftmaxModel, fit_temperature, softmax, train_softmax
+from nlu.urgency import CALMED_FEATURE
 
 FORMAT = 1
 TOP_K = 5  # categories and intents kept per message
@@ -186,8 +188,9 @@ class Classifier:
             demand_threshold = _best_f1_threshold(
                 _positive(demand_oof, temperatures["demand"]), demand_y
             )
+        calmed = np.array([CALMED_FEATURE in items[int(i)].extra for i in demands])
         threshold = _urgent_threshold(
-            _positive(urgent_oof, temperatures["urgent"]), urg_y, config.urgent_recall
+            _positive(urgent_oof, temperatures["urgent"]), urg_y, config.urgent_recall, calmed
         )
 
         heads = [demand, category, intent, urgent]
@@ -304,13 +307,21 @@ def _positive(oof: np.ndarray | None, temperature: float) -> np.ndarray | None:
     return None if oof is None else softmax(oof / temperature)[:, 1]
 
 
-def _urgent_threshold(oof: np.ndarray | None, y: np.ndarray, recall: float) -> float:
-    """Highest threshold whose out-of-fold recall on the training demands reaches ``recall``."""
+def _urgent_threshold(
+    oof: np.ndarray | None, y: np.ndarray, recall: float, calmed: np.ndarray | None = None
+) -> float:
+    """Highest threshold whose out-of-fold recall on the training demands reaches ``recall``,
+    counting the urgent demands that the calming rule vetoes (``calmed``) as missed."""
     if oof is None:
         return 0.5
-    scores = np.sort(oof[y == 1])
-    allowed_misses = int(np.floor((1.0 - recall) * len(scores)))
-    threshold = float(scores[allowed_misses]) - 1e-9
+    if calmed is None:
+        calmed = np.zeros(len(y), dtype=bool)
+    positives = int(np.sum(y == 1))
+    scores = np.sort(oof[(y == 1) & ~calmed])
+    allowed_misses = int(np.floor((1.0 - recall) * positives)) - (positives - len(scores))
+    if len(scores) == 0:
+        return 0.5
+    threshold = float(scores[max(allowed_misses, 0)]) - 1e-9
     return min(max(threshold, 0.02), 0.5)
 
 

@@ -141,7 +141,8 @@ class Pipeline:
         for norm, cues, s in self.analyse(texts):
             is_demand = s.demand >= demand_threshold
             best, best_p = s.category[0]
-            urgent = is_demand and s.urgent >= urgent_threshold
+            # The urgency head decides, the sentence can veto: 没闻到, 上个月, 已经围蔽 … (urgency.py)
+            urgent = is_demand and s.urgent >= urgent_threshold and not cues.calmed
             intents = sorted(
                 [(REPORT_INTENT, s.demand)]
                 + [(name, (1.0 - s.demand) * p) for name, p in s.intents],
