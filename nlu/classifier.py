@@ -104,6 +104,8 @@ class Classifier:
         self.intercepts = intercepts
         self.urgent_threshold = urgent_threshold
         k = len(categories)
+        self._category_names = np.array(categories, dtype=object)
+        self._intent_names = np.array(intents, dtype=object)
         self._slices = {
             "demand": slice(0, 2),
             "category": slice(2, 2 + k),
@@ -126,19 +128,12 @@ class Classifier:
         pi = np.take_along_axis(p["intent"], top_i, axis=1).tolist()
         demand = p["demand"][:, 1].tolist()
         urgent = p["urgent"][:, 1].tolist()
-        cats = self.categories
-        intents = self.intents
-        out = []
-        for i, (oc, oi) in enumerate(zip(top_c.tolist(), top_i.tolist(), strict=True)):
-            out.append(
-                Scores(
-                    demand=demand[i],
-                    category=tuple(zip([cats[k] for k in oc], pc[i], strict=True)),
-                    intents=tuple(zip([intents[k] for k in oi], pi[i], strict=True)),
-                    urgent=urgent[i],
-                )
-            )
-        return out
+        names_c = self._category_names[top_c].tolist()  # object array: names without a loop
+        names_i = self._intent_names[top_i].tolist()
+        return [
+            Scores(d, tuple(zip(nc, c, strict=True)), tuple(zip(ni, n, strict=True)), u)
+            for d, nc, c, ni, n, u in zip(demand, names_c, pc, names_i, pi, urgent, strict=True)
+        ]
 
     # -- training ------------------------------------------------------------------------------
 

@@ -86,10 +86,10 @@ def classify(args: argparse.Namespace) -> int:
         results = iter(pipe.classify(texts))
         for id_, _, error in parsed:
             if error is not None:
-                record: dict[str, Any] = {"id": id_, "error": error}
+                line = json.dumps({"id": id_, "error": error}, ensure_ascii=False)
             else:
-                record = {"id": id_, **next(results).as_dict()}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                line = next(results).to_json(id_)  # == json.dumps({"id": id_, **as_dict()})
+            out.write(line + "\n")
         out.flush()
     return 0
 

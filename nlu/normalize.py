@@ -185,6 +185,8 @@ def _apply(
     starts.extend(range(last, len(text)))
     ends.extend(range(last + 1, len(text) + 1))
     joined = "".join(out)
+    if not (joined.startswith(" ") or joined.endswith(" ") or "  " in joined):
+        return Normalized(original, joined, framing, tuple(starts), tuple(ends))
     # Stripping can leave a space at either end or two spaces in a row; drop them.
     keep = [
         i

@@ -60,6 +60,10 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
+#: A string as JSON with ensure_ascii=False (the json module's own C encoder of strings).
+_json_str: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
 class NluResult:
     """Everything the NLU says about one message. Offsets index the original text."""
@@ -98,6 +102,51 @@ class NluResult:
             "framing": self.framing.as_dict(),
             "classifier_version": self.classifier_version,
         }
+
+    def to_json(self, id_: Any) -> str:
+        """``json.dumps({"id": id_, **self.as_dict()}, ensure_ascii=False)``, written directly: the
+        dict and the generic encoder were a fifth of ``nlu classify``'s time. A test checks that the
+        two are the same string on every training text."""
+        s = _json_str
+        ranking = ", ".join(f"[{s(c)}, {_r(p)!r}]" for c, p in self.ranking)
+        intents = ", ".join(f"[{s(c)}, {_r(p)!r}]" for c, p in self.intent_ranking)
+        locations = ", ".join(
+            f'{{"text": {s(x.text)}, "start": {x.start!r}, "end": {x.end!r}}}'
+            for x in self.locations
+        )
+        pii = ", ".join(
+            f'{{"kind": {s(x.kind)}, "start": {x.start!r}, "end": {x.end!r}}}' for x in self.pii
+        )
+        category = "null" if self.category is None else s(self.category)
+        framing = self.framing
+        if (
+            framing.forwarded
+            or framing.speaker
+            or framing.relay
+            or framing.mentions
+            or framing.attachments
+        ):
+            framing_json = json.dumps(framing.as_dict(), ensure_ascii=False)
+        else:
+            framing_json = "{}"
+        return (
+            f'{{"id": {json.dumps(id_, ensure_ascii=False)}, '
+            f'"is_demand": {"true" if self.is_demand else "false"}, '
+            f'"demand_confidence": {_r(self.demand_confidence)!r}, '
+            f'"category": {category}, '
+            f'"category_confidence": {_r(self.category_confidence)!r}, '
+            f'"ranking": [{ranking}], '
+            f'"urgent": {"true" if self.urgent else "false"}, '
+            f'"urgent_confidence": {_r(self.urgent_confidence)!r}, '
+            f'"urgent_cues": [{", ".join(map(s, self.urgent_cues))}], '
+            f'"locations": [{locations}], '
+            f'"pii": [{pii}], '
+            f'"intent": {s(self.intent)}, '
+            f'"intent_confidence": {_r(self.intent_confidence)!r}, '
+            f'"intent_ranking": [{intents}], '
+            f'"framing": {framing_json}, '
+            f'"classifier_version": {s(self.classifier_version)}}}'
+        )
 
 
 class Pipeline:
