@@ -82,3 +82,16 @@ def test_every_character_maps_inside_the_original(normalizer: Normalizer) -> Non
     for i in range(len(result.text)):
         s, e = result.to_original(i, i + 1)
         assert 0 <= s < e <= len(text)
+
+
+def test_the_two_scans_find_what_the_one_inline_pattern_finds(normalizer: Normalizer) -> None:
+    from nlu.data import load_examples
+
+    texts = [ex.text for ex in load_examples()]
+    texts += ["  a  b  ", "@小李  冇 [图片]  13812345678  唔该晒", "嘅嘅嘅", "\n\t冇\n", ""]
+    for text in texts:
+        t = text.translate(normalizer._table)
+        for pos in (0, 2):
+            one = [(m.span(), m.lastgroup) for m in normalizer._inline.finditer(t, pos)]
+            two = [(m.span(), kind) for m, kind in normalizer._inline_matches(t, pos)]
+            assert two == one, text
