@@ -61,7 +61,7 @@ def _r(x: float) -> float:
 
 
 #: A string as JSON with ensure_ascii=False (the json module's own C encoder of strings).
-_json_str: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_json_str: Any = json.encoder.encode_basestring
 
 
 @dataclass(frozen=True, slots=True)

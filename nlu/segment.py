@@ -95,7 +95,7 @@ class Segmenter:
     def cut(self, text: str) -> list[str]:
         """Words of ``text`` in order; concatenated they give ``text`` back."""
         if self._fast is not None and not self._may_tie(text):
-            return self._fast(text, False)  # type: ignore[no-any-return]
+            return self._fast(text, False)
         return self.cut_python(text)
 
     def _may_tie(self, text: str) -> bool:
