@@ -50,6 +50,7 @@ class ClassifierConfig:
     urgent_recall: float = 0.97
     folds: int = 5
     calibrate: bool = True  # temperature scaling of every head from out-of-fold scores
+    calm_veto: bool = True  # a calmed message (UrgencyCues.calmed) is never urgent
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,7 +184,9 @@ class Classifier:
             demand_threshold = _best_f1_threshold(
                 _positive(demand_oof, temperatures["demand"]), demand_y
             )
-        calmed = np.array([CALMED_FEATURE in items[int(i)].extra for i in demands])
+        calmed = np.array(
+            [config.calm_veto and CALMED_FEATURE in items[int(i)].extra for i in demands]
+        )
         threshold = _urgent_threshold(
             _positive(urgent_oof, temperatures["urgent"]), urg_y, config.urgent_recall, calmed
         )

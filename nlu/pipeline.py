@@ -186,12 +186,13 @@ class Pipeline:
     def _batch(self, texts: Sequence[str]) -> list[NluResult]:
         demand_threshold = self.classifier.demand_threshold
         urgent_threshold = self.classifier.urgent_threshold
+        veto = self.classifier.config.calm_veto
         results = []
         for norm, cues, s in self.analyse(texts):
             is_demand = s.demand >= demand_threshold
             best, best_p = s.category[0]
             # The urgency head decides, the sentence can veto: 没闻到, 上个月, 已经围蔽 … (urgency.py)
-            urgent = is_demand and s.urgent >= urgent_threshold and not cues.calmed
+            urgent = is_demand and s.urgent >= urgent_threshold and not (veto and cues.calmed)
             intents = sorted(
                 [(REPORT_INTENT, s.demand)]
                 + [(name, (1.0 - s.demand) * p) for name, p in s.intents],
