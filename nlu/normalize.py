@@ -119,6 +119,20 @@ class Normalizer:
         )
         self._yue = re.compile("|".join(map(re.escape, keys))) if keys else None
 
+    def body(self, norm: Normalized) -> str:
+        """The normalised text without the quoted speaker of a forward (``陈姨:`` of
+        ``【转发】陈姨：…``): what the classifier reads. The name says nothing about the demand, and a
+        forwarded complaint must read like the same complaint sent directly. Locations still see the
+        whole normalised text (a speaker may be named after a building)."""
+        speaker = norm.framing.speaker
+        text = norm.text
+        if not (norm.framing.forwarded and speaker):
+            return text
+        name = speaker.translate(self._table)
+        if text.startswith(name) and text[len(name) : len(name) + 1] == ":":
+            return text[len(name) + 1 :].lstrip()
+        return text
+
     def normalize(self, original: str) -> Normalized:
         """Normalise one message; see the module docstring for the steps."""
         text = original.translate(self._table)

@@ -179,8 +179,9 @@ class Pipeline:
     def analyse(self, texts: Sequence[str]) -> list[tuple[Normalized, UrgencyCues, Scores]]:
         """The intermediate steps for a batch (used by evaluation and the Rasa components)."""
         norms = [self.normalizer.normalize(t) for t in texts]
-        cues = [self.urgency.cues(n.text) for n in norms]
-        scores = self.classifier.scores([n.text for n in norms], [c.features() for c in cues])
+        bodies = [self.normalizer.body(n) for n in norms]
+        cues = [self.urgency.cues(b) for b in bodies]
+        scores = self.classifier.scores(bodies, [c.features() for c in cues])
         return list(zip(norms, cues, scores, strict=True))
 
     def _batch(self, texts: Sequence[str]) -> list[NluResult]:
@@ -321,8 +322,8 @@ def train_pipeline(
         norms = [normalizer.normalize(ex.text) for ex in examples]
         items = [
             TrainingItem(
-                text=n.text,
-                extra=urgency.cues(n.text).features(),
+                text=normalizer.body(n),
+                extra=urgency.cues(normalizer.body(n)).features(),
                 intent=ex.intent,
                 is_demand=ex.is_demand,
                 category=ex.category,

@@ -95,3 +95,18 @@ def test_the_two_scans_find_what_the_one_inline_pattern_finds(normalizer: Normal
             one = [(m.span(), m.lastgroup) for m in normalizer._inline.finditer(t, pos)]
             two = [(m.span(), kind) for m, kind in normalizer._inline_matches(t, pos)]
             assert two == one, text
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        ("【转发】陈姨：东门口嗰个井盖冇咗好危险", "东门口那个井盖没了好危险"),
+        ("【转发】5栋陈姨：电梯坏咗", "电梯坏了"),
+        ("转发：3栋电梯又坏", "3栋电梯又坏"),
+        ("东门口：好多垃圾", "东门口:好多垃圾"),  # not a forward: nothing is a speaker
+    ],
+)
+def test_the_classifier_reads_a_forward_without_its_speaker(
+    normalizer: Normalizer, text: str, body: str
+) -> None:
+    assert normalizer.body(normalizer.normalize(text)) == body
