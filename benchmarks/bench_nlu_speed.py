@@ -1,8 +1,17 @@
 """Benchmark: NLU speed, ours next to Rasa's default pipeline, pinned to one core (``taskset -c 0``).
 
     .venv-rasa/bin/python -m benchmarks.bench_nlu_speed [--messages 20000] [--requests 500]
+    .venv-rasa/bin/python -m benchmarks.bench_nlu_speed --ratio-only    # the ratio below, ~2 min
 
 Measured in one run:
+
+- the speed ratio (noise on a shared machine cancels): ``make classify`` throughput beyond start-up on
+  one core — the wall time of N + 200 lines minus that of 200 lines — divided by plain
+  ``jieba.Tokenizer().cut`` over the same N texts (``list(tk.cut(text))`` after ``tk.initialize()``),
+  both pinned to core 0, alternated, best of three each. Before timing, the command line's output
+  with the jieba-rs segmenter is checked to be identical to its output with the Python segmenter
+  (``--python-segmenter``) on every message, and the segmenter to cut every tipdm2020c message
+  (when ``../shared/datasets`` is there) exactly as jieba does;
 
 - ``nlu classify`` throughput: the command line on one core, messages/s beyond start-up
   (time for N lines minus the time for one line, best of three), both wall clock and CPU time (on a
@@ -70,6 +79,110 @@ def classify_cli(model: Path, lines: list[str]) -> tuple[float, float]:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert len(done.stdout.splitlines()) == len(lines), done.stderr[-2000:]
     return seconds, cpu
+
+
+def classify_wall(model: Path, lines: list[str], *options: str) -> tuple[float, str]:
+    """Wall-clock seconds of ``make classify`` (the same command: ``nlu classify``) on core 0, and
+    its output."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*ONE_CORE, str(RASA_BIN / "python"), "-m", "nlu", "classify", "--model", str(model),
+         *options],
+        input="".join(lines),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    assert len(done.stdout.splitlines()) == len(lines), done.stderr[-2000:]
+    return seconds, done.stdout
+
+
+JIEBA_SCRIPT = """
+import json, sys, time
+import jieba
+texts = json.loads(sys.stdin.read())
+tk = jieba.Tokenizer()
+tk.initialize()
+started = time.perf_counter()
+for text in texts:
+    list(tk.cut(text))
+print(time.perf_counter() - started)
+"""
+
+
+def jieba_wall(texts: list[str]) -> float:
+    """Seconds of plain ``jieba.Tokenizer().cut`` over ``texts`` after ``initialize()``, core 0."""
+    done = subprocess.run(
+        [*ONE_CORE, str(RASA_BIN / "python"), "-c", JIEBA_SCRIPT],
+        input=json.dumps(texts, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def check_segmenter(texts: list[str]) -> int:
+    """Assert the segmenter cuts every text as jieba does; returns how many texts were checked."""
+    from nlu.resources import gazetteer_places
+    from nlu.segment import Segmenter
+
+    segmenter = Segmenter(extra_words=gazetteer_places())
+    different = [t for t in texts if segmenter.cut(t) != segmenter.jieba_cut(t)]
+    assert different == [], f"{len(different)} texts cut differently, e.g. {different[0][:80]!r}"
+    return len(texts)
+
+
+def tipdm_texts() -> list[str]:
+    """Titles and bodies of every tipdm2020c message (read in place), or [] without the dataset."""
+    import csv
+
+    base = ROOT.parent / "shared" / "datasets"
+    out: list[str] = []
+    for path, fields in (
+        (base / "tipdm2020c_labeled" / "labeled.csv", ("留言主题", "留言详情")),
+        (base / "tipdm2020c_hot_issues" / "messages.csv", ("留言主题", "留言详情")),
+    ):
+        if path.is_file():
+            with path.open(encoding="utf-8", newline="") as f:
+                for row in csv.DictReader(f):
+                    out += [row[k] for k in fields if row.get(k)]
+    return out
+
+
+def speed_ratio(model: Path, texts: list[str], warm: int = 200, rounds: int = 3) -> dict[str, Any]:
+    """``nlu classify`` messages/s beyond start-up over jieba's cut messages/s, same texts, core 0."""
+    lines = [
+        json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)
+    ]
+    head = lines[:warm]
+    fast_out = classify_wall(model, lines)[1]
+    slow_out = classify_wall(model, lines, "--python-segmenter")[1]
+    assert fast_out == slow_out, "classify output differs between the jieba-rs and Python segmenter"
+    checked = check_segmenter(list(dict.fromkeys(texts)) + tipdm_texts())
+    classify_s, jieba_s = [], []
+    for _ in range(rounds):
+        full = classify_wall(model, head + lines)[0]
+        short = classify_wall(model, head)[0]
+        classify_s.append(full - short)
+        jieba_s.append(jieba_wall(texts))
+    best_classify, best_jieba = min(classify_s), min(jieba_s)
+    return {
+        "messages": len(texts),
+        "classify_beyond_startup_s": best_classify,
+        "jieba_cut_s": best_jieba,
+        "classify_per_s": len(texts) / best_classify,
+        "jieba_per_s": len(texts) / best_jieba,
+        "ratio": best_jieba / best_classify,
+        "ratios_per_round": [j / c for c, j in zip(classify_s, jieba_s, strict=True)],
+        "identical_outputs_checked": len(texts),
+        "segmenter_texts_checked": checked,
+    }
 
 
 def in_process(model: Path, baseline: Path, texts: list[str]) -> dict[str, Any]:
@@ -167,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument(
+        "--ratio-only", action="store_true", help="only the classify/jieba speed ratio"
+    )
+    parser.add_argument(
+        "--model", type=Path, default=None, help="for --ratio-only (default: train)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("taskset") is None:
         print("taskset not found (util-linux)", file=sys.stderr)
@@ -180,12 +299,24 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="minwei-speed-") as tmp_name:
         tmp = Path(tmp_name)
-        started = time.perf_counter()
-        subprocess.run(
-            [*ONE_CORE, str(RASA_BIN / "python"), "-m", "nlu", "train", "--out", str(tmp / "ours")],
-            cwd=ROOT, env=ENV, check=True, capture_output=True,
-        )  # fmt: skip
-        results["ours_train_s"] = time.perf_counter() - started
+        if args.ratio_only and args.model is not None:
+            ours = args.model
+        else:
+            ours = tmp / "ours"
+            started = time.perf_counter()
+            subprocess.run(
+                [*ONE_CORE, str(RASA_BIN / "python"), "-m", "nlu", "train", "--out", str(ours)],
+                cwd=ROOT, env=ENV, check=True, capture_output=True,
+            )  # fmt: skip
+            results["ours_train_s"] = time.perf_counter() - started
+        results["ratio"] = ratio = speed_ratio(ours, stream)
+        print_ratio(ratio)
+        if args.ratio_only:
+            out = ROOT / "reports" / "bench_nlu_speed_ratio.json"
+            out.parent.mkdir(exist_ok=True)
+            out.write_text(json.dumps(ratio, indent=2) + "\n", encoding="utf-8")
+            print(f"\nreport: {out}")
+            return 0
         startups = [classify_cli(tmp / "ours", lines[:1]) for _ in range(3)]
         startup = min(w for w, _ in startups)
         startup_cpu = min(c for _, c in startups)
@@ -223,6 +354,19 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nreport: {out}")
     return 0
+
+
+def print_ratio(r: dict[str, Any]) -> None:
+    print(
+        f"speed ratio, {r['messages']} messages on one core (best of {len(r['ratios_per_round'])}):\n"
+        f"  nlu classify beyond start-up  {r['classify_beyond_startup_s']:.2f} s  ({r['classify_per_s']:.0f} msg/s)\n"
+        f"  jieba Tokenizer().cut          {r['jieba_cut_s']:.2f} s  ({r['jieba_per_s']:.0f} msg/s)\n"
+        f"  ratio classify / jieba         {r['ratio']:.2f}  (rounds: "
+        + ", ".join(f"{x:.2f}" for x in r["ratios_per_round"])
+        + ")\n"
+        f"  identical classify output with the Python segmenter on {r['identical_outputs_checked']} messages;"
+        f" segmenter = jieba on {r['segmenter_texts_checked']} texts"
+    )
 
 
 def print_table(r: dict[str, Any], args: argparse.Namespace) -> None:

@@ -6,7 +6,8 @@ The 7-class first-level label (一级标签) of ``../shared/datasets/tipdm2020c_
 (train.csv 7,377 / test.csv 1,833), metric macro-F1. "Ours" is the category head of our pipeline
 (normaliser, character 1–2-gram + lexicon features, logistic regression, same hyperparameters as
 data/nlu training) trained on train.csv: once on titles only, once on title + body where the record has
-one. Rasa's default Chinese pipeline (JiebaTokenizer + CountVectorsFeaturizer + DIETClassifier,
+one, and once more on title + body with every class weighing the same in the loss (``balanced_weights``;
+chosen by 3-fold cross-validation on train.csv grouped by title: macro-F1 0.8753 → 0.8811). Rasa's default Chinese pipeline (JiebaTokenizer + CountVectorsFeaturizer + DIETClassifier,
 defaults) is trained on the titles in the same run. The data is read in place and never copied.
 Prints tables; writes reports/bench_nlu_tipdm.json.
 """
@@ -27,7 +28,7 @@ from nlu import metrics
 from nlu.classifier import ClassifierConfig
 from nlu.data import Example
 from nlu.features import Lexicon, Vectorizer
-from nlu.linear import train_softmax
+from nlu.linear import balanced_weights, train_softmax
 from nlu.normalize import Normalizer
 from nlu.resources import DATA_DIR, ROOT
 from nlu.urgency import UrgencyRules
@@ -57,7 +58,11 @@ def text_of(row: dict[str, str], with_body: bool) -> str:
 
 
 def ours(
-    train: list[dict[str, str]], test: list[dict[str, str]], labels: list[str], with_body: bool
+    train: list[dict[str, str]],
+    test: list[dict[str, str]],
+    labels: list[str],
+    with_body: bool,
+    balanced: bool = False,
 ) -> dict:
     """Our category head: the pipeline's normaliser, features and logistic regression."""
     config = ClassifierConfig()
@@ -70,7 +75,8 @@ def ours(
     vec = Vectorizer.fit(norm, config.features, lexicon, extras)
     x = vec.transform(norm, extras)
     y = np.array([labels.index(r["一级标签"]) for r in train])
-    model = train_softmax(x, y, len(labels), c=config.c_category)
+    weights = balanced_weights(y, len(labels)) if balanced else None
+    model = train_softmax(x, y, len(labels), c=config.c_category, sample_weight=weights)
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
     tnorm = [normalizer.normalize(text_of(r, with_body)).text for r in test]
@@ -133,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "ours (titles)": ours(train, test, labels, with_body=False),
         "ours (title + body where present)": ours(train, test, labels, with_body=True),
+        "ours (title + body, classes weighted equally)": ours(
+            train, test, labels, with_body=True, balanced=True
+        ),
     }
     if not args.no_baseline:
         results["Rasa default pipeline (titles)"] = baseline(train, test, labels)

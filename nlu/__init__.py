@@ -4,10 +4,13 @@ Modules, in pipeline order (each one stage, typed in and out; see README "中文
 
 - ``normalize``: full-width → half-width, traditional → simplified, Cantonese → standard written
   Chinese, forward framing/@mentions/placeholders stripped as metadata; offsets back to the original;
-- ``urgency``: urgent-situation cues (features of the classifier, and an explanation);
+- ``urgency``: urgent-situation cues read with their sentence (negation, past, handled, only a risk …):
+  features of the classifier, a veto on urgency for calmed messages, and an explanation;
 - ``features`` + ``linear`` + ``classifier``: char 1–2-grams and regex/lookup features, logistic
-  regression heads for demand, category, dialogue intent and urgency (JSON + NPZ, no pickles);
-- ``segment`` + ``locations``: our own jieba tokenizer and spaCy ``Matcher`` patterns for place spans;
+  regression heads for demand, category, dialogue intent and urgency with temperature-calibrated
+  confidences (JSON + NPZ, no pickles);
+- ``segment`` + ``locations``: our own jieba tokenizer (cut by jieba-rs when ``rjieba`` is installed,
+  the same words) and spaCy ``Matcher`` patterns for place spans;
 - ``pii`` (phone and ID numbers); ``pipeline``: ``load_pipeline()`` and ``NluResult``;
 - ``rasa_components``: thin Rasa 3.6 wrappers (``config.yml``), imported only by the Rasa server;
 - ``data``, ``metrics``, ``evaluate``, ``baseline``, ``cli``: training data, evaluation and the

@@ -34,6 +34,8 @@ METRIC_ROWS: list[tuple[str, Callable[[dict[str, Any]], float]]] = [
     ("category macro-F1 (gold demands)", lambda s: s["category_macro_f1"]),
     ("category accuracy (gold demands)", lambda s: s["category_accuracy"]),
     ("category macro-F1 (end to end)", lambda s: s["category_macro_f1_end_to_end"]),
+    ("category ECE (top-1 confidence vs accuracy, gold demands)", lambda s: s["category_ece"]),
+    ("demand ECE (P(demand) vs frequency)", lambda s: s["demand_ece"]),
     ("urgent recall", lambda s: s["urgent"]["recall"]),
     ("urgent precision", lambda s: s["urgent"]["precision"]),
     ("location F1 exact", lambda s: s["locations_exact"]["f1"]),

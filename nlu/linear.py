@@ -42,8 +42,11 @@ def train_softmax(
     c: float = 10.0,
     sample_weight: np.ndarray | None = None,
     max_iter: int = 500,
+    start: SoftmaxModel | None = None,
 ) -> SoftmaxModel:
-    """Fit the model; ``y`` holds class indices in ``range(n_classes)``."""
+    """Fit the model; ``y`` holds class indices in ``range(n_classes)``. ``start`` (a model over the
+    same features) is where L-BFGS starts: the objective is strictly convex, so the optimum is the
+    same, only reached in fewer steps (cross-validation starts from the model of all the data)."""
     n, d = x.shape
     weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     onehot = np.zeros((n, n_classes))
@@ -63,7 +66,10 @@ def train_softmax(
         grad_b = residual.sum(axis=0)
         return loss, np.concatenate([grad_w.ravel(), grad_b])
 
-    theta0 = np.zeros(d * n_classes + n_classes)
+    if start is None:
+        theta0 = np.zeros(d * n_classes + n_classes)
+    else:
+        theta0 = np.concatenate([start.coef.ravel(), start.intercept])
     result = scipy.optimize.minimize(
         objective,
         theta0,
@@ -83,3 +89,32 @@ def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     per_class = len(y) / (n_classes * np.maximum(counts, 1.0))
     return np.asarray(per_class[y])
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature ``T`` minimising the negative log-likelihood of ``softmax(logits / T)``
+    (temperature scaling, Guo et al. 2017), by golden-section search on ``log T`` in [1/20, 20].
+    ``logits`` are out-of-fold scores, so the probabilities are calibrated for unseen messages;
+    the ranking of classes does not change."""
+    rows = np.arange(len(y))
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -float(log_p[rows, y].mean())
+
+    lo, hi = -np.log(20.0), np.log(20.0)
+    ratio = (np.sqrt(5.0) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(60):
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = nll(b)
+    return float(np.exp((lo + hi) / 2))

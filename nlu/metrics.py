@@ -82,6 +82,23 @@ def spans_f1(
     return {"exact": exact, "overlap": PRF(op, orc, of, n_gold)}
 
 
+def calibration_error(
+    confidence: Sequence[float], outcome: Sequence[bool], bins: int = 10
+) -> float:
+    """Expected calibration error: over ``bins`` equal-width confidence bins, the gap between the
+    mean confidence and the fraction of outcomes that came true, weighted by the bin's share.
+    For a top-1 prediction ``outcome`` is "it was right"; for a probability, "the event happened"."""
+    sums: dict[int, list[float]] = {}
+    for c, o in zip(confidence, outcome, strict=True):
+        b = min(int(c * bins), bins - 1)
+        acc = sums.setdefault(b, [0.0, 0.0, 0.0])
+        acc[0] += c
+        acc[1] += float(o)
+        acc[2] += 1
+    n = sum(a[2] for a in sums.values())
+    return sum(abs(a[0] - a[1]) / n for a in sums.values()) if n else 0.0
+
+
 def confusion(gold: Sequence[str | None], pred: Sequence[str | None]) -> Counter[tuple[str, str]]:
     return Counter((str(g), str(p)) for g, p in zip(gold, pred, strict=True))
 
@@ -114,9 +131,18 @@ def score(
         if gold_c
         else 0.0
     )
+    ranked = [(predictions[i].get("ranking") or [[None, 0.0]])[0] for i in demand_idx]
+    category_ece = calibration_error(
+        [float(p) for _, p in ranked], [g == c for g, (c, _) in zip(gold_c, ranked, strict=True)]
+    )
+    demand_ece = calibration_error(
+        [float(p.get("demand_confidence") or 0.0) for p in predictions], gold_d
+    )
     return {
         "messages": len(records),
         "demand": binary(gold_d, pred_d).as_dict(),
+        "demand_ece": round(demand_ece, 4),
+        "category_ece": round(category_ece, 4),
         "category_macro_f1": round(macro_f1(table), 4),
         "category_accuracy": round(accuracy, 4),
         "category_macro_f1_end_to_end": round(macro_f1(e2e), 4),

@@ -113,6 +113,28 @@ class Normalizer:
             f"|(?P<ws>\\s{{2,}}|^\\s+|\\s+$)"
             f"|(?P<yue>{'|'.join(map(re.escape, keys))})"
         )
+        # The same scan in two patterns: Python's re cannot skip ahead in the alternation above
+        # (its first branches start with look-arounds), but it can in an alternation of literal
+        # phrases alone (4x faster). ``_inline_matches`` merges them as the one pattern would.
+        self._marks = re.compile(
+            f"(?P<mention>{_MENTION})|(?P<ph>{_PLACEHOLDER})|(?P<num>{_LONG_NUMBER})"
+            f"|(?P<ws>\\s{{2,}}|^\\s+|\\s+$)"
+        )
+        self._yue = re.compile("|".join(map(re.escape, keys))) if keys else None
+
+    def body(self, norm: Normalized) -> str:
+        """The normalised text without the quoted speaker of a forward (``陈姨:`` of
+        ``【转发】陈姨：…``): what the classifier reads. The name says nothing about the demand, and a
+        forwarded complaint must read like the same complaint sent directly. Locations still see the
+        whole normalised text (a speaker may be named after a building)."""
+        speaker = norm.framing.speaker
+        text = norm.text
+        if not (norm.framing.forwarded and speaker):
+            return text
+        name = speaker.translate(self._table)
+        if text.startswith(name) and text[len(name) : len(name) + 1] == ":":
+            return text[len(name) + 1 :].lstrip()
+        return text
 
     def normalize(self, original: str) -> Normalized:
         """Normalise one message; see the module docstring for the steps."""
@@ -142,8 +164,7 @@ class Normalizer:
                 speaker = original[s.start("speaker") : s.end("speaker")]
         mentions: list[str] = []
         attachments: list[str] = []
-        for m in self._inline.finditer(text, pos):
-            kind = m.lastgroup
+        for m, kind in self._inline_matches(text, pos):
             if kind == "yue":
                 replacement = self._phrases[m.group()]
                 if replacement != m.group():
@@ -165,6 +186,30 @@ class Normalizer:
         if not edits:
             return Normalized(original, text, framing)
         return _apply(original, text, edits, framing)
+
+    def _inline_matches(self, text: str, pos: int) -> list[tuple[re.Match[str], str | None]]:
+        """``[(m, m.lastgroup) for m in self._inline.finditer(text, pos)]``, from two faster scans.
+
+        At a position where both match, the marks win (their branches come first in ``_inline``);
+        a match found earlier stays the first one at or after any later position before it."""
+        out: list[tuple[re.Match[str], str | None]] = []
+        marks, yue = self._marks, self._yue
+        n = len(text)
+        mark = marks.search(text, pos)
+        phrase = yue.search(text, pos) if yue is not None else None
+        while pos <= n and (mark is not None or phrase is not None):
+            if mark is not None and (phrase is None or mark.start() <= phrase.start()):
+                m, kind = mark, mark.lastgroup
+            else:
+                assert phrase is not None
+                m, kind = phrase, "yue"
+            out.append((m, kind))
+            pos = m.end()
+            if mark is not None and mark.start() < pos:
+                mark = marks.search(text, pos)
+            if phrase is not None and phrase.start() < pos:
+                phrase = yue.search(text, pos) if yue is not None else None
+        return out
 
 
 def _apply(
@@ -190,6 +235,8 @@ def _apply(
     starts.extend(range(last, len(text)))
     ends.extend(range(last + 1, len(text) + 1))
     joined = "".join(out)
+    if not (joined.startswith(" ") or joined.endswith(" ") or "  " in joined):
+        return Normalized(original, joined, framing, tuple(starts), tuple(ends))
     # Stripping can leave a space at either end or two spaces in a row; drop them.
     keep = [
         i

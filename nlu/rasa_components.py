@@ -52,7 +52,7 @@ from nlu.data import Example
 from nlu.gazetteer import Gazetteer, write_resources
 from nlu.normalize import Normalizer
 from nlu.pipeline import Pipeline, load_pipeline, train_pipeline
-from nlu.resources import LEXICON_DIR, resources_fingerprint
+from nlu.resources import DEFAULT_MODEL_DIR, LEXICON_DIR, resources_fingerprint
 from nlu.segment import Segmenter
 
 MINWEI_KEY = "minwei"
@@ -219,7 +219,8 @@ class MinweiClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             if (example := example_from_message(message)) is not None
         ]
         with self._model_storage.write_to(self._resource) as directory:
-            train_pipeline(Path(directory) / "nlu", examples)
+            # The same inputs as models/nlu (make train trains it first): copy it, do not train twice.
+            train_pipeline(Path(directory) / "nlu", examples, reuse=DEFAULT_MODEL_DIR)
             self._pipeline = load_pipeline(Path(directory) / "nlu")
         return self._resource
 

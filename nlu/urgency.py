@@ -2,6 +2,11 @@
 
 The cues come from ``data/lexicon/urgency.yml``. They are features of the urgency classifier (see
 nlu/classifier.py), which decides; on their own they explain a decision (``urgent_cues``).
+
+The whole sentence is read, not only the cue: a cue right after a negator (没闻到气味, 没人困住) is
+negated; contexts anywhere in a message with a cue or an alarm word say whether it is happening now, already handled, in the
+past, chronic, only a risk (万一, 惊, 差些, 好彩), cordoned off or assessed, or a notice. A situation
+with a cue that is not negated and no calming context is "live"; the features name all of these.
 """
 
 from __future__ import annotations
@@ -12,6 +17,12 @@ from pathlib import Path
 
 from nlu.errors import DataError
 from nlu.resources import LEXICON_DIR, read_yaml
+
+#: Contexts that make a cue not urgent by the labelling policy (everything in urgency.yml but "now").
+CALMING = ("handled", "past", "habitual", "hypothetical", "guarded", "notice")
+_NEGATION_WINDOW = 4
+#: The feature that marks a calmed message (``UrgencyCues.calmed``); the classifier reads it too.
+CALMED_FEATURE = "ug:calmed"
 
 #: The situations that, when current and needing action now, make a demand urgent.
 SITUATIONS = (
@@ -32,6 +43,31 @@ class UrgencyCues:
     situations: tuple[str, ...]  # in SITUATIONS order; "alarm" words are not a situation
     alarm: bool
     calm: bool
+    contexts: tuple[str, ...] = ()  # urgency.yml "context" names found (read when a cue is there)
+    negated: bool = False  # every situation cue stands right after a negator
+
+    @property
+    def calmed(self) -> bool:
+        """The labelling policy's "not urgent" read from the sentence: every cue negated, or a
+        calming context (handled, past, chronic, only a risk, cordoned off, a notice) with no
+        alarm word and nothing saying it is happening now. The pipeline never marks such a
+        message urgent (5-fold CV on data/nlu: urgent precision 0.756 → 0.784, recall 0.990 →
+        0.983 with the threshold re-chosen for recall 0.97)."""
+        if not self.situations:
+            return False
+        if self.negated:
+            return True
+        calming = any(c in CALMING for c in self.contexts)
+        return calming and not (self.alarm or "now" in self.contexts)
+
+    @property
+    def live(self) -> bool:
+        """A situation cue that is not negated, with no calming context in the message."""
+        return (
+            bool(self.situations)
+            and not self.negated
+            and not any(c in CALMING for c in self.contexts)
+        )
 
     def features(self) -> list[str]:
         out = [f"ug:{s}" for s in self.situations]
@@ -42,6 +78,18 @@ class UrgencyCues:
             out.append("ug:calm")
         if self.situations and not self.calm:
             out.append("ug:any_uncalm")
+        out += [f"ug:ctx:{c}" for c in self.contexts]
+        if self.calmed:
+            out.append(CALMED_FEATURE)
+        if self.situations:
+            if self.negated:
+                out.append("ug:negated")
+            out += [f"ug:sit+{c}" for c in self.contexts]
+            if self.live:
+                out.append("ug:live")
+                out += [f"ug:live+{s}" for s in self.situations]
+                if self.alarm or "now" in self.contexts:
+                    out.append("ug:live+now")
         return out
 
 
@@ -58,14 +106,51 @@ class UrgencyRules:
                 for name in (*SITUATIONS, "alarm")
             ]
             self._calm = re.compile("|".join(f"(?:{rx})" for rx in doc.get("calm") or []))
-        except (KeyError, TypeError, re.error) as e:
+            negators = doc.get("negators")
+            self._negator = re.compile(f"(?:{negators})") if negators else None
+            self._contexts = [
+                (str(name), re.compile(str(rx))) for name, rx in (doc.get("context") or {}).items()
+            ]
+            # One pass to rule out every context (only read for messages with a cue or an alarm).
+            # Situations are searched one by one: Python's re scans one big alternation of them
+            # more slowly (11 µs a message) than the nine patterns in turn.
+            self._any_context = (
+                re.compile("|".join(f"(?:{rx.pattern})" for _, rx in self._contexts))
+                if self._contexts
+                else None
+            )
+        except (KeyError, TypeError, AttributeError, re.error) as e:
             raise DataError(f"{path}: {e}") from e
 
     def cues(self, text: str) -> UrgencyCues:
-        found = [name for name, rx in self._patterns if rx.search(text)]
-        alarm = "alarm" in found
+        situations: list[str] = []
+        alarm = False
+        asserted = False  # some situation cue without a negator right before it
+        negator = self._negator
+        for name, rx in self._patterns:
+            if name == "alarm":
+                alarm = rx.search(text) is not None
+                continue
+            if rx.search(text) is None:
+                continue
+            situations.append(name)
+            matches = rx.finditer(text)
+            if not asserted:
+                for m in matches:
+                    start = m.start()
+                    before = text[max(0, start - _NEGATION_WINDOW) : start]
+                    if negator is None or not negator.search(before):
+                        asserted = True
+                        break
         return UrgencyCues(
-            situations=tuple(n for n in found if n != "alarm"),
+            situations=tuple(situations),
             alarm=alarm,
             calm=bool(self._calm.search(text)),
+            contexts=self._contexts_in(text) if situations or alarm else (),
+            negated=bool(situations) and not asserted,
         )
+
+    def _contexts_in(self, text: str) -> tuple[str, ...]:
+        if self._any_context is None or not self._any_context.search(text):
+            return ()
+        return tuple(name for name, rx in self._contexts if rx.search(text))

@@ -100,3 +100,31 @@ def test_invisible_characters_are_removed_with_offsets_kept(
     assert result.text == normalised
     start, end = result.to_original(len(result.text) - 1, len(result.text))
     assert (start, end) == (len(original) - 1, len(original))  # the last character maps back
+
+
+def test_the_two_scans_find_what_the_one_inline_pattern_finds(normalizer: Normalizer) -> None:
+    from nlu.data import load_examples
+
+    texts = [ex.text for ex in load_examples()]
+    texts += ["  a  b  ", "@小李  冇 [图片]  13812345678  唔该晒", "嘅嘅嘅", "\n\t冇\n", ""]
+    for text in texts:
+        t = text.translate(normalizer._table)
+        for pos in (0, 2):
+            one = [(m.span(), m.lastgroup) for m in normalizer._inline.finditer(t, pos)]
+            two = [(m.span(), kind) for m, kind in normalizer._inline_matches(t, pos)]
+            assert two == one, text
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        ("【转发】陈姨：东门口嗰个井盖冇咗好危险", "东门口那个井盖没了好危险"),
+        ("【转发】5栋陈姨：电梯坏咗", "电梯坏了"),
+        ("转发：3栋电梯又坏", "3栋电梯又坏"),
+        ("东门口：好多垃圾", "东门口:好多垃圾"),  # not a forward: nothing is a speaker
+    ],
+)
+def test_the_classifier_reads_a_forward_without_its_speaker(
+    normalizer: Normalizer, text: str, body: str
+) -> None:
+    assert normalizer.body(normalizer.normalize(text)) == body

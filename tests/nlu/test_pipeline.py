@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,20 @@ def test_any_text_is_classified_with_offsets_inside_it(pipe: Pipeline, text: str
         assert text[place.start : place.end] == place.text
     for pii in result.pii:
         assert 0 <= pii.start < pii.end <= len(text)
+
+
+def test_to_json_writes_exactly_what_json_dumps_writes(pipe: Pipeline) -> None:
+    from nlu.data import load_examples
+
+    texts = [ex.text for ex in load_examples()]
+    texts += [
+        '【转发】陈姨：@网格员小李 [图片] 东门口个井盖冇咗 "好危险"\\n电话13812345678',
+        "",
+        "😀",
+    ]
+    ids: list[object] = [7, 'a"b', None, 1.5, {"k": [1, "二"]}]
+    for i, result in enumerate(pipe.classify(texts)):
+        id_ = ids[i % len(ids)]
+        assert result.to_json(id_) == json.dumps(
+            {"id": id_, **result.as_dict()}, ensure_ascii=False
+        )

@@ -36,3 +36,24 @@ def test_our_cut_is_exactly_jiebas_on_every_training_text(segmenter: Segmenter) 
     texts = [normalizer.normalize(ex.text).text for ex in load_examples()]
     texts += [ex.text for ex in load_examples()]  # unnormalised too: traditional, full-width, emoji
     assert [t for t in texts if segmenter.cut(t) != segmenter.jieba_cut(t)] == []
+    assert [t for t in texts if segmenter.cut_python(t) != segmenter.jieba_cut(t)] == []
+
+
+def test_jieba_rs_does_the_cutting_when_installed(segmenter: Segmenter) -> None:
+    pytest.importorskip("rjieba")
+    assert segmenter.accelerated
+
+
+def test_re_added_words_keep_jiebas_total_in_jieba_rs() -> None:
+    """达林 is in jieba's dictionary: re-adding it changes jieba's total, which decides 朱达林为."""
+    pytest.importorskip("rjieba")
+    from nlu.resources import gazetteer_places
+
+    segmenter = Segmenter(extra_words=[*gazetteer_places(), "达林", "达林"])
+    text = "一股东朱达林为浙江温州商人"
+    assert segmenter.cut(text) == segmenter.jieba_cut(text)
+
+
+@pytest.mark.parametrize("text", ["充电桩一直嘀嘀嘀咁响", "非法滴滴滴泛滥", "我想掏心掏肺地说"])
+def test_exact_ties_are_broken_as_jieba_breaks_them(segmenter: Segmenter, text: str) -> None:
+    assert segmenter.cut(text) == segmenter.jieba_cut(text)

@@ -29,6 +29,28 @@ def test_cues_name_the_situation(normalizer: Normalizer, text: str, situation: s
 
 
 @pytest.mark.parametrize(
+    ("text", "negated", "contexts"),
+    [
+        ("楼下个煤气总阀生锈，没闻到气味", True, set()),
+        ("好彩冇入到屋，但门口水好深", True, set()),
+        ("救命，电梯困住人，而家仲喺入面", False, {"now"}),
+        ("上个月电梯困住人，想物业查下", False, {"past"}),
+        ("垃圾房着火，已经扑灭咗，多谢大家", False, {"handled"}),
+        ("万一着火点走？后楼梯堆满杂物", False, {"hypothetical"}),
+        ("塌咗嘅围墙已经拉咗警戒线", False, {"guarded"}),
+        ("电梯成日困人，每次都等成个钟", False, {"habitual"}),
+    ],
+)
+def test_the_whole_sentence_is_read_around_the_cue(
+    normalizer: Normalizer, text: str, negated: bool, contexts: set[str]
+) -> None:
+    cues = UrgencyRules().cues(normalizer.normalize(text).text)
+    assert cues.situations
+    assert (cues.negated, contexts <= set(cues.contexts)) == (negated, True)
+    assert cues.live == (not negated and not (set(cues.contexts) - {"now"}))
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "救命！5栋2单元电梯困住人了，入面有个细路",
