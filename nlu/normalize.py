@@ -117,7 +117,8 @@ class Normalizer:
         # (its first branches start with look-arounds), but it can in an alternation of literal
         # phrases alone (4x faster). ``_inline_matches`` merges them as the one pattern would.
         self._marks = re.compile(
-            f"(?P<mention>{_MENTION})|(?P<ph>{_PLACEHOLDER})|(?P<num>{_LONG_NUMBER})"
+            f"(?P<zw>{_INVISIBLE}+)"
+            f"|(?P<mention>{_MENTION})|(?P<ph>{_PLACEHOLDER})|(?P<num>{_LONG_NUMBER})"
             f"|(?P<ws>\\s{{2,}}|^\\s+|\\s+$)"
         )
         self._yue = re.compile("|".join(map(re.escape, keys))) if keys else None
