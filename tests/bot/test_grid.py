@@ -111,6 +111,39 @@ async def test_the_group_can_ask_for_replies(bot: Harness, grid: dict[str, Any])
     assert "井盖" not in line
 
 
+async def test_a_group_reporter_who_cannot_get_private_messages_is_told_in_the_group(
+    bot: Harness, grid: dict[str, Any]
+) -> None:
+    """The neighbour never started the bot: Telegram refuses the private notice (403), so the group
+    gets one de-identified status line with the public progress link instead."""
+    await bound(bot, grid)  # replies off: filing says nothing in the group
+    bot.classifier.table["东门个井盖冇咗"] = demand("road_facility")
+    bot.telegram.blocked.add(OTHER_NEIGHBOUR)
+    bot.telegram.message(grid["other"], "东门个井盖冇咗", chat=grid["chat"])
+    await bot.settle()
+    before = len(bot.telegram.sent(GROUP))
+    staff = bot.person(Role.COMMUNITY_STAFF, 901, unit="YX-SG-XF", name="幸福社区小李")
+    with bot.db.unit_of_work() as uow:
+        from tickets import services
+
+        ticket = uow.session.scalars(select(Ticket)).one()
+        services.accept(
+            session=uow.session,
+            domain=bot.domain,
+            ticket=ticket,
+            actor=uow.session.get(Person, staff.id),
+        )
+        code = ticket.code
+        uow.commit()
+    await bot.settle()
+    line = await bot.message(GROUP, code, after=before)
+    assert "已受理" in line["text"] and "进度：http" in line["text"]
+    assert "井盖" not in line["text"] and "阿珍" not in line["text"]
+    assert bot.telegram.texts(OTHER_NEIGHBOUR) == []  # nothing reached the private chat
+    await bot.settle()
+    assert len([t for t in bot.telegram.texts(GROUP) if code in t]) == 1  # told once
+
+
 async def test_an_unbound_group_is_not_read(bot: Harness, grid: dict[str, Any]) -> None:
     bot.classifier.table["东门个井盖冇咗"] = demand("road_facility")
     bot.telegram.message(grid["other"], "东门个井盖冇咗", chat=grid["chat"])
