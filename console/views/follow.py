@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -17,7 +16,6 @@ from tickets.usecases import follow, unitchats
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
-audit = logging.getLogger("console.audit")
 
 
 def unit_choices(tree: UnitTree, viewer: Person) -> list[tuple[Unit, int]]:
@@ -68,27 +66,30 @@ def work_chats(request: Request, console: ConsoleDep) -> HTMLResponse:
     with console.db.session() as session:
         viewer = console.viewer(request, session)
         chats = unitchats.listed(session, console.domain, viewer=viewer)
-        return console.render(request, "workchats.html", {"chats": chats}, viewer=viewer)
+        return console.render(
+            request,
+            "workchats.html",
+            {
+                "chats": chats,
+                "changes": unitchats.changes(session, console.domain, viewer=viewer),
+                "change_words": unitchats.CHANGE_WORDS,
+                "channel_words": unitchats.CHANNEL_WORDS,
+            },
+            viewer=viewer,
+        )
 
 
 @router.post("/workchats/{row}/remove")
 def remove_work_chat(request: Request, console: ConsoleDep, row: int) -> RedirectResponse:
-    """移除 a unit's work chat; the unit's cards then go to the chat of the unit above it."""
+    """移除 a unit's work chat (audited in ``staff_actions``); the unit's cards then go to the chat of
+    the unit above it."""
     with console.db.unit_of_work() as uow:
         viewer = console.viewer(request, uow.session)
         chats = {c.id: c for c in unitchats.listed(uow.session, console.domain, viewer=viewer)}
         if row not in chats:
             raise NotFound("没有找到该工作群")
-        who = (viewer.id, viewer.username)
         name = unitchats.remove(uow.session, console.domain, chat_row=row, actor=viewer)
         uow.commit()
     chat = chats[row]
-    audit.info(
-        "work chat removed: unit=%s chat_id=%s title=%r by person=%s (%s)",
-        chat.unit_code,
-        chat.chat_id,
-        chat.title,
-        *who,
-    )
     flash(request, "ok", f"已移除{name}的工作群「{chat.title or chat.chat_id}」")
     return redirect("/workchats")
