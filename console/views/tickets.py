@@ -258,7 +258,6 @@ def perform(
         ]
         uow.commit()
     console.counts.clear()
-    console.boards.clear()
     flash(request, "ok", f"{ticket.code}：{'；'.join(done)}")
     return ticket
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
 from tickets import messages
@@ -89,6 +89,23 @@ def _open() -> ColumnElement[bool]:
     return Ticket.status.in_([s.value for s in OPEN_STATUSES])
 
 
+#: The columns a list shows (not the wide text columns).
+_COLUMNS = (
+    Ticket.id,
+    Ticket.code,
+    Ticket.category,
+    Ticket.location_text,
+    Ticket.area_id,
+    Ticket.unit_id,
+    Ticket.status,
+    Ticket.urgent,
+    Ticket.due_at,
+    Ticket.sent_back_at,
+    Ticket.escalated_at,
+    Ticket.visit_at,
+)
+
+
 def _rows(
     session: Session,
     stmt: Select[tuple[Ticket]],
@@ -96,8 +113,8 @@ def _rows(
     at: str | None,
     notes: dict[int, str] | None = None,
 ) -> FollowList:
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    tickets = list(session.scalars(stmt.limit(LIST_LIMIT)))
+    total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+    found = session.execute(stmt.with_only_columns(*_COLUMNS).limit(LIST_LIMIT)).all()
     rows = tuple(
         FollowRow(
             code=t.code,
@@ -111,7 +128,7 @@ def _rows(
             at=getattr(t, at) if at else None,
             note=(notes or {}).get(t.id, ""),
         )
-        for t in tickets
+        for t in found
     )
     return FollowList(rows, int(total))
 
@@ -149,7 +166,8 @@ def board(
 ) -> FollowBoard:
     """The 督办台 of ``unit`` (and the units below it) as of ``now``, within ``scope``."""
     ids = sorted(tree.subtree_ids(unit))
-    ours = Ticket.unit_id.in_(ids)
+    # The top of the tree: every ticket with a responsible unit (no list of every unit id).
+    ours = Ticket.unit_id.in_(ids) if unit.parent_id is not None else Ticket.unit_id.is_not(None)
     _, day_end = local_day(now, tz)
 
     def base(*where: ColumnElement[bool]) -> Select[tuple[Ticket]]:
@@ -171,13 +189,17 @@ def board(
 
     escalated_stmt = base(
         Ticket.escalation_level > 0,
-        ours | Ticket.escalated_to_id.in_(ids),
+        ours | Ticket.escalated_to_id.in_(ids) if unit.parent_id is not None else true(),
     ).order_by(Ticket.escalation_level.desc(), Ticket.escalated_at.desc(), Ticket.id)
-    esc_ids = list(session.scalars(escalated_stmt.with_only_columns(Ticket.id).limit(LIST_LIMIT)))
-    esc_tickets = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(esc_ids)))}
-    esc_events = _latest_events(session, esc_ids, EventKind.ESCALATED)
+    escalations = session.execute(
+        escalated_stmt.with_only_columns(
+            Ticket.id, Ticket.escalation_level, Ticket.escalated_to_id
+        ).limit(LIST_LIMIT)
+    ).all()
+    esc_events = _latest_events(session, [e.id for e in escalations], EventKind.ESCALATED)
     esc_notes = {
-        tid: _escalation_note(t, esc_events.get(tid), tree) for tid, t in esc_tickets.items()
+        e.id: _escalation_note(e.escalation_level, e.escalated_to_id, esc_events.get(e.id), tree)
+        for e in escalations
     }
 
     helper_of = {
@@ -227,11 +249,13 @@ def _send_back_note(event: TicketEvent, tree: UnitTree) -> str:
     return f"{_unit_name(tree, data.get('unit'))}退回：{data.get('reason', '')}"
 
 
-def _escalation_note(ticket: Ticket, event: TicketEvent | None, tree: UnitTree) -> str:
-    to = tree.by_id.get(ticket.escalated_to_id) if ticket.escalated_to_id else None
+def _escalation_note(
+    escalation_level: int, escalated_to_id: int | None, event: TicketEvent | None, tree: UnitTree
+) -> str:
+    to = tree.by_id.get(escalated_to_id) if escalated_to_id else None
     reason = str((event.data or {}).get("reason", "")) if event is not None else ""
     why = messages.ESCALATION_REASONS.get(reason, reason)
-    level = "一二三四"[min(max(ticket.escalation_level, 1), 4) - 1]
+    level = "一二三四"[min(max(escalation_level, 1), 4) - 1]
     return f"{level}级督办 → {to.name if to else '—'}" + (f"（{why}）" if why else "")
 
 
