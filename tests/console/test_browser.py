@@ -318,6 +318,7 @@ def test_the_follow_board_and_the_public_board(page, live: Live) -> None:  # typ
     page.click("form.act-send_back button")
     expect(page.locator(".flash.ok")).to_contain_text("已退回")
     expect(page.locator("[data-testid=sent-back-count]")).to_contain_text("1 次")
+    shot(page, "11-ticket-sent-back", full=True)
 
     page.click("header.top nav >> text=督办台")
     expect(page.locator("[data-testid=follow-overdue]")).to_contain_text("幸福花园5栋")
