@@ -34,7 +34,17 @@ from console.security import (
     SecurityHeadersMiddleware,
     SessionMiddleware,
 )
-from console.views import auth, dashboard, exports, public, review, tickets, tryout
+from console.views import (
+    auth,
+    board,
+    dashboard,
+    exports,
+    follow,
+    public,
+    review,
+    tickets,
+    tryout,
+)
 from tickets import links
 from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
@@ -135,8 +145,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     protected = [Depends(check_csrf)]
-    for views in (auth, tickets, review, dashboard, exports, tryout):
+    for views in (auth, tickets, review, follow, dashboard, exports, tryout):
         app.include_router(views.router, dependencies=protected)
+    app.include_router(board.router)  # /p/board before /p/{code}
     app.include_router(public.router)
     app.include_router(open311.router)
 

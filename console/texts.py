@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from tickets.messages import ESCALATION_REASONS
 from tickets.statuses import HandlingMode, Satisfaction
 
 #: Why a group message waits for a person (``tickets.review``); the usual "unsure" reason has no badge.
@@ -118,6 +120,31 @@ def event_summary(
             parts.append(str(data["note"]))
     elif kind == "review_confirmed":
         parts.append(f"确认类别：{category_name(data.get('category'))}")
+    elif kind == "send_back":
+        parts.append(
+            f"{unit_name(str(data.get('unit', '')))} 退回 {unit_name(str(data.get('to', '')))}"
+        )
+        parts.append(f"原因：{data.get('reason', '')}")
+        if data.get("count"):
+            parts.append(f"（第 {data['count']} 次退单）")
+    elif kind == "escalated":
+        parts.append(f"{data.get('level', '')}级督办 → {unit_name(str(data.get('to') or ''))}")
+        reason = str(data.get("reason", ""))
+        parts.append(ESCALATION_REASONS.get(reason, reason))
+    elif kind == "helper_added":
+        parts.append(f"协办单位：{data.get('unit_name') or unit_name(str(data.get('unit', '')))}")
+    elif kind == "helper_done":
+        parts.append(str(data.get("note", "")))
+    elif kind == "visit_set":
+        with contextlib.suppress(ValueError, TypeError):
+            at = datetime.fromisoformat(str(data.get("at")))
+            parts.append(f"上门时间：{at.strftime('%Y-%m-%d %H:%M')}")
+    elif kind == "callback":
+        with contextlib.suppress(ValueError):
+            parts.append(Satisfaction(str(data.get("satisfaction"))).label)
+        parts.append("电话回访" if data.get("by") == "phone" else "再次请居民评价")
+        if data.get("note"):
+            parts.append(str(data["note"]))
     return "　".join(p for p in parts if p)
 
 

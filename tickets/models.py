@@ -188,6 +188,22 @@ class UnitChat(Base):
     unit: Mapped[Unit] = relationship()
 
 
+class StaffAction(Base):
+    """The audit log of staff actions that change no ticket (a ticket's are its ``TicketEvent`` rows):
+    binding and removing units' work chats. Kept when what they changed is gone."""
+
+    __tablename__ = "staff_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_label: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="")  # console | telegram
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class Case(Base):
     """A cluster of tickets about the same thing in the same place (个案到类案)."""
 

@@ -16,6 +16,21 @@ ticket is counted once, in the ticket it was merged into).
 - 平均响应时长 ``mean_response_hours``: mean hours from filing to first response (responded tickets).
 - 平均办结时长 ``mean_resolution_hours``: mean hours from filing to resolution (resolved/closed tickets).
 - 热点 ``hotspots``: cases with the most tickets filed in the period.
+
+Follow-through (督办台, :func:`follow_figures`), each over its own population and excluding merged
+tickets. A co-handled (协办) ticket is one ticket row, counted once under its lead (responsible) unit;
+helper units never count it.
+
+- 超期率 ``overdue_rate``: of the tickets whose due time falls in the period and has already passed
+  (``start <= due_at < min(end, now)``; rejected tickets left out), the share resolved after their due
+  time (``resolved_at > due_at``) or not resolved at all and still open (status new, accepted,
+  assigned, in progress or reopened).
+- 退单率 ``send_back_rate``: of the tickets filed in the period that reached a unit (routed at filing
+  or dispatched: a responsible unit is set), the share sent back (退单) at least once
+  (``sent_back_count >= 1``).
+- 回访率 ``callback_rate``: of the tickets resolved in the period (``start <= resolved_at < end``),
+  the share whose resident was called back (回访: asked again by the supervision clock or called by
+  staff, ``callback_at`` set) or rated the result (``satisfaction`` set).
 """
 
 from __future__ import annotations
@@ -27,13 +42,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from tickets import rollup
 from tickets.errors import InvalidInput
 from tickets.models import Case, Person, Ticket, Unit
-from tickets.statuses import Status
+from tickets.statuses import OPEN_STATUSES, Status
 
 DIMENSIONS = ("total", "category", "unit", "grid", "day", "month")
 
@@ -593,3 +618,105 @@ def _reports_in_period(
 def overdue_filter(now: datetime) -> ColumnElement[bool]:
     """Open tickets past their due time."""
     return and_(Ticket.due_at < now, or_(*[Ticket.status == s.value for s in Status if s.is_open]))
+
+
+@dataclass(frozen=True)
+class FollowFigures:
+    """The follow-through figures of one key (see the module docstring for each population)."""
+
+    key: str
+    label: str
+    due: int = 0  # due in the period, due time passed
+    overdue: int = 0  # … resolved late or still open
+    dispatched: int = 0  # filed in the period with a responsible unit
+    sent_back: int = 0  # … sent back at least once
+    resolved: int = 0  # resolved in the period
+    called_back: int = 0  # … called back or rated
+
+    @property
+    def overdue_rate(self) -> float | None:
+        return self.overdue / self.due if self.due else None
+
+    @property
+    def send_back_rate(self) -> float | None:
+        return self.sent_back / self.dispatched if self.dispatched else None
+
+    @property
+    def callback_rate(self) -> float | None:
+        return self.called_back / self.resolved if self.resolved else None
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def follow_figures(
+    session: Session,
+    *,
+    period: Period,
+    now: datetime,
+    by: str = "total",
+    scope: ColumnElement[bool] | None = None,
+) -> list[FollowFigures]:
+    """超期率, 退单率 and 回访率 for the period, in total (``by="total"``) or per responsible (lead) unit
+    (``by="unit"``), within ``scope``; one query per population."""
+    if by not in ("total", "unit"):
+        raise InvalidInput(f"follow-through figures by {by!r}: only total or unit")
+    key: Any = Ticket.unit_id if by == "unit" else literal_column("'total'")
+    not_merged = Ticket.status != Status.MERGED.value
+    still_open = Ticket.status.in_([s.value for s in OPEN_STATUSES])
+    passed = min(period.end, now)
+    late = or_(
+        and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at > Ticket.due_at),
+        and_(Ticket.resolved_at.is_(None), still_open),
+    )
+    queries_ = {
+        "due": (
+            [
+                Ticket.due_at >= period.start,
+                Ticket.due_at < passed,
+                not_merged,
+                Ticket.status != Status.REJECTED.value,
+            ],
+            late,
+        ),
+        "dispatched": (
+            [
+                Ticket.created_at >= period.start,
+                Ticket.created_at < period.end,
+                not_merged,
+                Ticket.unit_id.is_not(None),
+            ],
+            Ticket.sent_back_count >= 1,
+        ),
+        "resolved": (
+            [Ticket.resolved_at >= period.start, Ticket.resolved_at < period.end, not_merged],
+            or_(Ticket.callback_at.is_not(None), Ticket.satisfaction.is_not(None)),
+        ),
+    }
+    totals: dict[Any, dict[str, int]] = {}
+    for name, (where, hit) in queries_.items():
+        stmt = select(key, func.count(), _count_if(hit)).where(*where)
+        if by == "unit":
+            stmt = stmt.group_by(Ticket.unit_id)
+        if scope is not None:
+            stmt = stmt.where(scope)
+        for k, n, hits in session.execute(stmt):
+            if n:
+                row = totals.setdefault(k, {})
+                row[name], row[f"{name}:hit"] = int(n), int(hits)
+    keys = sorted(totals, key=lambda k: (k is None, k))
+    labels = _labels(session, by, keys)
+    return [
+        FollowFigures(
+            key=str(k) if k is not None else "",
+            label=labels.get(k, "未识别" if k is None else str(k)),
+            due=totals[k].get("due", 0),
+            overdue=totals[k].get("due:hit", 0),
+            dispatched=totals[k].get("dispatched", 0),
+            sent_back=totals[k].get("dispatched:hit", 0),
+            resolved=totals[k].get("resolved", 0),
+            called_back=totals[k].get("resolved:hit", 0),
+        )
+        for k in keys
+    ] or ([FollowFigures("total", "合计")] if by == "total" else [])

@@ -27,6 +27,8 @@ class Board:
     categories: list[stats.Figures]
     units: list[stats.Figures]
     hotspots: list[stats.Hotspot]
+    follow: stats.FollowFigures
+    follow_units: dict[str, stats.FollowFigures]
 
 
 def _period_spec(period: str, start: str, end: str) -> str:
@@ -84,6 +86,13 @@ def build_board(console: Console, scope: ColumnElement[bool], period: stats.Peri
                 key=lambda r: (-(r.completion_rate or 0), -(r.satisfaction_rate or 0), -r.filed),
             ),
             hotspots=stats.hotspots(session, period=period, limit=10, scope=scope),
+            follow=stats.follow_figures(session, period=period, now=now, scope=scope)[0],
+            follow_units={
+                f.key: f
+                for f in stats.follow_figures(
+                    session, period=period, now=now, scope=scope, by="unit"
+                )
+            },
         )
 
 

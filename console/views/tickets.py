@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from console import filters, qr
 from console.deps import Console, flash, get_console, redirect
-from tickets import access, commands, queries
+from tickets import access, commands, messages, queries
 from tickets.errors import InvalidInput, NotFound, TicketError
 from tickets.models import Case, Person, Ticket
-from tickets.statuses import HandlingMode
+from tickets.statuses import HandlingMode, Satisfaction
 from tickets.units import UnitTree
+from tickets.usecases import follow
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -161,7 +163,24 @@ def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLRespo
             else []
         )
         can_act = access.can_act(viewer, ticket, tree)
+        helps = not can_act and access.helping_unit(viewer, ticket, tree) is not None
+        if can_act:
+            actions = {c.value for c in commands.allowed(ticket)}
+        elif helps:
+            actions = {c.value for c in commands.allowed(ticket, helper_only=True)}
+        else:
+            actions = set()
         events = queries.events_of(session, ticket)
+        helpers = [
+            {
+                "unit": h.unit.name,
+                "code": h.unit.code,
+                "added_at": h.added_at,
+                "done_at": h.done_at,
+                "note": h.note or "",
+            }
+            for h in ticket.helpers
+        ]
         return console.render(
             request,
             "ticket.html",
@@ -174,7 +193,24 @@ def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLRespo
                 "events": events,
                 "notifications": queries.notifications_of(session, ticket),
                 "siblings": siblings,
-                "actions": {c.value for c in commands.allowed(ticket)} if can_act else set(),
+                "actions": actions,
+                "helper_view": helps,
+                "helpers": helpers,
+                "due_items": follow.due_items(session, ticket),
+                "dispatcher": tree.by_id.get(ticket.dispatcher_id)
+                if ticket.dispatcher_id
+                else None,
+                "escalated_to": tree.by_id.get(ticket.escalated_to_id)
+                if ticket.escalated_to_id
+                else None,
+                "redispatch": ticket.dispatcher_id is not None or ticket.sent_back_count > 0,
+                "send_back_reasons": messages.SEND_BACK_REASONS,
+                "satisfactions": list(Satisfaction),
+                "helper_units": [
+                    u
+                    for u in sorted(tree.by_id.values(), key=lambda u: u.code)
+                    if u.id != ticket.unit_id and all(h.unit_id != u.id for h in ticket.helpers)
+                ],
                 "all_units": sorted(tree.by_id.values(), key=lambda u: u.code),
                 "unit_name": lambda c: tree.by_code[c].name if c in tree.by_code else c,
                 "duplicate_of": session.get(Ticket, ticket.duplicate_of_id)
@@ -191,10 +227,15 @@ def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLRespo
 
 
 def perform(
-    console: Console, request: Request, code: str, action: str, args: commands.Args
+    console: Console,
+    request: Request,
+    code: str,
+    action: str,
+    args: commands.Args | list[commands.Args],
 ) -> Ticket:
     """Run the staff command ``action`` on ticket ``code`` as the signed-in person, in one
-    transaction (``tickets.commands``: the same table the Telegram staff card uses)."""
+    transaction (``tickets.commands``: the same table the Telegram staff card uses); a list of
+    arguments runs it once for each (协办 with several units), all or nothing."""
     try:
         command = commands.Command(action)
     except ValueError:
@@ -203,18 +244,21 @@ def perform(
         viewer = console.viewer(request, uow.session)
         tree = console.domain.units(uow.session)
         ticket = visible_ticket(uow.session, code, viewer, tree)
-        message = commands.perform(
-            uow.session,
-            console.domain,
-            ticket,
-            command,
-            viewer,
-            args,
-            find=lambda other: visible_ticket(uow.session, other, viewer, tree),
-        )
+        done = [
+            commands.perform(
+                uow.session,
+                console.domain,
+                ticket,
+                command,
+                viewer,
+                one,
+                find=lambda other: visible_ticket(uow.session, other, viewer, tree),
+            )
+            for one in (args if isinstance(args, list) else [args])
+        ]
         uow.commit()
     console.counts.clear()
-    flash(request, "ok", f"{ticket.code}：{message}")
+    flash(request, "ok", f"{ticket.code}：{'；'.join(done)}")
     return ticket
 
 
@@ -235,13 +279,34 @@ def ticket_action(
     not_demand: Annotated[bool, Form()] = False,
     urgent: Annotated[bool, Form()] = False,
     back: Annotated[str, Form()] = "",
+    reason_detail: Annotated[str, Form()] = "",
+    units: Annotated[list[str] | None, Form()] = None,
+    when: Annotated[str, Form()] = "",
+    satisfaction: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
+    # 退单: a listed reason, free text, or both.
+    reason = "：".join(p for p in (reason.strip(), reason_detail.strip()) if p)
     args = commands.Args(
-        note, reason, category, mode, unit, into, text, tell_resident, not_demand, urgent
+        note,
+        reason,
+        category,
+        mode,
+        unit,
+        into,
+        text,
+        tell_resident,
+        not_demand,
+        urgent,
+        when=when,
+        satisfaction=satisfaction,
+    )
+    chosen = [u for u in dict.fromkeys(units or []) if u][:20]
+    many: commands.Args | list[commands.Args] = (
+        [replace(args, unit=u) for u in chosen] if action == "help" and chosen else args
     )
     target = back if back.startswith("/") and not back.startswith("//") else None
     try:
-        ticket = perform(console, request, code, action, args)
+        ticket = perform(console, request, code, action, many)
     except NotFound:
         raise
     except TicketError as e:

@@ -11,6 +11,7 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,93 @@ def test_the_public_progress_page_and_its_poster(page, live: Live) -> None:  # t
     expect(page.locator(".big-status")).to_have_text("待受理")
     assert "黄伯" not in page.content()
     shot(page, "10-public")
+
+
+def test_the_follow_board_and_the_public_board(page, live: Live) -> None:  # type: ignore[no-untyped-def]
+    """A community sends a ticket back and books a visit in the browser; the street's 督办台 shows
+    them with the overdue, escalated and co-handled tickets; the public board shows a 公开办 ticket
+    without the resident's name."""
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from tickets.models import Ticket
+    from tickets.statuses import HandlingMode
+
+    domain = Domain.load(Settings(database_url=live.db.url, data_dir=DATA_DIR))
+    with live.db.unit_of_work() as uow:
+        s = uow.session
+        tree = domain.units(s)
+
+        def by_text(words: str) -> Ticket:
+            found = s.scalar(select(Ticket).where(Ticket.original_text.contains(words)))
+            assert found is not None
+            return found
+
+        parking = by_text("乱停车")
+        # Set-up only: the parking ticket ran past its due time and the clock escalated it.
+        parking.due_at = domain.clock() - timedelta(hours=3)
+        services.escalate(
+            session=s,
+            domain=domain,
+            ticket=parking,
+            level=1,
+            to=tree.get("YX-SG"),
+            reason="overdue",
+        )
+        services.add_helper(
+            session=s,
+            domain=domain,
+            ticket=by_text("广场舞"),
+            unit=tree.get("YX-SG-XF"),
+            actor="测试",
+        )
+        market = by_text("石岗市场")
+        services.set_handling_mode(
+            session=s, domain=domain, ticket=market, mode=HandlingMode.PUBLIC, actor="测试"
+        )
+        services.accept(session=s, domain=domain, ticket=market, actor="测试")
+        services.publish(session=s, domain=domain, ticket=market)
+        uow.commit()
+
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/tickets?q=乱停车")
+    page.locator("table.tickets a.code").first.click()
+    tomorrow = (domain.clock().astimezone(domain.settings.timezone) + timedelta(days=1)).date()
+    page.fill("form.act-visit input[name=when]", f"{tomorrow}T15:00")
+    page.click("form.act-visit button")
+    expect(page.locator(".flash.ok")).to_contain_text("已预约")
+    expect(page.locator("[data-testid=due-items]")).to_contain_text("上门提醒")
+    page.goto(f"{live.url}/tickets?q=康乐楼")
+    page.locator("table.tickets a.code").first.click()
+    page.select_option("form.act-send_back select[name=reason]", "不属于本单位职责")
+    page.fill("form.act-send_back input[name=reason_detail]", "应由物业处理")
+    page.click("form.act-send_back button")
+    expect(page.locator(".flash.ok")).to_contain_text("已退回")
+    expect(page.locator("[data-testid=sent-back-count]")).to_contain_text("1 次")
+    shot(page, "11-ticket-sent-back", full=True)
+
+    page.click("header.top nav >> text=督办台")
+    expect(page.locator("[data-testid=follow-overdue]")).to_contain_text("幸福花园5栋")
+    expect(page.locator("[data-testid=follow-helping]")).to_contain_text("协办中")
+    page.context.clear_cookies()
+    sign_in(page, live, "admin")  # the district picks the street's 督办台
+    page.goto(f"{live.url}/follow")
+    page.select_option("select[name=unit]", "YX-SG")
+    page.click("form.periods button")
+    expect(page.locator("h1")).to_contain_text("石岗街道")
+    expect(page.locator("[data-testid=follow-sent_back]")).to_contain_text(
+        "不属于本单位职责：应由物业处理"
+    )
+    expect(page.locator("[data-testid=follow-escalated]")).to_contain_text("一级督办")
+    expect(page.locator("[data-testid=follow-visits]")).to_contain_text(f"{tomorrow} 15:00")
+    shot(page, "11-follow", full=True)
+
+    page.context.clear_cookies()
+    page.goto(f"{live.url}/p/board")
+    expect(page.locator("[data-testid=board-tickets] article")).to_have_count(1)
+    expect(page.locator("[data-testid=board-tickets]")).to_contain_text("石岗市场")
+    assert "黄伯" not in page.content()
+    page.click(".board-areas >> text=石岗街道")
+    expect(page.locator("h1")).to_contain_text("石岗街道")
+    expect(page.locator("[data-testid=board-tickets] article")).to_have_count(1)
+    shot(page, "12-board", full=True)

@@ -48,3 +48,25 @@ def test_bad_periods_are_explained(client: TestClient, query: str, message: str)
     response = sign_in(client, "admin").get(f"/dashboard?{query}")
     assert response.status_code == 400
     assert message in response.text
+
+
+def test_the_dashboard_shows_overdue_send_back_and_callback_rates(
+    client: TestClient, seeded: Seeded, clock: Clock
+) -> None:
+    """Five tickets filed; 幸福社区 sends one back; one is resolved and called back; a week later
+    the four due by then are past their due time, three still open (the resolved one was on time)."""
+    sign_in(client, "admin")
+    post(client, f"/tickets/{seeded.daling}/accept", {})
+    post(client, f"/tickets/{seeded.daling}/resolve", {"note": "已修复"})
+    post(client, f"/tickets/{seeded.daling}/callback", {"satisfaction": "satisfied"})
+    sign_in(client, "xingfu")
+    post(client, f"/tickets/{seeded.xingfu}/send_back", {"reason": "不属于本单位职责"})
+    clock.advance(days=8)  # 2026-12-01: every due time but the PII ticket's (12-02) has passed
+    page = sign_in(client, "admin").get("/dashboard?period=30d").text
+    assert "<span>超期率</span><b>75.0%</b><small>3 / 4</small>" in page
+    assert "<span>退单率</span><b>20.0%</b><small>1 / 5</small>" in page
+    assert "<span>回访率</span><b>100.0%</b><small>1 / 1</small>" in page
+    assert "超期率 = 办理时限落在本期且已过的工单" in page
+    # Per unit in the league table; 翠湖社区 sees only its own ticket.
+    page = sign_in(client, "cuihu").get("/dashboard?period=30d").text
+    assert "<span>退单率</span><b>0.0%</b><small>0 / 1</small>" in page

@@ -12,11 +12,50 @@ from sqlalchemy.orm import Session
 
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, PermissionDenied
-from tickets.models import ChatBinding, Person, Unit, UnitChat
+from tickets.models import ChatBinding, Person, StaffAction, Unit, UnitChat
 from tickets.statuses import Role
 from tickets.usecases.people import staff_for
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChatChange:
+    """One audited bind or removal of a work chat."""
+
+    at: datetime
+    kind: str  # unit_chat_bound | unit_chat_removed
+    unit_name: str
+    title: str
+    chat_id: int
+    actor: str
+    channel: str
+
+
+BOUND, REMOVED = "unit_chat_bound", "unit_chat_removed"
+CHANGE_WORDS = {BOUND: "绑定", REMOVED: "移除"}
+CHANNEL_WORDS = {"console": "网页后台", "telegram": "Telegram"}
+
+
+def _audit(
+    session: Session,
+    domain: Domain,
+    kind: str,
+    chat: UnitChat,
+    actor: Person,
+    channel: str,
+) -> None:
+    session.add(
+        StaffAction(
+            at=domain.clock(),
+            actor_id=actor.id,
+            actor_label=(actor.display_name or actor.username or "")[:100],
+            kind=kind,
+            unit_id=chat.unit_id,
+            channel=channel,
+            data={"chat_id": chat.chat_id, "title": chat.title},
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -83,6 +122,7 @@ def bind(
     )
     session.add(chat)
     session.flush()
+    _audit(session, domain, BOUND, chat, person, "telegram")
     log.info("unit %s work chat %s bound by person %s", unit.code, chat_id, person.id)
     return _view(chat, unit, person)
 
@@ -95,7 +135,7 @@ def unbind(
     chat = session.scalar(select(UnitChat).where(UnitChat.chat_id == chat_id))
     if chat is None:
         return None
-    return _remove(session, domain, chat, person)
+    return _remove(session, domain, chat, person, "telegram")
 
 
 def remove(session: Session, domain: Domain, *, chat_row: int, actor: Person) -> str:
@@ -103,13 +143,14 @@ def remove(session: Session, domain: Domain, *, chat_row: int, actor: Person) ->
     chat = session.get(UnitChat, chat_row)
     if chat is None:
         raise NotFound("没有找到该工作群")
-    return _remove(session, domain, chat, actor)
+    return _remove(session, domain, chat, actor, "console")
 
 
-def _remove(session: Session, domain: Domain, chat: UnitChat, person: Person) -> str:
+def _remove(session: Session, domain: Domain, chat: UnitChat, person: Person, channel: str) -> str:
     unit = domain.units(session).by_id.get(chat.unit_id)
     if unit is None or not _may_manage(person, unit, domain, session):
         raise PermissionDenied("您不能移除这个工作群")
+    _audit(session, domain, REMOVED, chat, person, channel)
     session.delete(chat)
     log.info("unit %s work chat %s removed by person %s", unit.code, chat.chat_id, person.id)
     return unit.name
@@ -128,3 +169,35 @@ def listed(session: Session, domain: Domain, *, viewer: Person) -> list[UnitChat
         and _may_manage(viewer, unit, domain, session)
     ]
     return sorted(views, key=lambda v: v.unit_code)
+
+
+def changes(
+    session: Session, domain: Domain, *, viewer: Person, limit: int = 50
+) -> list[ChatChange]:
+    """The latest binds and removals of the work chats of the units the viewer may manage."""
+    tree = domain.units(session)
+    rows = session.scalars(
+        select(StaffAction)
+        .where(StaffAction.kind.in_((BOUND, REMOVED)))
+        .order_by(StaffAction.at.desc(), StaffAction.id.desc())
+        .limit(limit * 5)
+    )
+    found = []
+    for row in rows:
+        unit = tree.by_id.get(row.unit_id) if row.unit_id is not None else None
+        if unit is None or not _may_manage(viewer, unit, domain, session):
+            continue
+        found.append(
+            ChatChange(
+                at=row.at,
+                kind=row.kind,
+                unit_name=unit.name,
+                title=str(row.data.get("title", "")),
+                chat_id=int(row.data.get("chat_id", 0)),
+                actor=row.actor_label,
+                channel=row.channel,
+            )
+        )
+        if len(found) >= limit:
+            break
+    return found
