@@ -437,7 +437,8 @@ def reschedule(session: Session, domain: Domain, ticket: Ticket, *, new: bool = 
             )
     if inserts:
         insert_ignoring_duplicates(session, inserts)
-    ticket.clock_rules = domain.rules.digest
+    if ticket.clock_rules != domain.rules.digest:
+        ticket.clock_rules = domain.rules.digest
 
 
 def insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
