@@ -30,8 +30,11 @@ from tickets.domain import Domain
 from tickets.models import PLANNED_STATUS_SQL, DueItem, OutboxItem, Ticket, Unit
 from tickets.usecases import groupstatus
 
-#: Items one pass handles at most (one transaction; the caller runs passes until less is done).
-PASS_LIMIT = 200
+#: Items one pass handles at most (one transaction; the caller runs passes until less is done). On
+#: SQLite a filing waits for the pass in progress: ~6 ms of CPU per item made a 200-item pass hold
+#: intake back by over a second (benchmarks/bench_supervision.py); an empty pass costs ~6 ms, so
+#: smaller passes cost no throughput.
+PASS_LIMIT = 100
 #: Tickets planned with other rules (or before the clock existed) re-planned per pass.
 REPLAN_BATCH = 500
 
