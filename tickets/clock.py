@@ -437,12 +437,23 @@ def reschedule(session: Session, domain: Domain, ticket: Ticket, *, new: bool = 
             )
     if inserts:
         insert_ignoring_duplicates(session, inserts)
-    ticket.clock_rules = domain.rules.digest
+    if ticket.clock_rules != domain.rules.digest:
+        ticket.clock_rules = domain.rules.digest
 
 
 def insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert due items; a key already there (planned by a concurrent transaction) is left alone."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table: Table = DueItem.__table__  # type: ignore[assignment]
-    session.execute(insert(table).on_conflict_do_nothing(index_elements=[table.c.key]), rows)
+    session.execute(_insert_ignoring(session.get_bind().dialect.name), rows)
+
+
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_ignoring(dialect: str) -> Any:
+    """The INSERT … ON CONFLICT DO NOTHING of due items, built once per dialect (every filed ticket
+    runs it: building it and its cache key each time cost more than the insert)."""
+    if dialect not in _INSERTS:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table: Table = DueItem.__table__  # type: ignore[assignment]
+        _INSERTS[dialect] = insert(table).on_conflict_do_nothing(index_elements=[table.c.key])
+    return _INSERTS[dialect]

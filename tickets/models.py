@@ -230,6 +230,12 @@ class Case(Base):
 #: Open statuses as literal SQL (the WHERE clause of the partial index ``ix_tickets_open_due``; a query
 #: must contain exactly this text for SQLite to use that index, see ``tickets.queries.overdue``).
 OPEN_STATUS_SQL = "status IN ('accepted', 'assigned', 'in_progress', 'new', 'reopened')"
+#: The statuses whose tickets hold due items of the supervision clock (open ones, and resolved ones
+#: waiting for a rating), as literal SQL for the partial index ``ix_tickets_clock_rules_planned``
+#: (``tickets.usecases.supervision.replan``).
+PLANNED_STATUS_SQL = (
+    "status IN ('accepted', 'assigned', 'in_progress', 'new', 'reopened', 'resolved')"
+)
 
 
 def _search_text_default(context: Any) -> str:
@@ -314,6 +320,20 @@ class Ticket(Base):
             "unit_id",
             sqlite_where=text("needs_review"),
             postgresql_where=text("needs_review"),
+        ),
+        # The tickets merged into a ticket, whose reporters hear of it too (migration 0009).
+        Index(
+            "ix_tickets_duplicate_of_id",
+            "duplicate_of_id",
+            sqlite_where=text("duplicate_of_id IS NOT NULL"),
+            postgresql_where=text("duplicate_of_id IS NOT NULL"),
+        ),
+        # Tickets planned with other supervision rules than the current ones (migration 0009).
+        Index(
+            "ix_tickets_clock_rules_planned",
+            "clock_rules",
+            sqlite_where=text(PLANNED_STATUS_SQL),
+            postgresql_where=text(PLANNED_STATUS_SQL),
         ),
     )
 

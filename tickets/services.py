@@ -238,7 +238,8 @@ def _post_staff_card(
     """The card of a ticket just filed, to the routed unit's chat (or the nearest above, or the staff
     chat)."""
     tree = domain.units(session)
-    chat = workchats.chat_for(session, tree, unit or area, domain.settings.staff_chat_id)
+    with session.no_autoflush:  # reads work chats only: the new ticket is flushed once, after
+        chat = workchats.chat_for(session, tree, unit or area, domain.settings.staff_chat_id)
     if chat is None:
         return
     text = messages.staff_card(
@@ -365,6 +366,7 @@ def file_ticket(
         created_at=now,
         updated_at=now,
         due_at=due_at(now, mode, category, domain.taxonomy, domain.calendar, tz),
+        clock_rules=domain.rules.digest,  # planned below: no second write of the row to say so
     )
     session.add(ticket)
     _event(

@@ -3,6 +3,8 @@ with one, else the district's staff chat (``STAFF_CHAT_ID``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -24,10 +26,29 @@ class WorkChat:
         return self.unit.code if self.unit is not None else None
 
 
+_CACHED = "workchats.all"
+
+
+@contextmanager
+def cached(session: Session) -> Iterator[None]:
+    """Read every work chat once for many lookups in ``session`` that bind or unbind none (a pass
+    of the supervision clock)."""
+    session.info[_CACHED] = dict(
+        session.execute(select(UnitChat.unit_id, UnitChat.chat_id)).tuples().all()
+    )
+    try:
+        yield
+    finally:
+        session.info.pop(_CACHED, None)
+
+
 def chat_ids(session: Session, unit_ids: list[int]) -> dict[int, int]:
     """unit id → its work chat, for the units that have one."""
     if not unit_ids:
         return {}
+    known: dict[int, int] | None = session.info.get(_CACHED)
+    if known is not None:
+        return {u: known[u] for u in unit_ids if u in known}
     rows = session.execute(
         select(UnitChat.unit_id, UnitChat.chat_id).where(UnitChat.unit_id.in_(unit_ids))
     )

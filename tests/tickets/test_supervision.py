@@ -3,6 +3,7 @@ happen at their times, once, from rows in the database, with an injected clock."
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from tickets.clock import Duration, QuietHours, load_rules
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import ConfigError
-from tickets.models import DueItem, OutboxItem, TicketEvent, UnitChat
+from tickets.models import PLANNED_STATUS_SQL, DueItem, OutboxItem, TicketEvent, UnitChat
 from tickets.settings import DATA_DIR
 from tickets.statuses import HandlingMode, Role, Satisfaction, Status
 from tickets.timelimits import WorkCalendar
@@ -473,3 +474,21 @@ def test_each_step_is_one_event_or_message(
             session.scalar(select(func.count(DueItem.id)).where(DueItem.status == "pending")) == 0
         )
         assert supervision_clock.DueKind.WARN.label == "临期预警"
+
+
+@pytest.mark.parametrize("planned_with", ["", "0000000000000000", "ffffffffffffffff"])
+def test_a_ticket_planned_with_any_other_rules_is_planned_again(
+    db: Database, domain: Domain, clock: Clock, elevator: str, planned_with: str
+) -> None:
+    """Digests sort below and above the current one (the pass reads the two ranges apart)."""
+    with db.unit_of_work() as uow:
+        services.get_ticket(uow.session, elevator).clock_rules = planned_with
+        uow.commit()
+    run(db, domain, clock, local(23, 9, 1))
+    with db.session() as session:
+        assert services.get_ticket(session, elevator).clock_rules == domain.rules.digest
+
+
+def test_the_planned_tickets_index_names_every_status_that_holds_steps() -> None:
+    planned = {s.value for s in Status if s.is_open} | {Status.RESOLVED.value}
+    assert set(re.findall(r"'(\w+)'", PLANNED_STATUS_SQL)) == planned

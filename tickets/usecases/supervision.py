@@ -21,22 +21,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tickets import clock, messages, outbox, services, workchats
 from tickets.clock import Due, DueKind
 from tickets.domain import Domain
-from tickets.models import DueItem, OutboxItem, Ticket, Unit
-from tickets.statuses import Status
+from tickets.models import PLANNED_STATUS_SQL, DueItem, OutboxItem, Ticket, Unit
 from tickets.usecases import groupstatus
 
-#: Items one pass handles at most (one transaction; the caller runs passes until less is done).
-PASS_LIMIT = 200
+#: Items one pass handles at most (one transaction; the caller runs passes until less is done). On
+#: SQLite a filing waits for the pass in progress: ~6 ms of CPU per item made a 200-item pass hold
+#: intake back by over a second (benchmarks/bench_supervision.py); an empty pass costs ~6 ms, so
+#: smaller passes cost no throughput.
+PASS_LIMIT = 100
 #: Tickets planned with other rules (or before the clock existed) re-planned per pass.
 REPLAN_BATCH = 500
-#: Statuses whose tickets hold steps (open ones, and resolved ones waiting for a rating).
-PLANNED = [s.value for s in Status if s.is_open] + [Status.RESOLVED.value]
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,18 @@ def run_pass(
     replan(session, domain, limit=REPLAN_BATCH)
     steps: list[Step] = []
     seen: set[int] = set()
-    while len(seen) < limit:
-        items = _claim(session, now, limit - len(seen), seen)
-        if not items:
-            break
-        for item in items:
-            seen.add(item.id)
-            step = _handle(session, domain, item, now)
-            if step is not None:
-                steps.append(step)
-        session.flush()
+    with workchats.cached(session):  # a pass binds no chat: read them all once, not per message
+        while len(seen) < limit:
+            items = _claim(session, now, limit - len(seen), seen)
+            if not items:
+                break
+            tickets = _lock_tickets(session, {i.ticket_id for i in items if i.ticket_id})
+            for item in items:
+                seen.add(item.id)
+                step = _handle(session, domain, item, now, tickets)
+                if step is not None:
+                    steps.append(step)
+            session.flush()
     return steps
 
 
@@ -89,12 +91,18 @@ def replan(session: Session, domain: Domain, *, limit: int) -> int:
     """Plan the tickets whose steps were planned with other rules (the file changed, or they were
     filed before the clock existed); returns how many."""
     digest = domain.rules.digest
-    tickets = session.scalars(
-        select(Ticket)
-        .where(Ticket.status.in_(PLANNED), Ticket.clock_rules != digest)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    tickets: list[Ticket] = []
+    # Digests below and above the current one, one range each: both are empty reads of the partial
+    # index ix_tickets_clock_rules_planned when every ticket is planned (its WHERE clause verbatim,
+    # for SQLite; ``!=`` or an OR of the two ranges would read every open ticket).
+    for other in (Ticket.clock_rules < digest, Ticket.clock_rules > digest):
+        if len(tickets) < limit:
+            tickets += session.scalars(
+                select(Ticket)
+                .where(text(PLANNED_STATUS_SQL), other)
+                .limit(limit - len(tickets))
+                .with_for_update(skip_locked=True)
+            ).all()
     for ticket in tickets:
         clock.reschedule(session, domain, ticket)
     return len(tickets)
@@ -113,7 +121,20 @@ def _claim(session: Session, now: datetime, limit: int, seen: set[int]) -> Seque
     return session.scalars(stmt).all()
 
 
-def _handle(session: Session, domain: Domain, item: DueItem, now: datetime) -> Step | None:
+def _lock_tickets(session: Session, ids: set[int]) -> dict[int, Ticket]:
+    """The claimed items' tickets, locked in one query; a ticket another transaction is changing
+    right now is left out (its items wait for the next pass)."""
+    if not ids:
+        return {}
+    found = session.scalars(
+        select(Ticket).where(Ticket.id.in_(ids)).with_for_update(skip_locked=True)
+    )
+    return {t.id: t for t in found}
+
+
+def _handle(
+    session: Session, domain: Domain, item: DueItem, now: datetime, tickets: dict[int, Ticket]
+) -> Step | None:
     if item.status != "pending":  # done with another of its group's lines in this pass
         return None
     kind = DueKind(item.kind)
@@ -121,9 +142,7 @@ def _handle(session: Session, domain: Domain, item: DueItem, now: datetime) -> S
         result = groupstatus.flush(session, domain, item, now)
         _finish(item, "done", now, result)
         return Step(kind.value, None, None, item.due_at, "done", item.chat_id, result)
-    ticket = session.scalar(
-        select(Ticket).where(Ticket.id == item.ticket_id).with_for_update(skip_locked=True)
-    )
+    ticket = tickets.get(item.ticket_id) if item.ticket_id is not None else None
     if ticket is None:  # being changed by someone else right now: the next pass takes it
         return None
     tree = domain.units(session)
@@ -231,6 +250,9 @@ def _staff_message(
         reply_markup=markup,
         extra={"reply_to_of": card} if card is not None else None,
         dedupe_key=f"due:{item.id}",
+        # The item is claimed and done in this transaction: its key cannot be queued yet (the
+        # unique constraint still guards it).
+        check_duplicate=False,
     )
     return {"chat": chat.chat_id, "to": chat.unit_code}
 
