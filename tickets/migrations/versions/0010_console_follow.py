@@ -1,7 +1,7 @@
 """console follow-through: the audit log of staff actions that change no ticket
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-07 05:00:00
 
 - ``staff_actions``: who bound or removed a unit's work chat, when, from where (console or Telegram),
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
