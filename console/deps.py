@@ -243,7 +243,7 @@ class Console:
         if (
             person is None
             or not person.active
-            or not person.role.is_staff
+            or not person.role.uses_console
             or data.get("pv") != password_fingerprint(person.password_hash)
         ):
             data.pop("uid", None)
