@@ -285,3 +285,42 @@ def info_added(code: str) -> str:
 
 
 NOT_UNDERSTOOD = "不好意思，我没听明白。您可以直接描述遇到的问题，例如：3栋电梯坏了。"
+
+
+# --- 民微实事 projects -----------------------------------------------------------------------------
+
+
+def yuan(fen: int | None) -> str:
+    """An amount of money in fen as yuan for people: ``12,000`` or ``12,000.50``."""
+    if fen is None:
+        return "—"
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole:,}" if not cents else f"{whole:,}.{cents:02d}"
+
+
+def project_poll_question(code: str, title: str, place: str, budget_fen: int) -> str:
+    """The question of a project's poll in a grid group (Telegram allows 300 characters)."""
+    where = f"（{place}）" if place else ""
+    text = f"【民微实事表决】{title}{where}，预算约 {yuan(budget_fen)} 元。您是否赞成立项？项目号 {code}"
+    return text[:300]
+
+
+#: The poll's options, in the order of ``tickets.projectstatus.POLL_OPTIONS``.
+POLL_OPTION_TEXTS = ("赞成", "反对")
+
+
+def project_told(
+    what: str, project_title: str, project_code: str, ticket_code: str, link: str, detail: str = ""
+) -> str:
+    """A resident whose ticket fed a project hears it was approved (立项) or finished (验收)."""
+    head = f"【民微】您反映的问题（工单号 {ticket_code}）已纳入民微实事项目「{project_title}」（{project_code}），"
+    body = {
+        "approved": "项目已立项，将按计划实施。",
+        "finished": "项目已完成并通过验收。",
+    }[what]
+    lines = [head + body]
+    if detail:
+        lines.append(("预算：" if what == "approved" else "结果：") + detail)
+    if link:
+        lines.append(f"办理进度：{link}")
+    return "\n".join(lines)

@@ -885,3 +885,17 @@ class ProjectEvaluation(Base):
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListEvent(Base):
+    """The audit log of the three lists: who added, merged, split, ranked or matched what, and when."""
+
+    __tablename__ = "list_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_label: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(32), index=True)  # a need, resource or service code
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

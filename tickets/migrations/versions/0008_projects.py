@@ -7,7 +7,8 @@ Create Date: 2026-12-07 05:00:00
 - ``needs`` (需求清单), ``resources`` (资源清单) and the staff's matches between them
   (``need_matches``), ``services`` (recurring services of the 服务项目清单);
 - ``projects`` with their audit log (``project_events``), the needs and tickets that fed them, 议事
-  meetings, progress updates, Telegram polls, votes and evaluations.
+  meetings, progress updates, Telegram polls, votes and evaluations;
+- ``list_events``: the audit log of the three lists.
 """
 
 from collections.abc import Sequence
@@ -224,10 +225,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "person_id"),
     )
     op.create_index("ix_project_evaluations_project_id", "project_evaluations", ["project_id"])
+    op.create_table(
+        "list_events",
+        _id(),
+        sa.Column("at", UTC_DATETIME, nullable=False),
+        _ref("actor_id", "people"),
+        sa.Column("actor_label", sa.String(100), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("subject", sa.String(32), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+    )
+    op.create_index("ix_list_events_subject", "list_events", ["subject"])
 
 
 def downgrade() -> None:
     for table in (
+        "list_events",
         "project_evaluations",
         "project_votes",
         "project_polls",
