@@ -34,7 +34,17 @@ from console.security import (
     SecurityHeadersMiddleware,
     SessionMiddleware,
 )
-from console.views import auth, dashboard, exports, public, review, tickets, tryout
+from console.views import (
+    auth,
+    dashboard,
+    exports,
+    projects,
+    public,
+    public_projects,
+    review,
+    tickets,
+    tryout,
+)
 from tickets import links
 from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
@@ -135,8 +145,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     protected = [Depends(check_csrf)]
-    for views in (auth, tickets, review, dashboard, exports, tryout):
+    for views in (auth, tickets, review, dashboard, exports, tryout, projects):
         app.include_router(views.router, dependencies=protected)
+    app.include_router(public_projects.router)  # before /p/{code}
     app.include_router(public.router)
     app.include_router(open311.router)
 
