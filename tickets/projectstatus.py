@@ -103,9 +103,7 @@ PROJECT_TRANSITIONS: dict[ProjectAction, dict[ProjectStatus, ProjectStatus]] = {
 }
 
 
-def next_project_status(
-    code: str, current: ProjectStatus, action: ProjectAction
-) -> ProjectStatus:
+def next_project_status(code: str, current: ProjectStatus, action: ProjectAction) -> ProjectStatus:
     """Return the status ``action`` leads to from ``current``; raise :class:`IllegalTransition`."""
     try:
         return PROJECT_TRANSITIONS[action][current]

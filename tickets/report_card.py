@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tickets import stats
 from tickets.errors import InvalidInput
@@ -58,7 +58,9 @@ def parse_period(spec: str, tz: ZoneInfo, now: datetime) -> stats.Period:
     try:
         return stats.parse_period(spec, tz, now)
     except InvalidInput:
-        raise InvalidInput(f"无法识别的时段：{spec[:20]}（可用 2026-11、2026-Q4、month、quarter）") from None
+        raise InvalidInput(
+            f"无法识别的时段：{spec[:20]}（可用 2026-11、2026-Q4、month、quarter）"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,10 @@ def report_card(
     total = figures[0] if figures else stats.Figures("total", "合计")
     scope = project_scope(tree, unit)
 
-    def count(column: ColumnElement[datetime] | object, *extra: ColumnElement[bool]) -> int:
-        col = column  # a datetime column of Project
+    def count(column: InstrumentedAttribute[datetime | None], *extra: ColumnElement[bool]) -> int:
+        """Projects in scope whose ``column`` (a moment of their lifecycle) falls in the period."""
         stmt = select(func.count(Project.id)).where(
-            scope, col >= period.start, col < period.end, *extra  # type: ignore[operator]
+            scope, column >= period.start, column < period.end, *extra
         )
         return int(session.scalar(stmt) or 0)
 

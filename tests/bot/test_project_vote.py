@@ -26,9 +26,7 @@ SAID = {
 def _staff_do(bot: Harness, fn: Any, /, **kwargs: Any) -> Any:
     """What the console would do for 幸福社区's staff: one use case in one transaction."""
     with bot.db.unit_of_work() as uow:
-        staff = uow.session.scalars(
-            select(Person).where(Person.role == Role.COMMUNITY_STAFF)
-        ).one()
+        staff = uow.session.scalars(select(Person).where(Person.role == Role.COMMUNITY_STAFF)).one()
         result = fn(uow.session, bot.domain, staff, **kwargs)
         uow.commit()
         return result

@@ -123,7 +123,9 @@ def test_forms_without_the_csrf_token_are_refused(
     code = demo_data["voting"]
     response = client.post(f"/projects/{code}/approve", data={}, follow_redirects=False)
     assert response.status_code == 403
-    response = client.post("/lists/needs", data={"unit": "YX-SG-XF", "category": "other", "title": "x"})
+    response = client.post(
+        "/lists/needs", data={"unit": "YX-SG-XF", "category": "other", "title": "x"}
+    )
     assert response.status_code == 403
     with db.session() as s:
         assert projects.get_project(s, code).status is ProjectStatus.VOTING
@@ -153,13 +155,20 @@ def test_an_observer_scores_a_finished_project_on_the_criteria(
     guancha = sign_in(make_client(), "guancha")
     page = guancha.get(f"/projects/{code}").text
     assert "民情扎实" in page and "提交评价" in page
-    scores = {f"score_{c}": "4" for c in ("grounded", "concentrated", "funded", "timely", "reach", "satisfaction")}
-    response = post(guancha, f"/projects/{code}/score", {**scores, "note": "好"}, page=f"/projects/{code}")
+    scores = {
+        f"score_{c}": "4"
+        for c in ("grounded", "concentrated", "funded", "timely", "reach", "satisfaction")
+    }
+    response = post(
+        guancha, f"/projects/{code}/score", {**scores, "note": "好"}, page=f"/projects/{code}"
+    )
     assert response.status_code == 303  # type: ignore[attr-defined]
     assert "观察员 1 人" in guancha.get(f"/projects/{code}").text
 
 
-def test_staff_build_the_three_lists(client: TestClient, db: Database, demo_data: dict[str, str]) -> None:
+def test_staff_build_the_three_lists(
+    client: TestClient, db: Database, demo_data: dict[str, str]
+) -> None:
     sign_in(client, "xingfu")
     page = client.get("/lists?unit=YX-SG-XF")
     assert page.status_code == 200
@@ -170,21 +179,45 @@ def test_staff_build_the_three_lists(client: TestClient, db: Database, demo_data
     token = csrf(client, "/lists?unit=YX-SG-XF")
 
     def form(path: str, fields: dict[str, str]) -> int:
-        return client.post(path, data={**data, **fields, "csrf_token": token}, follow_redirects=False).status_code
+        return client.post(
+            path, data={**data, **fields, "csrf_token": token}, follow_redirects=False
+        ).status_code
 
-    assert form("/lists/needs", {"category": "elder_care", "title": "老人助浴", "reporters": "4"}) == 303
+    assert (
+        form("/lists/needs", {"category": "elder_care", "title": "老人助浴", "reporters": "4"})
+        == 303
+    )
     assert form(f"/lists/needs/{needs[0]}/rank", {"rank": "1"}) == 303
     assert form("/lists/needs/merge", {"into": needs[0], "others": needs[1]}) == 303
-    assert form(f"/lists/needs/{needs[0]}/split", {"title": "拆出的一部分", "reporters": "1"}) == 303
-    assert form("/lists/resources", {"provider": "义工队", "provider_kind": "volunteer", "what": "助浴"}) == 303
+    assert (
+        form(f"/lists/needs/{needs[0]}/split", {"title": "拆出的一部分", "reporters": "1"}) == 303
+    )
+    assert (
+        form(
+            "/lists/resources", {"provider": "义工队", "provider_kind": "volunteer", "what": "助浴"}
+        )
+        == 303
+    )
     assert form("/lists/services", {"title": "助浴服务", "schedule": "每周三"}) == 303
-    resources = re.findall(r'<td class="code">(ZY-[0-9-]+)</td>', client.get("/lists?unit=YX-SG-XF").text)
+    resources = re.findall(
+        r'<td class="code">(ZY-[0-9-]+)</td>', client.get("/lists?unit=YX-SG-XF").text
+    )
     assert form("/lists/match", {"need": needs[0], "resource": resources[-1]}) == 303
     html = client.get("/lists?unit=YX-SG-XF").text
     assert "老人助浴" in html and "拆出的一部分" in html and "助浴服务" in html
     with db.session() as s:
-        kinds = {e.kind for e in s.scalars(select(ListEvent).where(ListEvent.actor_label == "xingfu"))}
-    assert kinds == {"need_added", "need_ranked", "need_merged", "need_split", "resource_added", "service_added", "matched"}
+        kinds = {
+            e.kind for e in s.scalars(select(ListEvent).where(ListEvent.actor_label == "xingfu"))
+        }
+    assert kinds == {
+        "need_added",
+        "need_ranked",
+        "need_merged",
+        "need_split",
+        "resource_added",
+        "service_added",
+        "matched",
+    }
     cuihu_token = token
     other = client  # the same client signed in as another community cannot edit 幸福社区's lists
     other.post("/logout", data={"csrf_token": cuihu_token})
@@ -216,8 +249,18 @@ def test_public_project_and_list_pages_show_no_personal_data(
     assert lists_page.status_code == 200 and "长者午餐配送" in lists_page.text
     with db.session() as s:
         names = [p.display_name for p in s.scalars(select(Person)) if p.display_name]
-    for html in (page.text, lists_page.text, anonymous.get(f"/p/projects/{demo_data['voting']}").text):
-        for secret in ("020-1234 5678", "138", "13812345678", "幸福社区（演示）", "社区党委、居民代表"):
+    for html in (
+        page.text,
+        lists_page.text,
+        anonymous.get(f"/p/projects/{demo_data['voting']}").text,
+    ):
+        for secret in (
+            "020-1234 5678",
+            "138",
+            "13812345678",
+            "幸福社区（演示）",
+            "社区党委、居民代表",
+        ):
             assert secret not in html
         for name in names:
             assert name not in html, name

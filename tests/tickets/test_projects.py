@@ -68,7 +68,9 @@ def _world(session: Session, domain: Domain) -> World:
         )
     ]
     tree = domain.units(session)
-    session.add(ChatBinding(chat_id=GROUP, title="幸福花园业主群", grid_id=tree.get("YX-SG-XF-01").id))
+    session.add(
+        ChatBinding(chat_id=GROUP, title="幸福花园业主群", grid_id=tree.get("YX-SG-XF-01").id)
+    )
     session.flush()
     return World(staff.id, other.id, grid.id, observer.id, [r.id for r in residents], tickets)
 
@@ -158,7 +160,10 @@ def test_a_project_from_a_need_links_the_case_tickets_and_walks_the_lifecycle(
         project = projects.get_project(s, code)
         assert project.status is ProjectStatus.CLOSED
         assert (project.approved_fen, project.spent_fen) == (3_600_000, 3_550_050)
-        kinds = [e.kind for e in s.scalars(select(ProjectEvent).where(ProjectEvent.project_id == project.id))]
+        kinds = [
+            e.kind
+            for e in s.scalars(select(ProjectEvent).where(ProjectEvent.project_id == project.id))
+        ]
         assert kinds == [
             "proposed",
             "deliberate",
@@ -186,12 +191,9 @@ def test_a_project_from_a_need_links_the_case_tickets_and_walks_the_lifecycle(
 
 @pytest.mark.parametrize(
     ("status", "action"),
-    [
-        (s, a)
-        for a in ProjectAction
-        for s in ProjectStatus
-        if s not in PROJECT_TRANSITIONS[a]
-    ][:40:3],
+    [(s, a) for a in ProjectAction for s in ProjectStatus if s not in PROJECT_TRANSITIONS[a]][
+        :40:3
+    ],
 )
 def test_an_illegal_step_is_refused_and_changes_nothing(
     db: Database, domain: Domain, world: World, status: ProjectStatus, action: ProjectAction
@@ -206,7 +208,12 @@ def test_an_illegal_step_is_refused_and_changes_nothing(
         assert staff is not None
         with pytest.raises(IllegalTransition):
             projects.perform(
-                s, domain, project, ProjectCommand(action.value), staff, Args(reason="x", result="y")
+                s,
+                domain,
+                project,
+                ProjectCommand(action.value),
+                staff,
+                Args(reason="x", result="y"),
             )
         assert project.status is status
         assert s.scalar(select(func.count(ProjectEvent.id))) == events
@@ -313,7 +320,12 @@ def test_a_web_vote_needs_its_signed_link_and_shares_the_residents_one_vote(
         token = projects.vote_token(domain, project.code, resident)
         with pytest.raises(PermissionDenied):
             projects.record_web_vote(
-                s, domain, project_code=project.code, person_id=resident, token="x" + token, choice="for"
+                s,
+                domain,
+                project_code=project.code,
+                person_id=resident,
+                token="x" + token,
+                choice="for",
             )
         out = projects.record_web_vote(
             s, domain, project_code=project.code, person_id=resident, token=token, choice="against"
@@ -392,7 +404,14 @@ def test_residents_who_asked_rate_and_observers_score_on_the_criteria(
         summary = projects.evaluation_summary(s, domain, project)
         assert (summary.residents, summary.satisfied, summary.observers) == (2, 2, 1)
         assert summary.mean_scores["民情扎实"] == 4.0
-        assert set(summary.mean_scores) == {"民情扎实", "诉求集中", "资金到位", "解决及时", "惠及面", "满意度"}
+        assert set(summary.mean_scores) == {
+            "民情扎实",
+            "诉求集中",
+            "资金到位",
+            "解决及时",
+            "惠及面",
+            "满意度",
+        }
 
 
 def test_needs_merge_split_rank_and_resources_match_with_contacts_for_staff_only(
@@ -402,9 +421,24 @@ def test_needs_merge_split_rank_and_resources_match_with_contacts_for_staff_only
         s = uow.session
         staff = s.get(Person, world.staff)
         assert staff is not None
-        a = lists.add_need(s, domain, staff, unit_code="YX-SG-XF", category="elder_care", title="长者饭堂", reporters=5)
+        a = lists.add_need(
+            s,
+            domain,
+            staff,
+            unit_code="YX-SG-XF",
+            category="elder_care",
+            title="长者饭堂",
+            reporters=5,
+        )
         b = lists.add_need(
-            s, domain, staff, unit_code="YX-SG-XF-01", category="elder_care", title="老人吃饭难", reporters=3, source="survey"
+            s,
+            domain,
+            staff,
+            unit_code="YX-SG-XF-01",
+            category="elder_care",
+            title="老人吃饭难",
+            reporters=3,
+            source="survey",
         )
         assert b.unit_id == a.unit_id  # a grid's needs go to its community's list
         lists.merge_needs(s, domain, staff, into=a.code, others=[b.code])
@@ -426,7 +460,9 @@ def test_needs_merge_split_rank_and_resources_match_with_contacts_for_staff_only
         lists.match(s, domain, staff, need_code=part.code, resource_code=res.code)
         with pytest.raises(InvalidInput):
             lists.match(s, domain, staff, need_code=part.code, resource_code=res.code)
-        lists.add_service(s, domain, staff, unit_code="YX-SG-XF", title="长者饭堂", schedule="每天11:30")
+        lists.add_service(
+            s, domain, staff, unit_code="YX-SG-XF", title="长者饭堂", schedule="每天11:30"
+        )
         other = s.get(Person, world.other_staff)
         assert other is not None
         with pytest.raises(PermissionDenied):
@@ -442,7 +478,16 @@ def test_needs_merge_split_rank_and_resources_match_with_contacts_for_staff_only
         assert [x.title for x in public_view.services] == ["长者饭堂"]
         kinds = sorted(e.kind for e in s.scalars(select(ListEvent)))
         assert kinds == sorted(
-            ["need_added", "need_added", "need_merged", "need_split", "need_ranked", "resource_added", "matched", "service_added"]
+            [
+                "need_added",
+                "need_added",
+                "need_merged",
+                "need_split",
+                "need_ranked",
+                "resource_added",
+                "matched",
+                "service_added",
+            ]
         )
 
 

@@ -59,9 +59,10 @@ def test_the_demo_loads_lists_and_two_projects_and_a_second_run_changes_nothing(
         statuses = sorted(p.status.value for p in s.scalars(select(Project)))
         assert statuses == sorted([ProjectStatus.VOTING.value, ProjectStatus.IMPLEMENTING.value])
         # The demo residents do not exist on Telegram: the approval notices wait in the outbox.
-        assert s.scalar(
-            select(func.count(OutboxItem.id)).where(OutboxItem.kind == "project_approved")
-        ) == 2
+        assert (
+            s.scalar(select(func.count(OutboxItem.id)).where(OutboxItem.kind == "project_approved"))
+            == 2
+        )
 
 
 def test_projects_list_prints_one_json_object_per_project(
@@ -82,14 +83,21 @@ def test_projects_list_prints_one_json_object_per_project(
     for r in rows:
         title, status, budget = projects[r["code"]]
         assert {"code", "title", "status", "unit", "budget", "votes_for", "votes_against"} <= set(r)
-        assert (r["title"], r["status"], r["unit"], r["budget"]) == (title, status, "YX-SG-XF", budget)
+        assert (r["title"], r["status"], r["unit"], r["budget"]) == (
+            title,
+            status,
+            "YX-SG-XF",
+            budget,
+        )
         assert (r["votes_for"], r["votes_against"]) == (0, 0)
     assert main(["projects", "list", "--unit", "YX-SG-CH", "--json"]) == 0
     assert capsys.readouterr().out == ""
     assert main(["projects", "list", "--unit", "NOPE", "--json"]) == 1
 
 
-def test_the_report_card_of_the_demo(configured: Database, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_report_card_of_the_demo(
+    configured: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["demo"]) == 0
     capsys.readouterr()
     assert main(["report-card", "--unit", "YX-SG-XF", "--period", "month", "--json"]) == 0

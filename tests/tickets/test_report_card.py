@@ -28,7 +28,14 @@ def _seed(db: Database, domain: Domain, clock: Clock) -> None:
         places = [("幸福花园", "greening_space"), ("翠湖花园", "noise"), ("康乐楼", "sanitation")]
         for i in range(9):
             place, category = places[i % 3]
-            t = file(s, domain, f"{place}第{i}个问题需要处理", category, locations=[place], reporter=resident)
+            t = file(
+                s,
+                domain,
+                f"{place}第{i}个问题需要处理",
+                category,
+                locations=[place],
+                reporter=resident,
+            )
             if i % 2 == 0:
                 services.accept(session=s, domain=domain, ticket=t, actor=staff)
                 services.resolve(session=s, domain=domain, ticket=t, note="已处理", actor=staff)
@@ -42,7 +49,9 @@ def _seed(db: Database, domain: Domain, clock: Clock) -> None:
             elif i == 3:
                 services.reject(session=s, domain=domain, ticket=t, reason="不属于", actor=staff)
             clock.advance(days=3)
-        for n, (unit, budget) in enumerate((("YX-SG-XF", "30000"), ("YX-SG-CH", "12000"), ("YX-SG-XF", "5000"))):
+        for n, (unit, budget) in enumerate(
+            (("YX-SG-XF", "30000"), ("YX-SG-CH", "12000"), ("YX-SG-XF", "5000"))
+        ):
             p = projects.propose(
                 s, domain, actor=staff, title=f"项目{n}", unit_code=unit, estimated=budget
             )
@@ -54,7 +63,9 @@ def _seed(db: Database, domain: Domain, clock: Clock) -> None:
                 (ProjectCommand.UPDATE, Args(text="进展", spent="1000")),
             ):
                 if n == 2 and command is ProjectCommand.APPROVE:
-                    projects.perform(s, domain, p, ProjectCommand.REJECT, staff, Args(reason="重复"))
+                    projects.perform(
+                        s, domain, p, ProjectCommand.REJECT, staff, Args(reason="重复")
+                    )
                     break
                 projects.perform(s, domain, p, command, staff, args)
                 clock.advance(hours=12)
@@ -74,9 +85,7 @@ def test_the_report_card_matches_counting_rows(
         tree = domain.units(s)
         unit = tree.get(unit_code)
         period = report_card.parse_period(spec, tz, clock.now)
-        card = report_card.report_card(
-            s, tree=tree, unit=unit, period=period, tz=tz, now=clock.now
-        )
+        card = report_card.report_card(s, tree=tree, unit=unit, period=period, tz=tz, now=clock.now)
         ids = tree.subtree_ids(unit)
         tickets = [
             t
@@ -99,11 +108,7 @@ def test_the_report_card_matches_counting_rows(
         assert (card.rated, card.satisfied) == (len(rated), len(satisfied))
         assert card.completion_rate == (len(done) / len(accepted) if accepted else None)
 
-        ps = [
-            p
-            for p in s.scalars(select(Project))
-            if p.unit_id in ids or p.owner_unit_id in ids
-        ]
+        ps = [p for p in s.scalars(select(Project)) if p.unit_id in ids or p.owner_unit_id in ids]
 
         def within(at: datetime | None) -> bool:
             return at is not None and period.start <= at < period.end

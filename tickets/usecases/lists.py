@@ -33,7 +33,12 @@ from tickets.usecases.projects import MANAGERS, budget_fen
 
 #: Sample texts kept per need, and their length.
 SAMPLES, SAMPLE_CHARS = 3, 60
-PROVIDER_KINDS = {"unit": "单位", "partner": "联建单位/合伙人", "volunteer": "志愿者", "company": "企业"}
+PROVIDER_KINDS = {
+    "unit": "单位",
+    "partner": "联建单位/合伙人",
+    "volunteer": "志愿者",
+    "company": "企业",
+}
 NEED_SOURCES = {"case": "类案", "manual": "工作人员添加", "survey": "问卷调查", "split": "拆分"}
 
 
@@ -129,7 +134,9 @@ def needs_from_cases(
             unit_id=list_area(tree, case_area).id if case_area else area.id,
             category=case.category,
             title=case.title[:200],
-            place=max(set(places), key=places.count) if places else (case_area.name if case_area else ""),
+            place=max(set(places), key=places.count)
+            if places
+            else (case_area.name if case_area else ""),
             source="case",
             case_id=case.id,
             reporters=len(reporters),
@@ -328,13 +335,21 @@ def add_resource(
 
 
 def match(
-    session: Session, domain: Domain, actor: Person, *, need_code: str, resource_code: str, note: str = ""
+    session: Session,
+    domain: Domain,
+    actor: Person,
+    *,
+    need_code: str,
+    resource_code: str,
+    note: str = "",
 ) -> NeedMatch:
     """Match a resource to a need (once per pair)."""
     tree = domain.units(session)
     need = get_need(session, need_code)
     ensure_can_edit(actor, tree, tree.by_id[need.unit_id])
-    resource = session.scalar(select(Resource).where(Resource.code == resource_code.strip().upper()))
+    resource = session.scalar(
+        select(Resource).where(Resource.code == resource_code.strip().upper())
+    )
     if resource is None:
         raise NotFound(f"没有资源 {resource_code[:40]}")
     existing = session.scalar(
@@ -491,7 +506,9 @@ def lists_for(session: Session, domain: Domain, unit_code: str, *, public: bool)
         needs=tuple(
             NeedView(
                 code=n.code,
-                category=domain.taxonomy.name(n.category) if n.category in domain.taxonomy else n.category,
+                category=domain.taxonomy.name(n.category)
+                if n.category in domain.taxonomy
+                else n.category,
                 title=n.title,
                 place=n.place,
                 source=NEED_SOURCES.get(n.source, n.source),

@@ -583,7 +583,11 @@ def perform(
             _transition(session, domain, project, ProjectAction.OPEN_VOTE, actor)
             project.vote_opened_at = now
             groups = send_polls(session, domain, project, actor)
-            return f"已发起表决，投票已发到 {groups} 个网格群" if groups else "已发起表决（该社区没有绑定的网格群，可用网页投票链接）"
+            return (
+                f"已发起表决，投票已发到 {groups} 个网格群"
+                if groups
+                else "已发起表决（该社区没有绑定的网格群，可用网页投票链接）"
+            )
         case ProjectCommand.APPROVE:
             budget = parse_yuan(a.budget, "立项预算") if a.budget.strip() else project.estimated_fen
             votes = tally(session, domain, project)
@@ -850,7 +854,9 @@ def _record_vote(
     vote.poll_id = poll_id
     vote.at = domain.clock()
     session.flush()
-    return VoteOutcome("counted" if known else "excluded", project.code, "" if known else "not_known")
+    return VoteOutcome(
+        "counted" if known else "excluded", project.code, "" if known else "not_known"
+    )
 
 
 def record_poll_answer(
@@ -1046,9 +1052,7 @@ class EvaluationSummary:
 
 def evaluation_summary(session: Session, domain: Domain, project: Project) -> EvaluationSummary:
     rows = list(
-        session.scalars(
-            select(ProjectEvaluation).where(ProjectEvaluation.project_id == project.id)
-        )
+        session.scalars(select(ProjectEvaluation).where(ProjectEvaluation.project_id == project.id))
     )
     residents = [r for r in rows if r.kind is EvaluatorKind.RESIDENT and r.satisfaction]
     observers = [r for r in rows if r.kind is EvaluatorKind.OBSERVER]
