@@ -305,6 +305,18 @@ def project_poll_question(code: str, title: str, place: str, budget_fen: int) ->
     return text[:300]
 
 
+def project_rating_keyboard(code: str) -> dict[str, Any]:
+    """满意 / 基本满意 / 不满意 under the 验收 notice (callback data ``prate:<project>:<value>``)."""
+    return {
+        "inline_keyboard": [
+            [{"text": s.label, "callback_data": f"prate:{code}:{s.value}"} for s in Satisfaction]
+        ]
+    }
+
+
+PROJECT_RATE_PROMPT = "请对项目结果进行评价："
+
+
 #: The poll's options, in the order of ``tickets.projectstatus.POLL_OPTIONS``.
 POLL_OPTION_TEXTS = ("赞成", "反对")
 
@@ -323,4 +335,6 @@ def project_told(
         lines.append(("预算：" if what == "approved" else "结果：") + detail)
     if link:
         lines.append(f"办理进度：{link}")
+    if what == "finished":
+        lines.append(PROJECT_RATE_PROMPT)
     return "\n".join(lines)

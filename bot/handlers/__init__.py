@@ -65,6 +65,7 @@ def table() -> dict[int, list[BaseHandler[Any, Any, Any]]]:
             ),
             ChatMemberHandler(grid.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
             PollAnswerHandler(projects.poll_answer),
+            CallbackQueryHandler(projects.rate_button, pattern=r"^prate:"),
         ],
     }
 

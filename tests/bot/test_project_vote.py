@@ -121,5 +121,18 @@ async def test_a_project_vote_in_the_grid_group_counts_each_resident_once_and_te
         assert "更换了 12 件健身器材" in finished["text"] and "/p/MW-" in finished["text"]
         await bot.message(uid, "请对本次办理结果进行评价")  # the ticket closed with the result
     assert bot.telegram.texts(STRANGER) == []
+
+    # The residents who asked rate the result with the buttons under the 验收 notice.
+    chen_notice = await bot.message(CHEN, "通过验收")
+    bot.telegram.press(chen, chen_notice, "基本满意")
+    await bot.settle()
+    await bot.message(CHEN, "已记录您对项目「幸福花园健身器材更新」的评价：基本满意")
+    bot.telegram.press(wong, await bot.message(WONG, "通过验收"), "不满意")
+    await bot.settle()
+    await bot.message(WONG, "评价：不满意")
     with bot.db.session() as s:
-        assert projects.get_project(s, code).status is ProjectStatus.ACCEPTED
+        project = projects.get_project(s, code)
+        assert project.status is ProjectStatus.ACCEPTED
+        summary = projects.evaluation_summary(s, bot.domain, project)
+    assert (summary.residents, summary.satisfied) == (2, 1)
+    assert summary.by_rating == {"满意": 0, "基本满意": 1, "不满意": 1}

@@ -497,3 +497,56 @@ def test_money_is_read_in_yuan_and_refused_when_it_is_not_money() -> None:
     for bad in ("abc", "-1", "1.234", "nan", "1e12"):
         with pytest.raises(InvalidInput):
             projects.parse_yuan(bad)
+
+
+def test_a_resident_rates_from_telegram_and_a_stranger_is_told_no(
+    db: Database, domain: Domain, world: World
+) -> None:
+    from tickets.statuses import Satisfaction
+
+    with db.unit_of_work() as uow:
+        s = uow.session
+        project = _voting(s, domain, world)
+        staff = s.get(Person, world.staff)
+        assert staff is not None
+        said = projects.rate_from_telegram(
+            s,
+            domain,
+            project_code=project.code,
+            telegram_user_id=9000,
+            satisfaction=Satisfaction.SATISFIED,
+        )
+        assert said == "项目当前为「表决」，验收后才能评价"
+        for command, args in (
+            (ProjectCommand.APPROVE, Args()),
+            (ProjectCommand.START, Args()),
+            (ProjectCommand.ACCEPT, Args(result="完成")),
+        ):
+            projects.perform(s, domain, project, command, staff, args)
+        notice = s.scalars(
+            select(OutboxItem).where(
+                OutboxItem.kind == "project_finished", OutboxItem.chat_id == 9000
+            )
+        ).one()
+        buttons = [b["callback_data"] for b in notice.payload["reply_markup"]["inline_keyboard"][0]]
+        assert buttons == [
+            f"prate:{project.code}:{v}" for v in ("satisfied", "basic", "unsatisfied")
+        ]
+        ok = projects.rate_from_telegram(
+            s,
+            domain,
+            project_code=project.code,
+            telegram_user_id=9000,
+            satisfaction=Satisfaction.BASIC,
+        )
+        assert ok.startswith("已记录您对项目") and "基本满意" in ok
+        person(s, tg=4343)
+        no = projects.rate_from_telegram(
+            s,
+            domain,
+            project_code=project.code,
+            telegram_user_id=4343,
+            satisfaction=Satisfaction.SATISFIED,
+        )
+        assert no == "只有反映过相关诉求的居民和观察员可以评价"
+        assert projects.evaluation_summary(s, domain, project).residents == 1

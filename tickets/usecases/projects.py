@@ -705,6 +705,9 @@ def tell_residents(
                 kind=f"project_{what}",
                 ticket=ticket,
                 person_id=person_id,
+                reply_markup=(
+                    messages.project_rating_keyboard(project.code) if what == "finished" else None
+                ),
                 dedupe_key=f"project:{project.code}:{what}:{ticket.code}:{chat_id}",
             )
             if item is not None:
@@ -1035,6 +1038,26 @@ def evaluate(
         scores=parsed,
     )
     return evaluation
+
+
+def rate_from_telegram(
+    session: Session,
+    domain: Domain,
+    *,
+    project_code: str,
+    telegram_user_id: int,
+    satisfaction: Satisfaction,
+) -> str:
+    """A resident pressed a rating button under the 验收 notice; returns what to tell them."""
+    person = session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
+    project = session.scalar(select(Project).where(Project.code == project_code))
+    if person is None or project is None:
+        return "没有找到这个项目"
+    try:
+        evaluate(session, domain, project, person, satisfaction=satisfaction.value)
+    except (InvalidInput, PermissionDenied) as e:
+        return str(e)
+    return f"已记录您对项目「{project.title}」的评价：{satisfaction.label}，谢谢！"
 
 
 @dataclass(frozen=True)
