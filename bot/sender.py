@@ -135,6 +135,11 @@ async def _send_poll(bot: Bot, p: dict[str, Any]) -> Any:
     )
 
 
+async def _stop_poll(bot: Bot, p: dict[str, Any]) -> Any:
+    """Close a poll the bot sent (the vote is over); answers after it are refused by Telegram."""
+    return await bot.stop_poll(chat_id=p["chat_id"], message_id=p["message_id"])
+
+
 #: The outbox ``method`` column → the Bot API call that delivers the row.
 METHODS: dict[str, Callable[[Bot, dict[str, Any]], Awaitable[Any]]] = {
     "sendMessage": _send_message,
@@ -142,6 +147,7 @@ METHODS: dict[str, Callable[[Bot, dict[str, Any]], Awaitable[Any]]] = {
     "editMessageReplyMarkup": _edit_markup,
     "sendPhoto": _send_photo,
     "sendPoll": _send_poll,
+    "stopPoll": _stop_poll,
 }
 
 

@@ -114,6 +114,7 @@ async def test_a_project_vote_in_the_grid_group_counts_each_resident_once_and_te
     _staff_do(bot, approve_and_finish)
     bot.stack.deps.outbox_ready.set()
     await bot.settle()
+    assert bot.telegram.polls(GROUP)[0]["poll"]["is_closed"] is True  # the vote is over
     for uid in SAID:
         approved = await bot.message(uid, "项目已立项")
         finished = await bot.message(uid, "通过验收")

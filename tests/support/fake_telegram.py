@@ -7,8 +7,8 @@ One core (``FakeTelegram``) behind two faces:
   real bot process with ``TELEGRAM_API_BASE_URL=http://127.0.0.1:<port>/bot``).
 
 Methods: getMe, getUpdates (offset semantics and long polling), deleteWebhook, setWebhook, sendMessage,
-editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendPoll (and ``poll_answer`` updates as
-Telegram sends them for non-anonymous polls). Faults (429 with retry_after, 403, 400,
+editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendPoll and stopPoll (and ``poll_answer``
+updates as Telegram sends them for non-anonymous polls). Faults (429 with retry_after, 403, 400,
 network errors) can be injected per method.
 """
 
@@ -179,9 +179,11 @@ class FakeTelegram:
     ) -> dict[str, Any]:
         """``user`` answers the poll of ``poll_message`` (``[]``: retracts the vote). Telegram sends a
         ``poll_answer`` only for non-anonymous polls, with the poll's id and no chat."""
-        poll = poll_message["poll"]
+        poll = self.bot_messages[(poll_message["chat"]["id"], poll_message["message_id"])]["poll"]
         if poll["is_anonymous"]:
             raise AssertionError("Telegram sends no poll_answer for anonymous polls")
+        if poll["is_closed"]:
+            raise AssertionError("a closed poll takes no answers")
         ids = [poll["options"][i]["persistent_id"] for i in option_ids]
         return self.push(
             "poll_answer",
@@ -367,6 +369,19 @@ class FakeTelegram:
             self.bot_messages[(chat["id"], message["message_id"])] = message
             self._cond.notify_all()
         return self._ok(message)
+
+    def _api_stopPoll(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.bot_messages.get(key)
+        if message is None or "poll" not in message:
+            return self._bad("Bad Request: message with poll to stop not found")
+        if message["poll"]["is_closed"]:
+            return self._bad("Bad Request: poll has already been closed")
+        closed = {**message, "poll": {**message["poll"], "is_closed": True}}
+        with self._cond:
+            self.bot_messages[key] = closed
+            self._cond.notify_all()
+        return self._ok(closed["poll"])
 
     def polls(self, chat_id: int) -> list[dict[str, Any]]:
         """The poll messages the bot sent to ``chat_id``."""

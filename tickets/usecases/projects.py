@@ -604,12 +604,16 @@ def perform(
             )
             project.approved_fen = budget
             project.approved_at = now
+            stop_polls(session, project)
             told = tell_residents(session, domain, project, "approved", actor)
             return f"已立项，预算 {messages.yuan(budget)} 元，已通知 {told} 位反映诉求的居民"
         case ProjectCommand.REJECT:
             reason = _text(a.reason, 1000, "不立项原因", required=True)
+            was_voting = project.status is ProjectStatus.VOTING
             _transition(session, domain, project, ProjectAction.REJECT, actor, reason=reason)
             project.reject_reason = reason
+            if was_voting:
+                stop_polls(session, project)
             project.closed_at = now
             return "已记录不立项"
         case ProjectCommand.START:
@@ -798,6 +802,27 @@ def send_polls(session: Session, domain: Domain, project: Project, actor: Actor)
     if chats:
         _event(session, domain, project, actor, ProjectEventKind.POLL_SENT, groups=len(chats))
     return len(chats)
+
+
+def stop_polls(session: Session, project: Project) -> int:
+    """The vote is over: close the project's polls in the groups (``stopPoll`` of the message each
+    poll row delivered; the sender fills in its message id, ``edit_of``)."""
+    polls = session.scalars(
+        select(ProjectPoll).where(
+            ProjectPoll.project_id == project.id, ProjectPoll.outbox_id.is_not(None)
+        )
+    ).all()
+    for poll in polls:
+        outbox.enqueue(
+            session,
+            chat_id=poll.chat_id,
+            text="",
+            kind="project_poll_stop",
+            method="stopPoll",
+            extra={"edit_of": poll.outbox_id},
+            dedupe_key=f"pollstop:{project.code}:{poll.chat_id}",
+        )
+    return len(polls)
 
 
 def poll_sent(session: Session, outbox_id: int, poll_id: str) -> None:
