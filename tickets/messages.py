@@ -338,3 +338,51 @@ def project_told(
     if what == "finished":
         lines.append(PROJECT_RATE_PROMPT)
     return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def report_card_message(
+    unit_name: str,
+    period_label: str,
+    *,
+    demands: int,
+    completion_rate: float | None,
+    on_time_rate: float | None,
+    satisfaction_rate: float | None,
+    proposed: int,
+    approved: int,
+    finished: int,
+    committed_fen: int,
+    spent_fen: int,
+    link: str = "",
+) -> str:
+    """The short 成绩单 posted to a unit's grid groups."""
+    lines = [
+        f"【民微成绩单】{unit_name} {period_label}",
+        f"收集诉求 {demands} 件，办结率 {_pct(completion_rate)}，按时办结率 {_pct(on_time_rate)}，"
+        f"满意率 {_pct(satisfaction_rate)}。",
+        f"民微实事：提议 {proposed} 个，立项 {approved} 个，完成 {finished} 个；"
+        f"落实资金 {yuan(committed_fen)} 元，已支出 {yuan(spent_fen)} 元。",
+    ]
+    if link:
+        lines.append(f"清单和项目公示：{link}")
+    return "\n".join(lines)
+
+
+def services_message(
+    unit_name: str, services: list[tuple[str, str, str]], projects: list[tuple[str, str]], link: str
+) -> str:
+    """The 服务项目清单 posted to grid groups: (title, place, schedule) and (project title, stage)."""
+    lines = [f"【民微】{unit_name}服务项目清单"]
+    for title, place, schedule in services:
+        detail = "，".join(x for x in (place, schedule) if x)
+        lines.append(f"· {title}" + (f"（{detail}）" if detail else ""))
+    for title, stage in projects:
+        lines.append(f"· 民微实事：{title}（{stage}）")
+    if len(lines) == 1:
+        lines.append("暂无服务项目")
+    lines.append(f"详情：{link}")
+    return "\n".join(lines)

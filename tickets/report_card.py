@@ -32,9 +32,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from tickets import stats
+from tickets import messages, stats
+from tickets.domain import Domain
 from tickets.errors import InvalidInput
-from tickets.models import Project, ProjectUpdate, Ticket, Unit
+from tickets.models import Person, Project, ProjectUpdate, Ticket, Unit
 from tickets.projectstatus import ProjectStatus
 from tickets.units import UnitTree
 
@@ -182,4 +183,33 @@ def report_card(
         rejected=count(Project.closed_at, Project.status == ProjectStatus.REJECTED),
         committed_fen=int(committed or 0),
         spent_fen=int(spent or 0),
+    )
+
+
+def post_report_card(session: Session, domain: Domain, actor: Person, card: ReportCard) -> int:
+    """Post the short 成绩单 to the unit's bound grid groups (once per unit, period and group)."""
+    from tickets.usecases import lists
+
+    text = messages.report_card_message(
+        card.unit_name,
+        card.period.label,
+        demands=card.demands,
+        completion_rate=card.completion_rate,
+        on_time_rate=card.on_time_rate,
+        satisfaction_rate=card.satisfaction_rate,
+        proposed=card.proposed,
+        approved=card.approved,
+        finished=card.finished,
+        committed_fen=card.committed_fen,
+        spent_fen=card.spent_fen,
+        link=lists.lists_url(domain, card.unit_code),
+    )
+    return lists.post_to_groups(
+        session,
+        domain,
+        actor,
+        unit_code=card.unit_code,
+        text=text,
+        kind="report_card",
+        key=f"{card.unit_code}:{card.period.start.isoformat()}:{card.period.end.isoformat()}",
     )

@@ -271,6 +271,19 @@ def add_service(
     return _act(console, request, _back(unit), work)
 
 
+@router.post("/lists/services/post")
+def post_services(request: Request, console: ConsoleDep, unit: F) -> RedirectResponse:
+    def work(s: Session, d: Any, viewer: Person) -> str:
+        n = lists.post_services(s, d, viewer, unit_code=unit)
+        return (
+            f"服务项目清单已发到 {n} 个网格群"
+            if n
+            else "没有新发送（没有绑定的网格群，或今天已发过）"
+        )
+
+    return _act(console, request, _back(unit), work)
+
+
 # --- projects ----------------------------------------------------------------------------------
 
 
@@ -528,3 +541,32 @@ def report_card_page(
             },
             viewer=viewer,
         )
+
+
+@router.post("/report-card/post")
+def post_report_card(
+    request: Request, console: ConsoleDep, unit: F, period: F = "month"
+) -> RedirectResponse:
+    """Post the short 成绩单 to the unit's bound grid groups."""
+    target = f"/report-card?unit={unit[:40]}&period={period[:20]}"
+
+    def work(s: Session, d: Any, viewer: Person) -> str:
+        tz, now = d.settings.timezone, d.clock()
+        tree = d.units(s)
+        area = _area(tree, viewer, unit)
+        card = report_card.report_card(
+            s,
+            tree=tree,
+            unit=area,
+            period=report_card.parse_period(period[:20], tz, now),
+            tz=tz,
+            now=now,
+            response_limit_hours=d.settings.response_limit_hours,
+            urgent_response_limit_hours=d.settings.urgent_response_limit_hours,
+        )
+        n = report_card.post_report_card(s, d, viewer, card)
+        return (
+            f"成绩单已发到 {n} 个网格群" if n else "没有新发送（没有绑定的网格群，或这一期已发过）"
+        )
+
+    return _act(console, request, target, work)

@@ -316,3 +316,24 @@ def test_proposing_from_the_console_needs_a_staff_member_of_the_area(
         titles = set(s.scalars(select(Project.title)))
     assert "东门加装雨棚" in titles and "越权" not in titles
     assert PASSWORD  # the accounts all share the test password
+
+
+def test_staff_post_the_report_card_and_the_services_list_to_their_groups(
+    client: TestClient, db: Database, domain: Domain, demo_data: dict[str, str]
+) -> None:
+    from tickets.models import ChatBinding, OutboxItem
+
+    with db.unit_of_work() as uow:
+        grid = domain.units(uow.session).get("YX-SG-XF-01")
+        uow.session.add(ChatBinding(chat_id=-100555, title="幸福花园业主群", grid_id=grid.id))
+        uow.commit()
+    sign_in(client, "xingfu")
+    page = "/report-card?unit=YX-SG-XF&period=month"
+    response = post(client, "/report-card/post", {"unit": "YX-SG-XF", "period": "month"}, page=page)
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    assert "成绩单已发到 1 个网格群" in client.get(page).text
+    response = post(client, "/lists/services/post", {"unit": "YX-SG-XF"}, page="/lists")
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    with db.session() as s:
+        kinds = sorted(s.scalars(select(OutboxItem.kind).where(OutboxItem.chat_id == -100555)))
+    assert kinds == ["report_card", "services_list"]

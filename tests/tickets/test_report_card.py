@@ -162,3 +162,52 @@ def test_periods_are_months_and_quarters() -> None:
     assert report_card.parse_period("2026-Q1", tz, now).end == datetime(2026, 3, 31, 16, tzinfo=UTC)
     with pytest.raises(InvalidInput):
         report_card.parse_period("2026-Q5", tz, now)
+
+
+def test_the_report_card_and_the_services_list_go_to_the_grid_groups_once(
+    db: Database, domain: Domain, clock: Clock
+) -> None:
+    from tickets.models import ChatBinding, ListEvent, OutboxItem
+    from tickets.usecases import lists
+
+    _seed(db, domain, clock)
+    tz = domain.settings.timezone
+    with db.unit_of_work() as uow:
+        s = uow.session
+        tree = domain.units(s)
+        for chat, grid in ((-1001, "YX-SG-XF-01"), (-1002, "YX-SG-XF-02"), (-1003, "YX-SG-CH-01")):
+            s.add(ChatBinding(chat_id=chat, title=grid, grid_id=tree.get(grid).id))
+        staff = person(s, Role.COMMUNITY_STAFF, unit="YX-SG-XF", domain=domain, name="陈主任")
+        other = person(s, Role.COMMUNITY_STAFF, unit="YX-SG-CH", domain=domain)
+        period = report_card.parse_period("2026-Q4", tz, clock.now)
+        card = report_card.report_card(
+            s, tree=tree, unit=tree.get("YX-SG-XF"), period=period, tz=tz, now=clock.now
+        )
+        assert report_card.post_report_card(s, domain, staff, card) == 2
+        assert report_card.post_report_card(s, domain, staff, card) == 0  # once per period
+        lists.add_service(
+            s, domain, staff, unit_code="YX-SG-XF", title="长者饭堂", schedule="每天11:30"
+        )
+        assert lists.post_services(s, domain, staff, unit_code="YX-SG-XF") == 2
+        with pytest.raises(PermissionError):
+            lists.post_services(s, domain, other, unit_code="YX-SG-XF")
+        with pytest.raises(InvalidInput):
+            lists.post_to_groups(s, domain, staff, unit_code="YX-ZJ", text="x", kind="k", key="k")
+        uow.commit()
+    with db.session() as s:
+        rows = s.scalars(
+            select(OutboxItem).where(OutboxItem.kind.in_(("report_card", "services_list")))
+        ).all()
+        assert sorted((r.kind, r.chat_id) for r in rows) == [
+            ("report_card", -1002),
+            ("report_card", -1001),
+            ("services_list", -1002),
+            ("services_list", -1001),
+        ]
+        text = next(r.payload["text"] for r in rows if r.kind == "report_card")
+        assert f"收集诉求 {card.demands} 件" in text and "2026年第4季度" in text
+        assert "/p/lists/YX-SG-XF" in text
+        services = next(r.payload["text"] for r in rows if r.kind == "services_list")
+        assert "长者饭堂（每天11:30）" in services and "民微实事：项目0" in services
+        posted = {e.kind for e in s.scalars(select(ListEvent))}
+        assert {"report_card_posted", "services_list_posted"} <= posted

@@ -11,12 +11,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tickets import codes
+from tickets import codes, messages, outbox
 from tickets.cleaning import clean_text
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, PermissionDenied
 from tickets.models import (
     Case,
+    ChatBinding,
     ListEvent,
     Need,
     NeedMatch,
@@ -552,4 +553,69 @@ def open_needs_count(session: Session, unit_ids: set[int]) -> int:
             select(func.count(Need.id)).where(Need.unit_id.in_(unit_ids), Need.status == "open")
         )
         or 0
+    )
+
+
+def group_chats(session: Session, tree: UnitTree, area: Unit) -> list[int]:
+    """The bound grid groups in ``area``."""
+    ids = tree.subtree_ids(area)
+    return list(
+        session.scalars(
+            select(ChatBinding.chat_id)
+            .where(ChatBinding.grid_id.in_(ids))
+            .order_by(ChatBinding.chat_id)
+        )
+    )
+
+
+def lists_url(domain: Domain, unit_code: str) -> str:
+    return f"{domain.settings.public_base_url.rstrip('/')}/p/lists/{unit_code}"
+
+
+def post_to_groups(
+    session: Session,
+    domain: Domain,
+    actor: Person,
+    *,
+    unit_code: str,
+    text: str,
+    kind: str,
+    key: str,
+) -> int:
+    """Queue ``text`` to every bound grid group of ``unit_code``'s area, once per ``key`` and group;
+    returns how many groups it was queued for."""
+    tree = domain.units(session)
+    unit = tree.get(unit_code)
+    if unit.level == "department":
+        raise InvalidInput(f"{unit.name}是职能部门，没有网格群")
+    area = list_area(tree, unit)
+    ensure_can_edit(actor, tree, area)
+    queued = 0
+    for chat_id in group_chats(session, tree, area):
+        item = outbox.enqueue(
+            session, chat_id=chat_id, text=text, kind=kind, dedupe_key=f"{kind}:{key}:{chat_id}"
+        )
+        queued += item is not None
+    _log(session, domain, actor, f"{kind}_posted", area.code, key=key, groups=queued)
+    return queued
+
+
+def post_services(session: Session, domain: Domain, actor: Person, *, unit_code: str) -> int:
+    """Post the area's 服务项目清单 to its grid groups (at most once a day per group)."""
+    found = lists_for(session, domain, unit_code, public=True)
+    text = messages.services_message(
+        found.unit_name,
+        [(s.title, s.place, s.schedule) for s in found.services],
+        [(p.title, p.status_label) for p in found.projects],
+        lists_url(domain, found.unit_code),
+    )
+    day = domain.clock().astimezone(domain.settings.timezone).date().isoformat()
+    return post_to_groups(
+        session,
+        domain,
+        actor,
+        unit_code=found.unit_code,
+        text=text,
+        kind="services_list",
+        key=f"{found.unit_code}:{day}",
     )
