@@ -300,6 +300,56 @@ def cmd_demo(args: argparse.Namespace, db: Database, domain: Domain) -> int:
     return 0
 
 
+def cmd_first_run(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    """What ``make run`` does on a fresh embedded (SQLite) database: load the demo data and create a
+    first district admin with a random password printed once. Does nothing on PostgreSQL or on a
+    database that already has tickets or a console account."""
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from tickets import demo
+    from tickets.models import Person, Ticket
+
+    if db.dialect != "sqlite":
+        return 0
+    with db.unit_of_work() as uow:
+        s = uow.session
+        fresh = not s.scalar(select(func.count(Ticket.id)))
+        has_account = bool(
+            s.scalar(select(func.count(Person.id)).where(Person.username.is_not(None)))
+        )
+        lines = []
+        if fresh and not has_account:
+            result = demo.load(s, domain)
+            if result.created:
+                lines.append(
+                    f"新数据库：已载入演示数据（幸福社区的工单、三张清单和民微实事项目 "
+                    f"{'、'.join(result.projects)}），在控制台的“民微实事”“三张清单”“成绩单”中查看"
+                )
+        if not s.scalar(
+            select(func.count(Person.id)).where(
+                Person.role == Role.DISTRICT_ADMIN, Person.password_hash.is_not(None)
+            )
+        ):
+            password = secrets.token_urlsafe(12)
+            auth.create_user(
+                s,
+                username="admin",
+                password=password,
+                role=Role.DISTRICT_ADMIN,
+                unit=None,
+                display_name="区级管理员",
+            )
+            lines.append(
+                f"已创建首个区级管理员：用户名 admin，密码 {password}（只显示这一次，请妥善保存）"
+            )
+        uow.commit()
+    for line in lines:
+        print(line)
+    return 0
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -393,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "demo", help="load the demo district's demo data (tickets, cases, lists, projects) once"
     ).set_defaults(func=cmd_demo)
+    sub.add_parser(
+        "first-run",
+        help="on a fresh SQLite database: load the demo and create a first admin (make run does it)",
+    ).set_defaults(func=cmd_first_run)
     p = sub.add_parser("stats", help="print statistics")
     p.add_argument(
         "--period", default="month", help="today, week, month, 30d, 2026-11, 2026-11-01..2026-11-30"

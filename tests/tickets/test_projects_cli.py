@@ -104,3 +104,30 @@ def test_the_report_card_of_the_demo(
     card = json.loads(capsys.readouterr().out)
     assert (card["demands"], card["projects_proposed"], card["projects_approved"]) == (6, 2, 1)
     assert (card["money_committed"], card["money_spent"]) == (14500.0, 6200.0)
+
+
+def test_first_run_on_a_fresh_sqlite_database_loads_the_demo_and_makes_one_admin(
+    configured: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tickets import auth
+    from tickets.models import Person, utcnow
+    from tickets.statuses import Role
+
+    assert main(["first-run"]) == 0
+    out = capsys.readouterr().out
+    if configured.dialect != "sqlite":  # only the embedded database is set up this way
+        assert out == ""
+        assert _row_counts(configured)["projects"] == 0
+        return
+    assert "已载入演示数据" in out
+    password = out.split("密码 ", 1)[1].split("（", 1)[0]
+    with configured.session() as s:
+        admin = s.scalars(select(Person).where(Person.role == Role.DISTRICT_ADMIN)).one()
+        assert admin.username == "admin"
+        assert (
+            auth.authenticate(s, username="admin", password=password, now=utcnow()).id == admin.id
+        )
+    counts = _row_counts(configured)
+    assert main(["first-run"]) == 0
+    assert capsys.readouterr().out == ""
+    assert _row_counts(configured) == counts
