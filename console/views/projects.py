@@ -523,11 +523,8 @@ def report_card_page(
             response_limit_hours=console.settings.response_limit_hours,
             urgent_response_limit_hours=console.settings.urgent_response_limit_hours,
         )
-        rows = [
-            r
-            for r in projects.list_projects(session, console.domain, unit_code=area.code)
-            if r.status is not ProjectStatus.PROPOSED or parsed.start <= r.created_at < parsed.end
-        ]
+        # 逐一销号: every project of the unit with where it stands now.
+        rows = projects.list_projects(session, console.domain, unit_code=area.code)
         return console.render(
             request,
             "report_card.html",
