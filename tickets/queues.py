@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from tickets import inbox, outbox
-from tickets.models import InboxItem, OutboxItem, ProjectPoll, Ticket, utcnow
+from tickets.models import InboxItem, OutboxItem, Ticket, utcnow
 
 #: Update kinds that belong to a conversation and must be handled in order, one at a time per chat.
 ORDERED_KINDS = (
@@ -353,11 +353,7 @@ def finish_outbox(
         if r.outcome == "sent":
             outbox.mark_sent(session, item, message_id=r.message_id, now=now)
             if r.poll_id is not None:
-                session.execute(
-                    update(ProjectPoll)
-                    .where(ProjectPoll.outbox_id == item.id, ProjectPoll.poll_id.is_(None))
-                    .values(poll_id=r.poll_id)
-                )
+                outbox.record_poll(session, item.id, r.poll_id)
         elif r.outcome == "retry":
             outbox.mark_retry(session, item, error=r.error, retry_after=r.retry_after, now=now)
         else:

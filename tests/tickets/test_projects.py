@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Clock
 from tests.tickets.factories import file, person
+from tickets import outbox
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import IllegalTransition, InvalidInput, PermissionDenied
@@ -272,7 +273,7 @@ def test_poll_answers_count_once_per_person_changes_and_retractions_included_str
         s = uow.session
         project = _voting(s, domain, world)
         poll = s.scalars(select(ProjectPoll)).one()
-        projects.poll_sent(s, poll.outbox_id or 0, "poll-1")
+        outbox.record_poll(s, poll.outbox_id or 0, "poll-1")
 
         def answer(user: int, options: list[int]) -> str:
             return projects.record_poll_answer(
@@ -332,7 +333,7 @@ def test_a_web_vote_needs_its_signed_link_and_shares_the_residents_one_vote(
         )
         assert out.kind == "counted"
         poll = s.scalars(select(ProjectPoll)).one()
-        projects.poll_sent(s, poll.outbox_id or 0, "poll-9")
+        outbox.record_poll(s, poll.outbox_id or 0, "poll-9")
         projects.record_poll_answer(
             s, domain, poll_id="poll-9", telegram_user_id=9000, option_ids=[0]
         )

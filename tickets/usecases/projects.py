@@ -825,13 +825,6 @@ def stop_polls(session: Session, project: Project) -> int:
     return len(polls)
 
 
-def poll_sent(session: Session, outbox_id: int, poll_id: str) -> None:
-    """Record Telegram's id of the poll an outbox row delivered (its answers carry only that id)."""
-    poll = session.scalar(select(ProjectPoll).where(ProjectPoll.outbox_id == outbox_id))
-    if poll is not None and poll.poll_id is None:
-        poll.poll_id = poll_id
-
-
 @dataclass(frozen=True)
 class VoteOutcome:
     """What became of one answer: ``counted``, ``excluded`` (kept, not counted), ``retracted``,
