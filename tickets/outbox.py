@@ -111,7 +111,7 @@ def mark_sent(
 
 def record_poll(session: Session, outbox_id: int, poll_id: str) -> None:
     """Keep the id Telegram gave the poll a ``sendPoll`` row delivered: its answers carry only that id
-    (``tickets.usecases.projects.record_poll_answer``)."""
+    (``tickets.usecases.votes.record_poll_answer``)."""
     session.execute(
         update(ProjectPoll)
         .where(ProjectPoll.outbox_id == outbox_id, ProjectPoll.poll_id.is_(None))

@@ -12,7 +12,7 @@ from telegram import Message, Update
 from bot import worker
 from bot.handlers.common import Context, answer, deps_of, edit, reply
 from tickets.statuses import Satisfaction
-from tickets.usecases import projects
+from tickets.usecases import evaluations, votes
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ async def poll_answer(update: Update, context: Context) -> None:
     assert answer is not None
     deps = deps_of(context)
     outcome = await deps.write(
-        projects.record_poll_answer,
+        votes.record_poll_answer,
         deps.domain,
         poll_id=answer.poll_id,
         telegram_user_id=answer.user.id if answer.user is not None else None,
@@ -53,7 +53,7 @@ async def rate_button(update: Update, context: Context) -> None:
     await answer(query, value.label)
     deps = deps_of(context)
     said = await deps.write(
-        projects.rate_from_telegram,
+        evaluations.rate_from_telegram,
         deps.domain,
         project_code=match["code"],
         telegram_user_id=query.from_user.id,

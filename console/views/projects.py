@@ -28,7 +28,7 @@ from tickets.models import (
 from tickets.projectstatus import ProjectStatus, project_event_label
 from tickets.statuses import Role, Satisfaction
 from tickets.units import UnitTree
-from tickets.usecases import lists, projects
+from tickets.usecases import evaluations, lists, projects, votes
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -373,26 +373,26 @@ def _project_context(
     may_manage = projects.can_manage(viewer, project, tree, tree.by_id[project.unit_id])
     tickets = projects.linked_tickets(session, project)
     may_see_tickets = {t.id for t in tickets if access.can_view(viewer, t, tree)}
-    evaluations = session.scalars(
+    given = session.scalars(
         select(ProjectEvaluation)
         .where(ProjectEvaluation.project_id == project.id)
         .order_by(ProjectEvaluation.at)
     ).all()
-    mine = next((e for e in evaluations if e.person_id == viewer.id), None)
+    mine = next((e for e in given if e.person_id == viewer.id), None)
     return {
         "project": project,
         "unit": tree.by_id.get(project.unit_id),
         "owner_unit": tree.by_id.get(project.owner_unit_id) if project.owner_unit_id else None,
         "budget": projects.budget_fen(project),
-        "tally": projects.tally(session, console.domain, project),
+        "tally": votes.tally(session, console.domain, project),
         "commands": projects.allowed(project) if may_manage else [],
         "may_manage": may_manage,
         "may_evaluate": viewer.role is Role.OBSERVER
         and project.status in (ProjectStatus.ACCEPTED, ProjectStatus.EVALUATING),
-        "criteria": projects.domain_criteria(console.domain),
+        "criteria": evaluations.domain_criteria(console.domain),
         "mine": mine,
-        "summary": projects.evaluation_summary(session, console.domain, project),
-        "evaluations": evaluations,
+        "summary": evaluations.evaluation_summary(session, console.domain, project),
+        "evaluations": given,
         "meetings": session.scalars(
             select(ProjectMeeting)
             .where(ProjectMeeting.project_id == project.id)
@@ -412,7 +412,7 @@ def _project_context(
         ).all(),
         "event_label": project_event_label,
         "satisfactions": list(Satisfaction),
-        "groups": projects.group_chats(session, console.domain, project),
+        "groups": votes.group_chats(session, console.domain, project),
         "public_url": f"/p/projects/{project.code}",
     }
 
@@ -440,7 +440,7 @@ async def evaluate(request: Request, console: ConsoleDep, code: str) -> Redirect
 
     def work(s: Session, d: Any, viewer: Person) -> str:
         project = projects.visible_project(s, d, code, viewer)
-        projects.evaluate(
+        evaluations.evaluate(
             s,
             d,
             project,

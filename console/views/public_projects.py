@@ -22,7 +22,7 @@ from console.security import same_origin
 from tickets.errors import NotFound
 from tickets.models import ProjectMeeting, ProjectUpdate
 from tickets.projectstatus import LIFECYCLE, ProjectEventKind, ProjectStatus
-from tickets.usecases import lists, projects
+from tickets.usecases import evaluations, lists, projects, votes
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -55,8 +55,8 @@ def _project_context(console: Console, code: str) -> dict[str, object]:
             for e in project.events
             if (k := ProjectEventKind.of(e.kind)) is not None and k.public
         ]
-        tally = projects.tally(session, console.domain, project)
-        summary = projects.evaluation_summary(session, console.domain, project)
+        tally = votes.tally(session, console.domain, project)
+        summary = evaluations.evaluation_summary(session, console.domain, project)
         return {
             "p": {
                 "code": project.code,
@@ -120,7 +120,7 @@ def vote_page(
 ) -> HTMLResponse:
     """A resident's own vote link (sent to them, signed): the project and 赞成 / 反对."""
     code = code.strip().upper()[:40]
-    if not k or not projects.vote_token(console.domain, code, v) == k[:64]:
+    if not k or not votes.vote_token(console.domain, code, v) == k[:64]:
         raise NotFound("投票链接无效")
     context = _project_context(console, code)
     return console.render(
@@ -142,7 +142,7 @@ def vote(
         raise CsrfFailed("vote from another site")
     code = code.strip().upper()[:40]
     with console.db.unit_of_work() as uow:
-        outcome = projects.record_web_vote(
+        outcome = votes.record_web_vote(
             uow.session, console.domain, project_code=code, person_id=v, token=k[:64], choice=choice
         )
         uow.commit()

@@ -12,7 +12,7 @@ from tests.bot.conftest import Harness, demand
 from tickets.models import InboxItem, Person, ProjectPoll
 from tickets.projectstatus import ProjectStatus
 from tickets.statuses import Role
-from tickets.usecases import lists, projects
+from tickets.usecases import evaluations, lists, projects, votes
 from tickets.usecases.projects import Args, ProjectCommand
 
 GROUP = -100300400
@@ -95,7 +95,7 @@ async def test_a_project_vote_in_the_grid_group_counts_each_resident_once_and_te
     await bot.settle()
     with bot.db.session() as s:
         project = projects.get_project(s, code)
-        tally = projects.tally(s, bot.domain, project)
+        tally = votes.tally(s, bot.domain, project)
         answers = s.scalars(select(InboxItem.status).where(InboxItem.kind == "poll_answer")).all()
     assert answers == ["done"] * 7
     assert (tally.votes_for, tally.votes_against, tally.excluded) == (2, 0, 1)
@@ -134,6 +134,6 @@ async def test_a_project_vote_in_the_grid_group_counts_each_resident_once_and_te
     with bot.db.session() as s:
         project = projects.get_project(s, code)
         assert project.status is ProjectStatus.ACCEPTED
-        summary = projects.evaluation_summary(s, bot.domain, project)
+        summary = evaluations.evaluation_summary(s, bot.domain, project)
     assert (summary.residents, summary.satisfied) == (2, 1)
     assert summary.by_rating == {"满意": 0, "基本满意": 1, "不满意": 1}

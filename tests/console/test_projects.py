@@ -19,7 +19,7 @@ from tickets.domain import Domain
 from tickets.models import ListEvent, Person, Project, ProjectEvent, ProjectVote
 from tickets.projectstatus import ProjectStatus
 from tickets.statuses import Role
-from tickets.usecases import projects
+from tickets.usecases import projects, votes
 
 
 @pytest.fixture
@@ -275,7 +275,7 @@ def test_a_resident_votes_once_through_a_signed_web_link(
     with db.session() as s:
         resident = s.scalar(select(Person.id).where(Person.telegram_user_id == 9_900_000_000_001))
     assert resident is not None
-    token = projects.vote_token(domain, code, resident)
+    token = votes.vote_token(domain, code, resident)
     web = make_client()
     assert web.get(f"/p/projects/{code}/vote?v={resident}&k=wrong").status_code == 404
     page = web.get(f"/p/projects/{code}/vote?v={resident}&k={token}")
@@ -294,8 +294,8 @@ def test_a_resident_votes_once_through_a_signed_web_link(
     )
     assert forged.status_code == 403
     with db.session() as s:
-        votes = s.scalars(select(ProjectVote)).all()
-        assert [(v.choice.value, v.counted, v.channel) for v in votes] == [("for", True, "web")]
+        rows = s.scalars(select(ProjectVote)).all()
+        assert [(v.choice.value, v.counted, v.channel) for v in rows] == [("for", True, "web")]
         assert s.scalar(select(func.count(ProjectVote.id))) == 1
 
 

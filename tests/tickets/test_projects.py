@@ -29,7 +29,7 @@ from tickets.models import (
 )
 from tickets.projectstatus import PROJECT_TRANSITIONS, ProjectAction, ProjectStatus
 from tickets.statuses import Role, Status
-from tickets.usecases import lists, projects
+from tickets.usecases import evaluations, lists, projects, votes
 from tickets.usecases.projects import Args, ProjectCommand
 
 GROUP = -100777
@@ -276,7 +276,7 @@ def test_poll_answers_count_once_per_person_changes_and_retractions_included_str
         outbox.record_poll(s, poll.outbox_id or 0, "poll-1")
 
         def answer(user: int, options: list[int]) -> str:
-            return projects.record_poll_answer(
+            return votes.record_poll_answer(
                 s, domain, poll_id="poll-1", telegram_user_id=user, option_ids=options
             ).kind
 
@@ -290,12 +290,12 @@ def test_poll_answers_count_once_per_person_changes_and_retractions_included_str
         assert answer(5555, [0]) == "excluded"  # nobody the community knows
         assert answer(5556, [1]) == "excluded"
         assert (
-            projects.record_poll_answer(
+            votes.record_poll_answer(
                 s, domain, poll_id="someone-elses", telegram_user_id=9000, option_ids=[0]
             ).kind
             == "unknown_poll"
         )
-        t = projects.tally(s, domain, project)
+        t = votes.tally(s, domain, project)
         assert (t.votes_for, t.votes_against, t.excluded) == (2, 1, 2)
         # Residents known to 幸福社区 (3 who filed there) and its people (staff, grid member, observer).
         assert t.eligible == 6
@@ -318,9 +318,9 @@ def test_a_web_vote_needs_its_signed_link_and_shares_the_residents_one_vote(
         s = uow.session
         project = _voting(s, domain, world)
         resident = world.residents[0]
-        token = projects.vote_token(domain, project.code, resident)
+        token = votes.vote_token(domain, project.code, resident)
         with pytest.raises(PermissionDenied):
-            projects.record_web_vote(
+            votes.record_web_vote(
                 s,
                 domain,
                 project_code=project.code,
@@ -328,16 +328,14 @@ def test_a_web_vote_needs_its_signed_link_and_shares_the_residents_one_vote(
                 token="x" + token,
                 choice="for",
             )
-        out = projects.record_web_vote(
+        out = votes.record_web_vote(
             s, domain, project_code=project.code, person_id=resident, token=token, choice="against"
         )
         assert out.kind == "counted"
         poll = s.scalars(select(ProjectPoll)).one()
         outbox.record_poll(s, poll.outbox_id or 0, "poll-9")
-        projects.record_poll_answer(
-            s, domain, poll_id="poll-9", telegram_user_id=9000, option_ids=[0]
-        )
-        t = projects.tally(s, domain, project)
+        votes.record_poll_answer(s, domain, poll_id="poll-9", telegram_user_id=9000, option_ids=[0])
+        t = votes.tally(s, domain, project)
         assert (t.votes_for, t.votes_against) == (1, 0)
 
 
@@ -393,16 +391,16 @@ def test_residents_who_asked_rate_and_observers_score_on_the_criteria(
             projects.perform(s, domain, project, command, staff, args)
         r0, r1 = (s.get(Person, i) for i in world.residents[:2])
         assert r0 is not None and r1 is not None
-        projects.evaluate(s, domain, project, r0, satisfaction="satisfied")
-        projects.evaluate(s, domain, project, r1, satisfaction="unsatisfied")
-        projects.evaluate(s, domain, project, r1, satisfaction="basic")  # changed: replaces
+        evaluations.evaluate(s, domain, project, r0, satisfaction="satisfied")
+        evaluations.evaluate(s, domain, project, r1, satisfaction="unsatisfied")
+        evaluations.evaluate(s, domain, project, r1, satisfaction="basic")  # changed: replaces
         with pytest.raises(PermissionDenied):
-            projects.evaluate(s, domain, project, stranger, satisfaction="satisfied")
+            evaluations.evaluate(s, domain, project, stranger, satisfaction="satisfied")
         with pytest.raises(InvalidInput):
-            projects.evaluate(s, domain, project, observer, scores={"grounded": "9"})
-        scores = {c.code: "4" for c in projects.domain_criteria(domain)}
-        projects.evaluate(s, domain, project, observer, scores=scores, note="总体不错")
-        summary = projects.evaluation_summary(s, domain, project)
+            evaluations.evaluate(s, domain, project, observer, scores={"grounded": "9"})
+        scores = {c.code: "4" for c in evaluations.domain_criteria(domain)}
+        evaluations.evaluate(s, domain, project, observer, scores=scores, note="总体不错")
+        summary = evaluations.evaluation_summary(s, domain, project)
         assert (summary.residents, summary.satisfied, summary.observers) == (2, 2, 1)
         assert summary.mean_scores["民情扎实"] == 4.0
         assert set(summary.mean_scores) == {
@@ -510,7 +508,7 @@ def test_a_resident_rates_from_telegram_and_a_stranger_is_told_no(
         project = _voting(s, domain, world)
         staff = s.get(Person, world.staff)
         assert staff is not None
-        said = projects.rate_from_telegram(
+        said = evaluations.rate_from_telegram(
             s,
             domain,
             project_code=project.code,
@@ -533,7 +531,7 @@ def test_a_resident_rates_from_telegram_and_a_stranger_is_told_no(
         assert buttons == [
             f"prate:{project.code}:{v}" for v in ("satisfied", "basic", "unsatisfied")
         ]
-        ok = projects.rate_from_telegram(
+        ok = evaluations.rate_from_telegram(
             s,
             domain,
             project_code=project.code,
@@ -542,7 +540,7 @@ def test_a_resident_rates_from_telegram_and_a_stranger_is_told_no(
         )
         assert ok.startswith("已记录您对项目") and "基本满意" in ok
         person(s, tg=4343)
-        no = projects.rate_from_telegram(
+        no = evaluations.rate_from_telegram(
             s,
             domain,
             project_code=project.code,
@@ -550,4 +548,4 @@ def test_a_resident_rates_from_telegram_and_a_stranger_is_told_no(
             satisfaction=Satisfaction.SATISFIED,
         )
         assert no == "只有反映过相关诉求的居民和观察员可以评价"
-        assert projects.evaluation_summary(s, domain, project).residents == 1
+        assert evaluations.evaluation_summary(s, domain, project).residents == 1

@@ -1,6 +1,6 @@
 """民微实事 projects: proposal from needs and tickets, the lifecycle as one command table (议事 meetings,
-表决 in grid groups and on the web, 立项, 实施 updates, 验收, 评价, 销号, 不立项), votes counted once per
-person, the residents behind a project told, evaluations by residents and observers.
+表决 in grid groups and on the web (``votes``), 立项, 实施 updates, 验收, 评价 (``evaluations``), 销号,
+不立项), the residents behind a project told and their tickets closed with its result.
 
 Every function takes the session and the domain, checks permissions and transitions first and changes
 nothing on error, appends a ``ProjectEvent`` for every change, and queues what Telegram must hear in the
@@ -9,37 +9,28 @@ outbox. Callers own the transaction. Frozen views (no ORM objects) go back to th
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, false, func, or_, select, true
+from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from tickets import codes, messages, outbox, services
 from tickets.access import can_act
 from tickets.cleaning import clean_text
-from tickets.criteria import MAX_SCORE, MIN_SCORE, Criterion, load_criteria
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, PermissionDenied
 from tickets.models import (
-    ChatBinding,
     Need,
     Person,
     Project,
-    ProjectEvaluation,
     ProjectEvent,
     ProjectMeeting,
     ProjectNeed,
-    ProjectPoll,
     ProjectTicket,
     ProjectUpdate,
     ProjectVote,
@@ -47,17 +38,16 @@ from tickets.models import (
     Unit,
 )
 from tickets.projectstatus import (
-    POLL_OPTIONS,
     PROJECT_TRANSITIONS,
-    EvaluatorKind,
     ProjectAction,
     ProjectEventKind,
     ProjectStatus,
     VoteChoice,
     next_project_status,
 )
-from tickets.statuses import TRANSITIONS, Action, Role, Satisfaction
+from tickets.statuses import TRANSITIONS, Action, Role
 from tickets.units import UnitTree
+from tickets.usecases import votes
 
 MAX_TITLE = 200
 MAX_TEXT = 4_000
@@ -155,54 +145,6 @@ def visible_project(session: Session, domain: Domain, code: str, viewer: Person)
     if not can_view(viewer, project, domain.units(session)):
         raise NotFound(f"没有项目 {code[:40]}")
     return project
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Votes on a project: counted for and against, answers not counted (people the community does
-    not know), and turnout = counted voters / people known to the community."""
-
-    votes_for: int
-    votes_against: int
-    excluded: int
-    eligible: int
-
-    @property
-    def counted(self) -> int:
-        return self.votes_for + self.votes_against
-
-    @property
-    def turnout(self) -> float | None:
-        return self.counted / self.eligible if self.eligible else None
-
-
-def known_people(tree: UnitTree, area: Unit) -> ColumnElement[bool]:
-    """People known to ``area``: residents who filed a ticket located there, and people of its units
-    (grid members, staff, observers)."""
-    ids = tree.subtree_ids(area)
-    filed_here = (
-        select(Ticket.id).where(Ticket.reporter_id == Person.id, Ticket.area_id.in_(ids)).exists()
-    )
-    return Person.active & or_(Person.unit_id.in_(ids), filed_here)
-
-
-def tally(session: Session, domain: Domain, project: Project) -> Tally:
-    rows = session.execute(
-        select(ProjectVote.counted, ProjectVote.choice, func.count())
-        .where(ProjectVote.project_id == project.id)
-        .group_by(ProjectVote.counted, ProjectVote.choice)
-    ).all()
-    counts = {(bool(c), VoteChoice(ch)): int(n) for c, ch, n in rows}
-    tree = domain.units(session)
-    eligible = session.scalar(
-        select(func.count(Person.id)).where(known_people(tree, tree.by_id[project.unit_id]))
-    )
-    return Tally(
-        votes_for=counts.get((True, VoteChoice.FOR), 0),
-        votes_against=counts.get((True, VoteChoice.AGAINST), 0),
-        excluded=sum(n for (c, _), n in counts.items() if not c),
-        eligible=int(eligible or 0),
-    )
 
 
 @dataclass(frozen=True)
@@ -308,7 +250,7 @@ def _actor_fields(actor: Actor) -> dict[str, Any]:
     return {"actor_id": None, "actor_label": actor}
 
 
-def _event(
+def record_event(
     session: Session,
     domain: Domain,
     project: Project,
@@ -396,7 +338,7 @@ def propose(
         if need.case_id is not None:
             tickets.extend(session.scalars(select(Ticket).where(Ticket.case_id == need.case_id)))
     linked = _link_tickets(session, domain, project, tickets, now)
-    _event(
+    record_event(
         session,
         domain,
         project,
@@ -533,7 +475,7 @@ def _transition(
     target = next_project_status(project.code, project.status, action)
     data = {"from": project.status.value, "to": target.value, **data}
     project.status = target
-    return _event(session, domain, project, actor, ProjectEventKind(action.value), **data)
+    return record_event(session, domain, project, actor, ProjectEventKind(action.value), **data)
 
 
 def perform(
@@ -569,7 +511,7 @@ def perform(
                 recorded_at=now,
             )
             session.add(meeting)
-            _event(
+            record_event(
                 session,
                 domain,
                 project,
@@ -582,7 +524,11 @@ def perform(
         case ProjectCommand.OPEN_VOTE:
             _transition(session, domain, project, ProjectAction.OPEN_VOTE, actor)
             project.vote_opened_at = now
-            groups = send_polls(session, domain, project, actor)
+            groups = votes.send_polls(session, domain, project)
+            if groups:
+                record_event(
+                    session, domain, project, actor, ProjectEventKind.POLL_SENT, groups=groups
+                )
             return (
                 f"已发起表决，投票已发到 {groups} 个网格群"
                 if groups
@@ -590,7 +536,7 @@ def perform(
             )
         case ProjectCommand.APPROVE:
             budget = parse_yuan(a.budget, "立项预算") if a.budget.strip() else project.estimated_fen
-            votes = tally(session, domain, project)
+            counted = votes.tally(session, domain, project)
             _transition(
                 session,
                 domain,
@@ -598,13 +544,13 @@ def perform(
                 ProjectAction.APPROVE,
                 actor,
                 approved_fen=budget,
-                votes_for=votes.votes_for,
-                votes_against=votes.votes_against,
-                excluded=votes.excluded,
+                votes_for=counted.votes_for,
+                votes_against=counted.votes_against,
+                excluded=counted.excluded,
             )
             project.approved_fen = budget
             project.approved_at = now
-            stop_polls(session, project)
+            votes.stop_polls(session, project)
             told = tell_residents(session, domain, project, "approved", actor)
             return f"已立项，预算 {messages.yuan(budget)} 元，已通知 {told} 位反映诉求的居民"
         case ProjectCommand.REJECT:
@@ -613,7 +559,7 @@ def perform(
             _transition(session, domain, project, ProjectAction.REJECT, actor, reason=reason)
             project.reject_reason = reason
             if was_voting:
-                stop_polls(session, project)
+                votes.stop_polls(session, project)
             project.closed_at = now
             return "已记录不立项"
         case ProjectCommand.START:
@@ -634,7 +580,7 @@ def perform(
             )
             session.add(update)
             project.spent_fen += spent
-            _event(
+            record_event(
                 session,
                 domain,
                 project,
@@ -669,7 +615,9 @@ def perform(
                 raise InvalidInput("请填写工单号")
             tickets = [services.get_ticket(session, c) for c in wanted]
             linked = _link_tickets(session, domain, project, tickets, now)
-            _event(session, domain, project, actor, ProjectEventKind.TICKET_LINKED, tickets=linked)
+            record_event(
+                session, domain, project, actor, ProjectEventKind.TICKET_LINKED, tickets=linked
+            )
             return f"已关联 {len(linked)} 张工单"
         case ProjectCommand.CLOSE_TICKETS:
             if project.accepted_at is None:
@@ -716,7 +664,7 @@ def tell_residents(
             )
             if item is not None:
                 told.add(chat_id)
-    _event(
+    record_event(
         session, domain, project, actor, ProjectEventKind.RESIDENTS_TOLD, what=what, told=len(told)
     )
     return len(told)
@@ -749,369 +697,7 @@ def close_tickets(session: Session, domain: Domain, project: Project, actor: Act
         services.resolve(session=session, domain=domain, ticket=ticket, note=note, actor=actor)
         closed.append(ticket.code)
     if closed:
-        _event(session, domain, project, actor, ProjectEventKind.TICKETS_CLOSED, tickets=closed)
+        record_event(
+            session, domain, project, actor, ProjectEventKind.TICKETS_CLOSED, tickets=closed
+        )
     return len(closed)
-
-
-# --- voting ------------------------------------------------------------------------------------
-
-
-def group_chats(session: Session, domain: Domain, project: Project) -> list[int]:
-    """The bound grid groups of the project's area."""
-    tree = domain.units(session)
-    ids = tree.subtree_ids(tree.by_id[project.unit_id])
-    return list(
-        session.scalars(
-            select(ChatBinding.chat_id)
-            .where(ChatBinding.grid_id.in_(ids))
-            .order_by(ChatBinding.chat_id)
-        )
-    )
-
-
-def send_polls(session: Session, domain: Domain, project: Project, actor: Actor) -> int:
-    """Queue a non-anonymous poll about ``project`` in each bound grid group of its area."""
-    question = messages.project_poll_question(
-        project.code, project.title, project.place, budget_fen(project)
-    )
-    chats = group_chats(session, domain, project)
-    for chat_id in chats:
-        item = outbox.enqueue(
-            session,
-            chat_id=chat_id,
-            text=question,
-            kind="project_poll",
-            method="sendPoll",
-            extra={
-                "question": question,
-                "options": list(messages.POLL_OPTION_TEXTS),
-                "is_anonymous": False,
-            },
-            dedupe_key=f"poll:{project.code}:{chat_id}",
-        )
-        if item is not None:
-            session.flush()
-            session.add(
-                ProjectPoll(
-                    project_id=project.id,
-                    chat_id=chat_id,
-                    outbox_id=item.id,
-                    created_at=domain.clock(),
-                )
-            )
-    if chats:
-        _event(session, domain, project, actor, ProjectEventKind.POLL_SENT, groups=len(chats))
-    return len(chats)
-
-
-def stop_polls(session: Session, project: Project) -> int:
-    """The vote is over: close the project's polls in the groups (``stopPoll`` of the message each
-    poll row delivered; the sender fills in its message id, ``edit_of``)."""
-    polls = session.scalars(
-        select(ProjectPoll).where(
-            ProjectPoll.project_id == project.id, ProjectPoll.outbox_id.is_not(None)
-        )
-    ).all()
-    for poll in polls:
-        outbox.enqueue(
-            session,
-            chat_id=poll.chat_id,
-            text="",
-            kind="project_poll_stop",
-            method="stopPoll",
-            extra={"edit_of": poll.outbox_id},
-            dedupe_key=f"pollstop:{project.code}:{poll.chat_id}",
-        )
-    return len(polls)
-
-
-@dataclass(frozen=True)
-class VoteOutcome:
-    """What became of one answer: ``counted``, ``excluded`` (kept, not counted), ``retracted``,
-    ``closed`` (the vote is over), ``unknown_poll`` (not one of ours, or not recorded yet)."""
-
-    kind: str
-    project_code: str | None = None
-    reason: str = ""
-
-
-def _is_known(session: Session, domain: Domain, project: Project, person: Person | None) -> bool:
-    if person is None:
-        return False
-    tree = domain.units(session)
-    return bool(
-        session.scalar(
-            select(func.count(Person.id)).where(
-                Person.id == person.id, known_people(tree, tree.by_id[project.unit_id])
-            )
-        )
-    )
-
-
-def _record_vote(
-    session: Session,
-    domain: Domain,
-    project: Project,
-    *,
-    voter: str,
-    person: Person | None,
-    channel: str,
-    choice: VoteChoice,
-    poll_id: str | None = None,
-) -> VoteOutcome:
-    known = _is_known(session, domain, project, person)
-    vote = session.scalar(
-        select(ProjectVote)
-        .where(ProjectVote.project_id == project.id, ProjectVote.voter == voter)
-        .with_for_update()
-    )
-    if vote is None:
-        vote = ProjectVote(project_id=project.id, voter=voter, channel=channel)
-        session.add(vote)
-    vote.person_id = person.id if person else None
-    vote.choice = choice
-    vote.counted = known
-    vote.excluded = None if known else "not_known"
-    vote.poll_id = poll_id
-    vote.at = domain.clock()
-    session.flush()
-    return VoteOutcome(
-        "counted" if known else "excluded", project.code, "" if known else "not_known"
-    )
-
-
-def record_poll_answer(
-    session: Session,
-    domain: Domain,
-    *,
-    poll_id: str,
-    telegram_user_id: int | None,
-    option_ids: list[int],
-) -> VoteOutcome:
-    """A ``poll_answer`` from Telegram: one vote per Telegram user per project (a changed answer
-    replaces it, an empty answer retracts it). Answers from people the community does not know are kept
-    but not counted; an answer in the name of a chat (anonymous admins, channels) has no user and
-    counts as unknown."""
-    poll = session.scalar(select(ProjectPoll).where(ProjectPoll.poll_id == poll_id))
-    if poll is None:
-        return VoteOutcome("unknown_poll")
-    project = session.get(Project, poll.project_id)
-    assert project is not None
-    if project.status is not ProjectStatus.VOTING:
-        return VoteOutcome("closed", project.code)
-    voter = f"tg:{telegram_user_id}" if telegram_user_id is not None else f"poll:{poll_id}:chat"
-    if not option_ids:
-        session.execute(
-            delete(ProjectVote).where(
-                ProjectVote.project_id == project.id, ProjectVote.voter == voter
-            )
-        )
-        return VoteOutcome("retracted", project.code)
-    index = option_ids[0]
-    if not 0 <= index < len(POLL_OPTIONS):
-        return VoteOutcome("unknown_poll", project.code, "option")
-    person = (
-        session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
-        if telegram_user_id is not None
-        else None
-    )
-    return _record_vote(
-        session,
-        domain,
-        project,
-        voter=voter,
-        person=person,
-        channel="telegram",
-        choice=POLL_OPTIONS[index],
-        poll_id=poll_id,
-    )
-
-
-def _vote_key(domain: Domain) -> bytes:
-    return hashlib.sha256(("minwei-vote:" + domain.links.token("VOTE-KEY")).encode()).digest()
-
-
-def vote_token(domain: Domain, project_code: str, person_id: int) -> str:
-    """The signature of a resident's web vote link (one per project and person)."""
-    message = f"{project_code.upper()}:{person_id}".encode()
-    digest = hmac.new(_vote_key(domain), message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:12]).decode().rstrip("=")
-
-
-def vote_url(domain: Domain, project_code: str, person_id: int) -> str:
-    base = domain.settings.public_base_url.rstrip("/")
-    token = vote_token(domain, project_code, person_id)
-    return f"{base}/p/projects/{project_code.upper()}/vote?v={person_id}&k={token}"
-
-
-def record_web_vote(
-    session: Session, domain: Domain, *, project_code: str, person_id: int, token: str, choice: str
-) -> VoteOutcome:
-    """A vote through a signed web link (residents outside Telegram): the same one-per-person rule;
-    a resident who also voted in a group has one vote, the latest."""
-    if not hmac.compare_digest(vote_token(domain, project_code, person_id), token):
-        raise PermissionDenied("投票链接无效")
-    project = get_project(session, project_code)
-    if project.status is not ProjectStatus.VOTING:
-        return VoteOutcome("closed", project.code)
-    try:
-        picked = VoteChoice(choice)
-    except ValueError:
-        raise InvalidInput("请选择赞成或反对") from None
-    person = session.get(Person, person_id)
-    if person is None:
-        raise PermissionDenied("投票链接无效")
-    voter = f"tg:{person.telegram_user_id}" if person.telegram_user_id else f"web:{person.id}"
-    return _record_vote(
-        session, domain, project, voter=voter, person=person, channel="web", choice=picked
-    )
-
-
-# --- evaluation --------------------------------------------------------------------------------
-
-
-@cache
-def criteria(path: Path) -> tuple[Criterion, ...]:
-    return load_criteria(path)
-
-
-def domain_criteria(domain: Domain) -> tuple[Criterion, ...]:
-    return criteria(domain.settings.data_dir / "project_criteria.yml")
-
-
-def residents_behind(session: Session, project: Project) -> set[int]:
-    """Ids of the people whose tickets fed ``project``."""
-    return {
-        pid
-        for pid in session.scalars(
-            select(Ticket.reporter_id)
-            .join(ProjectTicket, ProjectTicket.ticket_id == Ticket.id)
-            .where(ProjectTicket.project_id == project.id)
-        )
-        if pid is not None
-    }
-
-
-def evaluate(
-    session: Session,
-    domain: Domain,
-    project: Project,
-    person: Person,
-    *,
-    satisfaction: str = "",
-    scores: dict[str, str] | None = None,
-    note: str = "",
-) -> ProjectEvaluation:
-    """评价: a resident whose ticket fed the project rates it (满意/基本满意/不满意); an observer of its
-    area scores it on the criteria (``MIN_SCORE``–``MAX_SCORE`` each). Once per person; again replaces."""
-    if project.status not in (ProjectStatus.ACCEPTED, ProjectStatus.EVALUATING):
-        raise InvalidInput(f"项目当前为「{project.status.label}」，验收后才能评价")
-    tree = domain.units(session)
-    if person.role is Role.OBSERVER:
-        if not can_view(person, project, tree):
-            raise PermissionDenied("只能评价本社区的项目")
-        kind = EvaluatorKind.OBSERVER
-        wanted = domain_criteria(domain)
-        given = scores or {}
-        parsed: dict[str, int] = {}
-        for c in wanted:
-            try:
-                value = int(str(given.get(c.code, "")).strip())
-            except ValueError:
-                raise InvalidInput(f"请为「{c.name}」打 {MIN_SCORE}–{MAX_SCORE} 分") from None
-            if not MIN_SCORE <= value <= MAX_SCORE:
-                raise InvalidInput(f"「{c.name}」的分数应在 {MIN_SCORE}–{MAX_SCORE} 之间")
-            parsed[c.code] = value
-        rating = None
-    else:
-        if person.id not in residents_behind(session, project):
-            raise PermissionDenied("只有反映过相关诉求的居民和观察员可以评价")
-        kind = EvaluatorKind.RESIDENT
-        try:
-            rating = Satisfaction(satisfaction)
-        except ValueError:
-            raise InvalidInput("请选择满意、基本满意或不满意") from None
-        parsed = {}
-    evaluation = session.scalar(
-        select(ProjectEvaluation).where(
-            ProjectEvaluation.project_id == project.id, ProjectEvaluation.person_id == person.id
-        )
-    )
-    if evaluation is None:
-        evaluation = ProjectEvaluation(project_id=project.id, person_id=person.id)
-        session.add(evaluation)
-    evaluation.kind = kind
-    evaluation.satisfaction = rating
-    evaluation.scores = parsed
-    evaluation.note = _text(note, 1000, "评价意见")
-    evaluation.at = domain.clock()
-    _event(
-        session,
-        domain,
-        project,
-        person,
-        ProjectEventKind.EVALUATED,
-        evaluator=kind.value,
-        satisfaction=rating.value if rating else None,
-        scores=parsed,
-    )
-    return evaluation
-
-
-def rate_from_telegram(
-    session: Session,
-    domain: Domain,
-    *,
-    project_code: str,
-    telegram_user_id: int,
-    satisfaction: Satisfaction,
-) -> str:
-    """A resident pressed a rating button under the 验收 notice; returns what to tell them."""
-    person = session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
-    project = session.scalar(select(Project).where(Project.code == project_code))
-    if person is None or project is None:
-        return "没有找到这个项目"
-    try:
-        evaluate(session, domain, project, person, satisfaction=satisfaction.value)
-    except (InvalidInput, PermissionDenied) as e:
-        return str(e)
-    return f"已记录您对项目「{project.title}」的评价：{satisfaction.label}，谢谢！"
-
-
-@dataclass(frozen=True)
-class EvaluationSummary:
-    residents: int
-    satisfied: int  # 满意 + 基本满意
-    by_rating: dict[str, int]
-    observers: int
-    mean_scores: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return self.satisfied / self.residents if self.residents else None
-
-
-def evaluation_summary(session: Session, domain: Domain, project: Project) -> EvaluationSummary:
-    rows = list(
-        session.scalars(select(ProjectEvaluation).where(ProjectEvaluation.project_id == project.id))
-    )
-    residents = [r for r in rows if r.kind is EvaluatorKind.RESIDENT and r.satisfaction]
-    observers = [r for r in rows if r.kind is EvaluatorKind.OBSERVER]
-    by_rating = {s.label: 0 for s in Satisfaction}
-    for r in residents:
-        assert r.satisfaction is not None
-        by_rating[r.satisfaction.label] += 1
-    means = {}
-    for c in domain_criteria(domain):
-        values = [int(o.scores[c.code]) for o in observers if c.code in o.scores]
-        if values:
-            means[c.name] = round(sum(values) / len(values), 2)
-    return EvaluationSummary(
-        residents=len(residents),
-        satisfied=sum(
-            1 for r in residents if r.satisfaction and r.satisfaction.counts_as_satisfied
-        ),
-        by_rating=by_rating,
-        observers=len(observers),
-        mean_scores=means,
-    )
