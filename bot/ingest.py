@@ -26,7 +26,13 @@ from tickets.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+    "poll_answer",
+]
 #: Remember this many update ids we already told "稍后再试" while the database was down.
 TOLD_MEMORY = 10_000
 
@@ -40,6 +46,10 @@ def describe(payload: dict[str, Any], bot_id: int) -> tuple[str, int | None]:
         return "edited", payload["edited_message"]["chat"]["id"]
     if "my_chat_member" in payload:
         return "member", payload["my_chat_member"]["chat"]["id"]
+    if "poll_answer" in payload:  # one voter's answers in order: keyed like their private chat
+        answer = payload["poll_answer"]
+        voter = answer.get("user") or answer.get("voter_chat") or {}
+        return "poll_answer", voter.get("id")
     message = payload.get("message")
     if not message:
         return "other", None

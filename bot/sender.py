@@ -122,12 +122,32 @@ async def _send_photo(bot: Bot, p: dict[str, Any]) -> Any:
     )
 
 
+async def _send_poll(bot: Bot, p: dict[str, Any]) -> Any:
+    """A non-anonymous poll (民微实事 votes): the bot then receives every answer."""
+    return await bot.send_poll(
+        chat_id=p["chat_id"],
+        question=p["question"],
+        options=list(p["options"]),
+        is_anonymous=bool(p.get("is_anonymous", False)),
+        allows_multiple_answers=False,
+        allows_revoting=True,  # a resident may change or take back the answer
+        allow_adding_options=False,  # answers are read by option index
+    )
+
+
+async def _stop_poll(bot: Bot, p: dict[str, Any]) -> Any:
+    """Close a poll the bot sent (the vote is over); answers after it are refused by Telegram."""
+    return await bot.stop_poll(chat_id=p["chat_id"], message_id=p["message_id"])
+
+
 #: The outbox ``method`` column → the Bot API call that delivers the row.
 METHODS: dict[str, Callable[[Bot, dict[str, Any]], Awaitable[Any]]] = {
     "sendMessage": _send_message,
     "editMessageText": _edit_text,
     "editMessageReplyMarkup": _edit_markup,
     "sendPhoto": _send_photo,
+    "sendPoll": _send_poll,
+    "stopPoll": _stop_poll,
 }
 
 
@@ -205,7 +225,7 @@ class OutboxSender:
 
     async def _deliver(self, row: queues.OutboxRow) -> queues.SendResult:
         try:
-            message_id = await self._call(row)
+            message_id, poll_id = await self._call(row)
         except RetryAfter as e:
             seconds = retry_after_seconds(e)
             log.warning("outbox: RetryAfter %.0fs for chat %s", seconds, row.chat_id)
@@ -230,9 +250,10 @@ class OutboxSender:
         except TelegramError as e:
             log.warning("outbox: Telegram error for row %s: %s", row.id, e)
             return queues.SendResult(row.id, "retry", error=f"{type(e).__name__}: {e}")
-        return queues.SendResult(row.id, "sent", message_id=message_id)
+        return queues.SendResult(row.id, "sent", message_id=message_id, poll_id=poll_id)
 
-    async def _call(self, row: queues.OutboxRow) -> int | None:
+    async def _call(self, row: queues.OutboxRow) -> tuple[int | None, str | None]:
+        """Deliver ``row``; returns the (last) message id and, for a poll, Telegram's poll id."""
         payload = dict(row.payload)
         pieces = [payload]
         if row.method == "sendMessage" and len(payload.get("text", "")) > MAX_TEXT:
@@ -244,6 +265,7 @@ class OutboxSender:
         if call is None:
             raise BadRequest(f"unknown outbox method {row.method}")
         message_id: int | None = None
+        poll_id: str | None = None
         group = self._group_limiter(row.chat_id)
         for piece in pieces:
             if group is not None:
@@ -252,7 +274,8 @@ class OutboxSender:
             result = await call(self.bot, piece)
             if isinstance(result, Message):
                 message_id = result.message_id
-        return message_id
+                poll_id = result.poll.id if result.poll is not None else None
+        return message_id, poll_id
 
     async def _flush(self) -> None:
         if not self._results:

@@ -40,7 +40,9 @@ from console.views import (
     dashboard,
     exports,
     follow,
+    projects,
     public,
+    public_projects,
     review,
     tickets,
     tryout,
@@ -145,9 +147,10 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     protected = [Depends(check_csrf)]
-    for views in (auth, tickets, review, follow, dashboard, exports, tryout):
+    for views in (auth, tickets, review, follow, dashboard, exports, tryout, projects):
         app.include_router(views.router, dependencies=protected)
     app.include_router(board.router)  # /p/board before /p/{code}
+    app.include_router(public_projects.router)  # before /p/{code}
     app.include_router(public.router)
     app.include_router(open311.router)
 

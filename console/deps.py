@@ -32,6 +32,7 @@ from console.security import (
     same_origin,
 )
 from console.tryout import Reply
+from tickets import messages
 from tickets.classification import Classification
 from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
@@ -212,6 +213,8 @@ class Console:
             local_time=self.local_time,
             local_date=self.local_date,
             event_label=event_label,
+            yuan=messages.yuan,
+            pct=lambda v: "—" if v is None else f"{v:.1%}",
         )
 
     # --- helpers shared by the views -----------------------------------------------------------
@@ -243,7 +246,7 @@ class Console:
         if (
             person is None
             or not person.active
-            or not person.role.is_staff
+            or not person.role.uses_console
             or data.get("pv") != password_fingerprint(person.password_hash)
         ):
             data.pop("uid", None)

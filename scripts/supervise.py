@@ -194,6 +194,8 @@ def prepare(env: dict[str, str]) -> None:
     for argv in (
         ["migrate"],
         ["load-units", env.get("MINWEI_UNITS_FILE", str(ROOT / "data" / "units.yml"))],
+        # A fresh embedded database: demo data and a first admin, said once in this log.
+        ["first-run"],
     ):
         result = subprocess.run(
             [APP_PY, "-m", "tickets", *argv], cwd=ROOT, env=env, capture_output=True, text=True

@@ -34,7 +34,7 @@ def helping_unit(person: Person, ticket: Ticket, tree: UnitTree) -> int | None:
 def can_view(person: Person, ticket: Ticket, tree: UnitTree) -> bool:
     """Residents: their own tickets. Staff and grid members: tickets routed to or located in their
     units, and the tickets their unit helps with (协办)."""
-    if not person.active:
+    if not person.active or person.role is Role.OBSERVER:
         return False
     if person.role is Role.RESIDENT:
         return ticket.reporter_id == person.id
@@ -68,8 +68,8 @@ def ensure_can_help(actor: Person | str, ticket: Ticket, tree: UnitTree) -> None
 
 
 def visible_tickets(person: Person, tree: UnitTree) -> ColumnElement[bool]:
-    """A WHERE clause selecting the tickets ``person`` may see."""
-    if not person.active:
+    """A WHERE clause selecting the tickets ``person`` may see (observers: none, they see projects)."""
+    if not person.active or person.role is Role.OBSERVER:
         return false()
     if person.role is Role.RESIDENT:
         return Ticket.reporter_id == person.id

@@ -230,6 +230,126 @@ def cmd_stats(args: argparse.Namespace, db: Database, domain: Domain) -> int:
     return 0
 
 
+def cmd_projects_list(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    """民微实事 projects, newest first: one JSON object per line with ``--json``."""
+    from tickets.usecases import projects
+
+    with db.session() as session:
+        rows = projects.list_projects(session, domain, unit_code=args.unit)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row.as_json(), ensure_ascii=False))
+        else:
+            print(
+                f"{row.code}  {row.status_label:4}  {row.unit_name:8}  {row.budget:>12,.2f} 元  "
+                f"赞成 {row.votes_for} 反对 {row.votes_against}  {row.title}"
+            )
+    if not args.json:
+        print(f"共 {len(rows)} 个项目", file=sys.stderr)
+    return 0
+
+
+def cmd_report_card(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    """The 成绩单 of a unit for a month or quarter."""
+    from tickets import report_card
+
+    tz = domain.settings.timezone
+    with db.session() as session:
+        tree = domain.units(session)
+        unit = tree.get(args.unit)
+        period = report_card.parse_period(args.period, tz, domain.clock())
+        card = report_card.report_card(
+            session,
+            tree=tree,
+            unit=unit,
+            period=period,
+            tz=tz,
+            now=domain.clock(),
+            response_limit_hours=domain.settings.response_limit_hours,
+            urgent_response_limit_hours=domain.settings.urgent_response_limit_hours,
+        )
+    if args.json:
+        print(json.dumps(card.as_json(), ensure_ascii=False))
+        return 0
+    print(f"{card.unit_name} {card.period.label} 成绩单")
+    print(
+        f"收集诉求 {card.demands}　办结率 {_pct(card.completion_rate)}　按时办结率 "
+        f"{_pct(card.on_time_rate)}　满意率 {_pct(card.satisfaction_rate)}"
+    )
+    print(
+        f"提议项目 {card.proposed}　立项 {card.approved}　完成 {card.finished}　不立项 "
+        f"{card.rejected}　落实资金 {card.committed_fen / 100:,.2f} 元　已支出 {card.spent_fen / 100:,.2f} 元"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    """Load the demo data into the configured database (once: a second run changes nothing)."""
+    from tickets import demo
+
+    with db.unit_of_work() as uow:
+        result = demo.load(uow.session, domain)
+        uow.commit()
+    if result.created:
+        print(
+            f"已载入演示数据：工单 {result.tickets} 张，需求 {result.needs} 条，"
+            f"民微实事项目 {'、'.join(result.projects)}"
+        )
+    else:
+        print("演示数据已存在，未做任何改动")
+    return 0
+
+
+def cmd_first_run(args: argparse.Namespace, db: Database, domain: Domain) -> int:
+    """What ``make run`` does on a fresh embedded (SQLite) database: load the demo data and create a
+    first district admin with a random password printed once. Does nothing on PostgreSQL or on a
+    database that already has tickets or a console account."""
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from tickets import demo
+    from tickets.models import Person, Ticket
+
+    if db.dialect != "sqlite":
+        return 0
+    with db.unit_of_work() as uow:
+        s = uow.session
+        fresh = not s.scalar(select(func.count(Ticket.id)))
+        has_account = bool(
+            s.scalar(select(func.count(Person.id)).where(Person.username.is_not(None)))
+        )
+        lines = []
+        if fresh and not has_account:
+            result = demo.load(s, domain)
+            if result.created:
+                lines.append(
+                    f"新数据库：已载入演示数据（幸福社区的工单、三张清单和民微实事项目 "
+                    f"{'、'.join(result.projects)}），在控制台的“民微实事”“三张清单”“成绩单”中查看"
+                )
+        if not s.scalar(
+            select(func.count(Person.id)).where(
+                Person.role == Role.DISTRICT_ADMIN, Person.password_hash.is_not(None)
+            )
+        ):
+            password = secrets.token_urlsafe(12)
+            auth.create_user(
+                s,
+                username="admin",
+                password=password,
+                role=Role.DISTRICT_ADMIN,
+                unit=None,
+                display_name="区级管理员",
+            )
+            lines.append(
+                f"已创建首个区级管理员：用户名 admin，密码 {password}（只显示这一次，请妥善保存）"
+            )
+        uow.commit()
+    for line in lines:
+        print(line)
+    return 0
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -308,6 +428,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list what would be done, change nothing")
     p.add_argument("--json", action="store_true", help="one JSON object per item")
     p.set_defaults(func=cmd_supervise)
+    project_cmds = sub.add_parser("projects", help="民微实事 projects").add_subparsers(
+        dest="projects_command", required=True
+    )
+    p = project_cmds.add_parser("list", help="list projects (newest first)")
+    p.add_argument("--unit", help="only projects in this unit's area (unit code)")
+    p.add_argument("--json", action="store_true", help="one JSON object per project")
+    p.set_defaults(func=cmd_projects_list)
+    p = sub.add_parser("report-card", help="a unit's 成绩单 for a month or quarter")
+    p.add_argument("--unit", required=True, help="unit code")
+    p.add_argument("--period", default="month", help="2026-11, 2026-Q4, month or quarter")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_report_card)
+    sub.add_parser(
+        "demo", help="load the demo district's demo data (tickets, cases, lists, projects) once"
+    ).set_defaults(func=cmd_demo)
+    sub.add_parser(
+        "first-run",
+        help="on a fresh SQLite database: load the demo and create a first admin (make run does it)",
+    ).set_defaults(func=cmd_first_run)
     p = sub.add_parser("stats", help="print statistics")
     p.add_argument(
         "--period", default="month", help="today, week, month, 30d, 2026-11, 2026-11-01..2026-11-30"

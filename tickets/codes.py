@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from tickets.models import Counter
 
-PREFIXES = {"ticket": "MW", "case": "CS"}
+PREFIXES = {
+    "ticket": "MW",
+    "case": "CS",
+    "project": "XM",
+    "need": "XQ",
+    "resource": "ZY",
+    "service": "FW",
+}
 
 
 @cache

@@ -285,3 +285,104 @@ def info_added(code: str) -> str:
 
 
 NOT_UNDERSTOOD = "不好意思，我没听明白。您可以直接描述遇到的问题，例如：3栋电梯坏了。"
+
+
+# --- 民微实事 projects -----------------------------------------------------------------------------
+
+
+def yuan(fen: int | None) -> str:
+    """An amount of money in fen as yuan for people: ``12,000`` or ``12,000.50``."""
+    if fen is None:
+        return "—"
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole:,}" if not cents else f"{whole:,}.{cents:02d}"
+
+
+def project_poll_question(code: str, title: str, place: str, budget_fen: int) -> str:
+    """The question of a project's poll in a grid group (Telegram allows 300 characters)."""
+    where = f"（{place}）" if place else ""
+    text = f"【民微实事表决】{title}{where}，预算约 {yuan(budget_fen)} 元。您是否赞成立项？项目号 {code}"
+    return text[:300]
+
+
+def project_rating_keyboard(code: str) -> dict[str, Any]:
+    """满意 / 基本满意 / 不满意 under the 验收 notice (callback data ``prate:<project>:<value>``)."""
+    return {
+        "inline_keyboard": [
+            [{"text": s.label, "callback_data": f"prate:{code}:{s.value}"} for s in Satisfaction]
+        ]
+    }
+
+
+PROJECT_RATE_PROMPT = "请对项目结果进行评价："
+
+
+#: The poll's options, in the order of ``tickets.projectstatus.POLL_OPTIONS``.
+POLL_OPTION_TEXTS = ("赞成", "反对")
+
+
+def project_told(
+    what: str, project_title: str, project_code: str, ticket_code: str, link: str, detail: str = ""
+) -> str:
+    """A resident whose ticket fed a project hears it was approved (立项) or finished (验收)."""
+    head = f"【民微】您反映的问题（工单号 {ticket_code}）已纳入民微实事项目「{project_title}」（{project_code}），"
+    body = {
+        "approved": "项目已立项，将按计划实施。",
+        "finished": "项目已完成并通过验收。",
+    }[what]
+    lines = [head + body]
+    if detail:
+        lines.append(("预算：" if what == "approved" else "结果：") + detail)
+    if link:
+        lines.append(f"办理进度：{link}")
+    if what == "finished":
+        lines.append(PROJECT_RATE_PROMPT)
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def report_card_message(
+    unit_name: str,
+    period_label: str,
+    *,
+    demands: int,
+    completion_rate: float | None,
+    on_time_rate: float | None,
+    satisfaction_rate: float | None,
+    proposed: int,
+    approved: int,
+    finished: int,
+    committed_fen: int,
+    spent_fen: int,
+    link: str = "",
+) -> str:
+    """The short 成绩单 posted to a unit's grid groups."""
+    lines = [
+        f"【民微成绩单】{unit_name} {period_label}",
+        f"收集诉求 {demands} 件，办结率 {_pct(completion_rate)}，按时办结率 {_pct(on_time_rate)}，"
+        f"满意率 {_pct(satisfaction_rate)}。",
+        f"民微实事：提议 {proposed} 个，立项 {approved} 个，完成 {finished} 个；"
+        f"落实资金 {yuan(committed_fen)} 元，已支出 {yuan(spent_fen)} 元。",
+    ]
+    if link:
+        lines.append(f"清单和项目公示：{link}")
+    return "\n".join(lines)
+
+
+def services_message(
+    unit_name: str, services: list[tuple[str, str, str]], projects: list[tuple[str, str]], link: str
+) -> str:
+    """The 服务项目清单 posted to grid groups: (title, place, schedule) and (project title, stage)."""
+    lines = [f"【民微】{unit_name}服务项目清单"]
+    for title, place, schedule in services:
+        detail = "，".join(x for x in (place, schedule) if x)
+        lines.append(f"· {title}" + (f"（{detail}）" if detail else ""))
+    for title, stage in projects:
+        lines.append(f"· 民微实事：{title}（{stage}）")
+    if len(lines) == 1:
+        lines.append("暂无服务项目")
+    lines.append(f"详情：{link}")
+    return "\n".join(lines)

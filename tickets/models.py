@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tickets.projectstatus import EvaluatorKind, ProjectStatus, VoteChoice
 from tickets.search import search_text as _bigrams
 from tickets.statuses import HandlingMode, Role, Satisfaction, Source, Status
 
@@ -666,3 +667,271 @@ class TicketCount(Base):
     source: Mapped[str] = mapped_column(String(24))
     n: Mapped[int] = mapped_column(Integer)
     delta: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 三张清单 and 民微实事 projects (migration 0008, ``tickets.usecases.projects`` and ``lists``).
+
+
+class Need(Base):
+    """An entry of a 需求清单 (per community or street): from a case or added by staff or a survey."""
+
+    __tablename__ = "needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(16))  # case | manual | survey | split
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), unique=True)
+    reporters: Mapped[int] = mapped_column(Integer, default=0)
+    first_report_at: Mapped[datetime | None]
+    last_report_at: Mapped[datetime | None]
+    #: Redacted sample texts (phone and ID numbers masked), at most a few.
+    samples: Mapped[list[Any]] = mapped_column(default=list)
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | merged | closed
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    case: Mapped[Case | None] = relationship()
+
+
+class Resource(Base):
+    """An entry of a 资源清单: what a unit, partner, volunteer team or company offers. ``contact`` is
+    for staff only, never on a public page."""
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(120))
+    provider_kind: Mapped[str] = mapped_column(String(16))  # unit | partner | volunteer | company
+    what: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    capacity: Mapped[str] = mapped_column(String(120), default="")
+    contact: Mapped[str] = mapped_column(String(120), default="")
+    period: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
+class NeedMatch(Base):
+    """A resource matched to a need by staff."""
+
+    __tablename__ = "need_matches"
+    __table_args__ = (UniqueConstraint("need_id", "resource_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    matched_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    matched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    need: Mapped[Need] = relationship()
+    resource: Mapped[Resource] = relationship()
+
+
+class Service(Base):
+    """A recurring service of a 服务项目清单 (长者饭堂, 义诊, 课后托管 …)."""
+
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(String(200), default="")
+    schedule: Mapped[str] = mapped_column(String(200), default="")
+    provider: Mapped[str] = mapped_column(String(120), default="")
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
+class Project(Base):
+    """A 民微实事 project: from needs and tickets (or staff) through deliberation, a vote, approval,
+    implementation, acceptance and evaluation to 销号. Money is kept in fen (1/100 yuan)."""
+
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_unit_status", "unit_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str | None] = mapped_column(String(40))
+    #: The area (community or street) the project is for; its grid groups vote.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    #: The 领办 unit and person (项目包干).
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    funding_source: Mapped[str] = mapped_column(String(120), default="")
+    estimated_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    approved_fen: Mapped[int | None] = mapped_column(BigInteger)
+    spent_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[ProjectStatus] = mapped_column(
+        _enum(ProjectStatus), default=ProjectStatus.PROPOSED
+    )
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)  # what was done, told to residents at 验收
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    vote_opened_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None] = mapped_column(index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    owner_unit: Mapped[Unit | None] = relationship(foreign_keys=[owner_unit_id])
+    owner: Mapped[Person | None] = relationship(foreign_keys=[owner_id])
+    events: Mapped[list[ProjectEvent]] = relationship(
+        back_populates="project", order_by="ProjectEvent.id"
+    )
+
+
+class ProjectEvent(Base):
+    """A project's audit log: one row per change, with actor and time."""
+
+    __tablename__ = "project_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_label: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    project: Mapped[Project] = relationship(back_populates="events")
+
+
+class ProjectNeed(Base):
+    __tablename__ = "project_needs"
+    __table_args__ = (UniqueConstraint("project_id", "need_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), index=True)
+
+    need: Mapped[Need] = relationship()
+
+
+class ProjectTicket(Base):
+    """A ticket that fed a project: its resident is told when the project is approved and finished."""
+
+    __tablename__ = "project_tickets"
+    __table_args__ = (UniqueConstraint("project_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship()
+
+
+class ProjectMeeting(Base):
+    """A 议事 meeting: when, who took part, what was decided."""
+
+    __tablename__ = "project_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    participants: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectUpdate(Base):
+    """A progress update of a project being implemented: milestone, text, photos, money spent."""
+
+    __tablename__ = "project_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    milestone: Mapped[str] = mapped_column(String(120), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    spent_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    photos: Mapped[list[Any]] = mapped_column(default=list)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class ProjectPoll(Base):
+    """A Telegram poll of a project in one bound grid group. Telegram's ``poll_id`` is known once the
+    outbox row (``outbox_id``) was sent (``tickets.queues.finish_outbox``)."""
+
+    __tablename__ = "project_polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    poll_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectVote(Base):
+    """One voter's vote on a project (``voter``: ``tg:<user id>`` or ``web:<person id>``, unique per
+    project). ``counted`` is false for answers from people the community does not know (``excluded``
+    says why); a retracted answer deletes the row."""
+
+    __tablename__ = "project_votes"
+    __table_args__ = (UniqueConstraint("project_id", "voter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    voter: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | web
+    choice: Mapped[VoteChoice] = mapped_column(_enum(VoteChoice))
+    counted: Mapped[bool] = mapped_column(Boolean, default=True)
+    excluded: Mapped[str | None] = mapped_column(String(40))
+    poll_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectEvaluation(Base):
+    """A resident's rating or an observer's scores on the district's criteria (one per person)."""
+
+    __tablename__ = "project_evaluations"
+    __table_args__ = (UniqueConstraint("project_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[EvaluatorKind] = mapped_column(_enum(EvaluatorKind))
+    satisfaction: Mapped[Satisfaction | None] = mapped_column(_enum(Satisfaction))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListEvent(Base):
+    """The audit log of the three lists: who added, merged, split, ranked or matched what, and when."""
+
+    __tablename__ = "list_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_label: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(32), index=True)  # a need, resource or service code
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tickets.models import OutboxItem, Ticket, utcnow
+from tickets.models import OutboxItem, ProjectPoll, Ticket, utcnow
 
 MAX_ATTEMPTS = 12
 #: A claimed row whose sender died is claimable again after this long.
@@ -107,6 +107,16 @@ def mark_sent(
             .where(Ticket.id == item.ticket_id, column.is_(None))
             .values({column: now})
         )
+
+
+def record_poll(session: Session, outbox_id: int, poll_id: str) -> None:
+    """Keep the id Telegram gave the poll a ``sendPoll`` row delivered: its answers carry only that id
+    (``tickets.usecases.votes.record_poll_answer``)."""
+    session.execute(
+        update(ProjectPoll)
+        .where(ProjectPoll.outbox_id == outbox_id, ProjectPoll.poll_id.is_(None))
+        .values(poll_id=poll_id)
+    )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -22,7 +22,16 @@ from tickets import inbox, outbox
 from tickets.models import InboxItem, OutboxItem, Ticket, utcnow
 
 #: Update kinds that belong to a conversation and must be handled in order, one at a time per chat.
-ORDERED_KINDS = ("private", "callback", "command", "reply", "edited", "member", "other")
+ORDERED_KINDS = (
+    "private",
+    "callback",
+    "command",
+    "reply",
+    "edited",
+    "member",
+    "poll_answer",
+    "other",
+)
 #: Kinds handled independently: chatter in grid groups, and forwards (coalesced by the bot itself).
 FREE_KINDS = ("group", "forward")
 
@@ -306,6 +315,8 @@ class SendResult:
     retry_after: float | None = None
     #: A private chat refused it (the user never started the bot, or blocked it).
     refused: bool = False
+    #: The id Telegram gave the poll a ``sendPoll`` row delivered (its answers carry only that id).
+    poll_id: str | None = None
 
 
 def replay_sent(session: Session, delivered: dict[int, int | None]) -> int:
@@ -341,6 +352,8 @@ def finish_outbox(
             continue
         if r.outcome == "sent":
             outbox.mark_sent(session, item, message_id=r.message_id, now=now)
+            if r.poll_id is not None:
+                outbox.record_poll(session, item.id, r.poll_id)
         elif r.outcome == "retry":
             outbox.mark_retry(session, item, error=r.error, retry_after=r.retry_after, now=now)
         else:

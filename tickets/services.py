@@ -97,6 +97,10 @@ def _recipients(session: Session, ticket: Ticket) -> list[tuple[int, int | None]
     return list(seen.items())
 
 
+#: Who hears about a ticket (its reporter, forwarder, and the reporters of tickets merged into it).
+recipients = _recipients
+
+
 def _notify(
     session: Session, domain: Domain, ticket: Ticket, kind: str, event: TicketEvent, extra: str = ""
 ) -> None:

@@ -240,10 +240,13 @@ class Role(StrEnum):
     COMMUNITY_STAFF = "community_staff"
     STREET_STAFF = "street_staff"
     DISTRICT_ADMIN = "district_admin"
+    #: 民微观察团: reads the projects of its community and evaluates them; acts on nothing else.
+    OBSERVER = "observer"
 
     @property
     def label(self) -> str:
         return {
+            "observer": "观察员",
             "resident": "居民",
             "grid_member": "网格员",
             "community_staff": "社区工作人员",
@@ -253,7 +256,12 @@ class Role(StrEnum):
 
     @property
     def is_staff(self) -> bool:
-        """Staff may act on tickets (grid members may too, within their grid)."""
+        """Staff may act on tickets (grid members may too, within their grid); observers may not."""
+        return self not in (Role.RESIDENT, Role.OBSERVER)
+
+    @property
+    def uses_console(self) -> bool:
+        """May sign in to the console: staff, and observers (who see projects only)."""
         return self is not Role.RESIDENT
 
     @property

@@ -16,11 +16,12 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    PollAnswerHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers import errors, grid, rating, resident, staff, workchat
+from bot.handlers import errors, grid, projects, rating, resident, staff, workchat
 
 PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
@@ -63,6 +64,8 @@ def table() -> dict[int, list[BaseHandler[Any, Any, Any]]]:
                 GROUPS & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, grid.group_message
             ),
             ChatMemberHandler(grid.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
+            PollAnswerHandler(projects.poll_answer),
+            CallbackQueryHandler(projects.rate_button, pattern=r"^prate:"),
         ],
     }
 

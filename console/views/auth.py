@@ -63,7 +63,7 @@ def login(
                 status_code=401,
             )
         console.sign_ins.succeeded(client)
-        if not person.role.is_staff:
+        if not person.role.uses_console:
             return console.render(
                 request,
                 "login.html",

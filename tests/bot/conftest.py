@@ -190,7 +190,9 @@ class Harness:
         """Wait (without blocking the bot) for a message to ``chat_id`` containing ``contains``."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            found = [m for m in self.telegram.sent(chat_id)[after:] if contains in m["text"]]
+            found = [
+                m for m in self.telegram.sent(chat_id)[after:] if contains in m.get("text", "")
+            ]
             if found:
                 return found[0]
             if asyncio.get_running_loop().time() > deadline:

@@ -7,7 +7,8 @@ One core (``FakeTelegram``) behind two faces:
   real bot process with ``TELEGRAM_API_BASE_URL=http://127.0.0.1:<port>/bot``).
 
 Methods: getMe, getUpdates (offset semantics and long polling), deleteWebhook, setWebhook, sendMessage,
-editMessageText, editMessageReplyMarkup, answerCallbackQuery. Faults (429 with retry_after, 403, 400,
+editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendPoll and stopPoll (and ``poll_answer``
+updates as Telegram sends them for non-anonymous polls). Faults (429 with retry_after, 403, 400,
 network errors) can be injected per method.
 """
 
@@ -173,6 +174,27 @@ class FakeTelegram:
         }
         return self.push("callback_query", query)
 
+    def answer_poll(
+        self, user: dict[str, Any], poll_message: dict[str, Any], option_ids: list[int]
+    ) -> dict[str, Any]:
+        """``user`` answers the poll of ``poll_message`` (``[]``: retracts the vote). Telegram sends a
+        ``poll_answer`` only for non-anonymous polls, with the poll's id and no chat."""
+        poll = self.bot_messages[(poll_message["chat"]["id"], poll_message["message_id"])]["poll"]
+        if poll["is_anonymous"]:
+            raise AssertionError("Telegram sends no poll_answer for anonymous polls")
+        if poll["is_closed"]:
+            raise AssertionError("a closed poll takes no answers")
+        ids = [poll["options"][i]["persistent_id"] for i in option_ids]
+        return self.push(
+            "poll_answer",
+            {
+                "poll_id": poll["id"],
+                "user": user,
+                "option_ids": option_ids,
+                "option_persistent_ids": ids,
+            },
+        )
+
     def add_bot_to(self, user: dict[str, Any], chat: dict[str, Any]) -> dict[str, Any]:
         member = {"user": BOT}
         return self.push(
@@ -305,6 +327,66 @@ class FakeTelegram:
             hook(message)
         return self._ok(message)
 
+    def _api_sendPoll(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat = self._chat(params)
+        if chat is None:
+            return self._bad("Bad Request: chat not found")
+        question = params.get("question") or ""
+        if not 1 <= len(question) <= 300:
+            return self._bad("Bad Request: poll question length must not exceed 300")
+        raw = params.get("options") or []
+        options = [o["text"] if isinstance(o, dict) else str(o) for o in raw]
+        if not 2 <= len(options) <= 10:
+            return self._bad("Bad Request: poll must have at least 2 option")
+        anonymous = params.get("is_anonymous")
+        anonymous = anonymous not in (False, "false", "False", 0)
+        if not anonymous and chat.get("type") == "channel":
+            return self._bad("Bad Request: non-anonymous polls can't be sent to channel chats")
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat["id"]),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT,
+            "poll": {
+                "id": str(5_000_000_000_000_000_000 + next(self._update_ids)),
+                "question": question,
+                "options": [
+                    {"text": o, "voter_count": 0, "persistent_id": str(n)}
+                    for n, o in enumerate(options)
+                ],
+                "total_voter_count": 0,
+                "is_closed": False,
+                "is_anonymous": anonymous,
+                "type": "regular",
+                "allows_multiple_answers": bool(params.get("allows_multiple_answers")),
+                # Bot API 9.6/10.0: regular polls allow changing the answer unless told otherwise;
+                # members_only is for channels.
+                "allows_revoting": params.get("allows_revoting") not in (False, "false", 0),
+                "members_only": False,
+            },
+        }
+        with self._cond:
+            self.bot_messages[(chat["id"], message["message_id"])] = message
+            self._cond.notify_all()
+        return self._ok(message)
+
+    def _api_stopPoll(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.bot_messages.get(key)
+        if message is None or "poll" not in message:
+            return self._bad("Bad Request: message with poll to stop not found")
+        if message["poll"]["is_closed"]:
+            return self._bad("Bad Request: poll has already been closed")
+        closed = {**message, "poll": {**message["poll"], "is_closed": True}}
+        with self._cond:
+            self.bot_messages[key] = closed
+            self._cond.notify_all()
+        return self._ok(closed["poll"])
+
+    def polls(self, chat_id: int) -> list[dict[str, Any]]:
+        """The poll messages the bot sent to ``chat_id``."""
+        return [m for m in self.sent(chat_id) if "poll" in m]
+
     def _edit(self, params: dict[str, Any], text: str | None) -> tuple[int, dict[str, Any]]:
         key = (int(params["chat_id"]), int(params["message_id"]))
         message = self.bot_messages.get(key)
@@ -346,7 +428,8 @@ class FakeTelegram:
             return [m for (c, _), m in sorted(self.bot_messages.items()) if c == chat_id]
 
     def texts(self, chat_id: int) -> list[str]:
-        return [m["text"] for m in self.sent(chat_id)]
+        """What the bot's text messages to ``chat_id`` say (polls have no text)."""
+        return [m["text"] for m in self.sent(chat_id) if "text" in m]
 
     def calls_to(self, method: str) -> list[Call]:
         with self._cond:
@@ -369,7 +452,7 @@ class FakeTelegram:
         found: list[dict[str, Any]] = []
 
         def check() -> bool:
-            found[:] = [m for m in self.sent(chat_id)[after:] if contains in m["text"]]
+            found[:] = [m for m in self.sent(chat_id)[after:] if contains in m.get("text", "")]
             return bool(found)
 
         if not self.wait_until(check, timeout):

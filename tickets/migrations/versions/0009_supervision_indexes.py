@@ -1,7 +1,7 @@
 """supervision indexes: merged tickets by their main ticket; planned tickets by their rules digest
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 05:00:00
 
 Measured with ``benchmarks/bench_supervision.py`` on 100,000 open tickets:
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
