@@ -1,4 +1,5 @@
-"""公开栏 ``/p/board``: the published (公开办) tickets of the district or of one unit, for anyone.
+"""公开栏 ``/p/board``: the published (公开办) tickets of the district or of one unit, and a community's
+or street's three lists with its 民生微实事 projects, for anyone.
 
 No sign-in and no session (like the public progress page): nothing personal is shown
 (``tickets.usecases.publicboard``)."""
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from console.deps import Console, get_console
 from tickets.errors import NotFound
-from tickets.usecases import publicboard
+from tickets.usecases import lists, publicboard
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -27,6 +28,12 @@ def _render(request: Request, console: Console, unit_code: str | None) -> HTMLRe
             if unit is None:
                 raise NotFound("没有这个单位的公开栏")
         found = publicboard.board(session, tree=tree, unit=unit)
+        # A community's or street's board also shows its three lists (with its 民生微实事 projects).
+        three = (
+            lists.lists_for(session, console.domain, unit.code, public=True)
+            if unit is not None and unit.level not in ("grid", "department")
+            else None
+        )
         here = unit or tree.root
         below = tree.children.get(here.id, []) if here is not None else []
         areas = [u for u in below if u.level != "department"][:200]
@@ -35,6 +42,7 @@ def _render(request: Request, console: Console, unit_code: str | None) -> HTMLRe
             "board.html",
             {
                 "board": found,
+                "lists": three,
                 "areas": sorted(areas, key=lambda u: u.code),
                 "parent": tree.by_id.get(unit.parent_id) if unit and unit.parent_id else None,
             },

@@ -247,11 +247,16 @@ def test_public_project_and_list_pages_show_no_personal_data(
     assert "康乐楼路灯改造" in page.text and "14,500" in page.text and "6,200" in page.text
     lists_page = anonymous.get("/p/lists/YX-SG-XF")
     assert lists_page.status_code == 200 and "长者午餐配送" in lists_page.text
+    # The community's public board carries the same three lists, its projects linked.
+    board = anonymous.get("/p/board/YX-SG-XF")
+    assert board.status_code == 200 and "长者午餐配送" in board.text
+    assert f'href="/p/projects/{code}"' in board.text
     with db.session() as s:
         names = [p.display_name for p in s.scalars(select(Person)) if p.display_name]
     for html in (
         page.text,
         lists_page.text,
+        board.text,
         anonymous.get(f"/p/projects/{demo_data['voting']}").text,
     ):
         for secret in (
