@@ -135,10 +135,14 @@ async def post_init(
             deps.journal.clear()
             if recovered:
                 log.info("recorded %d deliveries from the send journal", recovered)
-        if config.release_claims_on_start:
-            released = await deps.plumbing(queues.release_claims)
+        if config.release_claims_on_start:  # this worker's own, never its peers'
+            released = await deps.plumbing(queues.release_own_claims, deps.owner)
             if any(released):
-                log.info("took over %d inbox and %d outbox rows left claimed", *released)
+                log.info(
+                    "took back %d inbox and %d outbox rows %s held when it stopped",
+                    *released,
+                    deps.owner,
+                )
         await deps.refresh_bindings()
     except StoreUnavailable as e:  # start anyway: updates stay with Telegram until it is back
         log.warning("database unavailable at start: %s", e)
@@ -167,8 +171,30 @@ async def post_shutdown(stack: Stack) -> None:
     await stack.deps.close()
 
 
+async def heartbeat(deps: Deps, done: asyncio.Event) -> None:
+    """Renew this worker's leases every third of the lease until ``done`` (after the last drain)."""
+    interval = max(0.05, deps.config.lease_seconds / 3)
+    while not done.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), interval)
+        try:
+            await deps.plumbing(queues.renew_leases, owner=deps.owner, lease=deps.lease)
+        except StoreUnavailable as e:  # the leases may run out: peers then take the rows over
+            log.warning("heartbeat: could not renew the leases of %s: %s", deps.owner, e)
+
+
 async def run(stack: Stack, stopping: asyncio.Event) -> None:
     """Run ingest, worker and sender until ``stopping``; then stop in order, losing nothing."""
+    stopped = asyncio.Event()
+    beating = asyncio.create_task(heartbeat(stack.deps, stopped), name="heartbeat")
+    try:
+        await _run(stack, stopping)
+    finally:
+        stopped.set()
+        await asyncio.gather(beating, return_exceptions=True)
+
+
+async def _run(stack: Stack, stopping: asyncio.Event) -> None:
     tasks = [
         asyncio.create_task(stack.ingest.run(stopping), name="ingest"),
         asyncio.create_task(stack.worker.run(stopping), name="inbox"),

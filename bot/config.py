@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tickets.settings import ROOT, VAR_DIR, read_env_file
@@ -49,7 +50,13 @@ class BotConfig:
     forward_burst_seconds: float = 3.0
     #: Conversation state of the bot's own short dialogues (staff notes, rating reasons).
     state_file: Path = VAR_DIR / "bot-state.pickle"
-    #: One bot process (the default): claims left by a crashed predecessor are taken over at start.
+    #: This worker's name on its inbox/outbox claims (``BOT_WORKER_ID``). It must be stable across
+    #: restarts and different for each bot process sharing a database: at start a worker takes back
+    #: the claims it held under this name when it died; other workers' claims expire by lease.
+    worker_id: str = field(default_factory=socket.gethostname)
+    #: How long a claim holds without a heartbeat (heartbeats come every third of it).
+    lease_seconds: float = 30.0
+    #: Take back this worker's own claims at start (rather than wait for their leases to run out).
     release_claims_on_start: bool = True
     #: Telegram's limits: about 30 messages a second overall and 20 a minute in any one group.
     messages_per_second: float = 30.0
@@ -91,6 +98,8 @@ class BotConfig:
                 get("BOT_FORWARD_BURST_SECONDS", str(d.forward_burst_seconds))
             ),
             state_file=Path(get("BOT_STATE_FILE", str(d.state_file))),
+            worker_id=get("BOT_WORKER_ID", d.worker_id),
+            lease_seconds=float(get("BOT_LEASE_SECONDS", str(d.lease_seconds))),
             release_claims_on_start=_bool(
                 get("BOT_RELEASE_CLAIMS_ON_START", str(d.release_claims_on_start))
             ),

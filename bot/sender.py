@@ -151,14 +151,23 @@ class OutboxSender:
             rows: list[queues.OutboxRow] = []
             if capacity > 0:
                 try:
-                    rows = await self.deps.plumbing(queues.claim_outbox, limit=capacity)
+                    rows = await self.deps.plumbing(
+                        queues.claim_outbox,
+                        limit=capacity,
+                        owner=self.deps.owner,
+                        lease=self.deps.lease,
+                    )
                     backoff = 1.0
                 except StoreUnavailable as e:
                     log.warning("outbox: database unavailable, retrying in %.0fs: %s", backoff, e)
                     await self._wait(stopping, backoff)
                     backoff = min(30.0, backoff * 2)
                     continue
+            delivered = self._delivered_by_the_dead(rows)
             for row in rows:
+                if row.id in delivered:
+                    self._record(queues.SendResult(row.id, "sent", message_id=delivered[row.id]))
+                    continue
                 task = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -176,6 +185,16 @@ class OutboxSender:
             for w in waiters:
                 w.cancel()
 
+    def _delivered_by_the_dead(self, rows: list[queues.OutboxRow]) -> dict[int, int | None]:
+        """Rows taken over from a worker whose lease ran out that its journal says it delivered."""
+        taken = {r.id for r in rows if r.taken_over}
+        if not taken or self.deps.journal is None:
+            return {}
+        found = self.deps.journal.delivered(taken)
+        if found:
+            log.info("outbox: %d rows taken over were already delivered (journal)", len(found))
+        return found
+
     def _group_limiter(self, chat_id: int) -> AsyncLimiter | None:
         if chat_id >= 0:
             return None
@@ -191,9 +210,12 @@ class OutboxSender:
             result = queues.SendResult(row.id, "retry", error=repr(e))
         if result.outcome == "sent" and self.deps.journal is not None:
             self.deps.journal.record(row.id, result.message_id)  # before anything can interrupt
-        self._results.append(result)
         if result.outcome == "sent":
             self.sent += 1
+        self._record(result)
+
+    def _record(self, result: queues.SendResult) -> None:
+        self._results.append(result)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_after(0.005))
 
@@ -259,9 +281,10 @@ class OutboxSender:
             return
         results, self._results = self._results, []
         try:
-            await self.deps.plumbing(queues.finish_outbox, results)
+            await self.deps.plumbing(queues.finish_outbox, results, owner=self.deps.owner)
         except StoreUnavailable as e:
-            # The rows stay "sending" and are retried after the claim timeout: delivered at least once.
+            # The rows stay "sending" and are retried after their lease: delivered at least once (the
+            # journal, replayed at start or read by whoever takes them over, keeps most from a resend).
             log.warning("outbox: could not record %d results: %s", len(results), e)
             return
         refused = [r.row_id for r in results if r.outcome == "failed" and r.refused]

@@ -90,7 +90,10 @@ class InboxWorker:
             if capacity > 0:
                 try:
                     rows = await self.deps.plumbing(
-                        queues.claim_inbox, limit=min(capacity, self.deps.config.inbox_batch)
+                        queues.claim_inbox,
+                        limit=min(capacity, self.deps.config.inbox_batch),
+                        owner=self.deps.owner,
+                        lease=self.deps.lease,
                     )
                     backoff = 1.0
                 except StoreUnavailable as e:
@@ -171,10 +174,10 @@ class InboxWorker:
         retry, self._retry = self._retry, []
         failed, self._failed = self._failed, []
         try:
-            await self.deps.plumbing(_finish, done, retry, failed)
+            await self.deps.plumbing(_finish, done, retry, failed, self.deps.owner)
         except StoreUnavailable as e:
-            # The rows stay "processing"; they are claimed again after the claim timeout (or at the next
-            # start). Their handlers' effects are idempotent, so running them again is safe.
+            # The rows stay "processing"; they are claimed again when their lease runs out (or at this
+            # worker's next start). Their handlers' effects are idempotent, so running them again is safe.
             log.warning("inbox: could not mark %d rows finished: %s", len(done) + len(retry), e)
         self.wake()
 
@@ -183,7 +186,7 @@ class InboxWorker:
         if session is not None:
             queues.finish_inbox(session, done=row_ids)
         else:
-            await self.deps.plumbing(_finish, row_ids, [], [])
+            await self.deps.plumbing(_finish, row_ids, [], [], self.deps.owner)
         self.wake()
 
     async def drain(self, timeout: float = 30.0) -> None:
@@ -200,6 +203,7 @@ def _finish(
     done: list[int],
     retry: list[tuple[int, str, float]],
     failed: list[tuple[int, str]],
+    owner: str,
 ) -> None:
-    queues.finish_inbox(session, done=done, retry=retry)
-    queues.fail_inbox(session, failed)
+    queues.finish_inbox(session, done=done, retry=retry, owner=owner)
+    queues.fail_inbox(session, failed, owner=owner)

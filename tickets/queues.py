@@ -5,6 +5,14 @@ Order is kept by construction. An update of a conversation (kinds in ``ORDERED_K
 when no earlier update of the same chat is still unfinished, and an outbox row only when no earlier row of
 the same chat is unsent; so one chat is handled one step at a time while different chats run side by side.
 Plain group chatter and forwards are independent of each other and are claimed freely.
+
+Several bot processes share the queues. A claim carries its owner (the worker id) and a lease that the
+owner's heartbeat renews (``renew_leases``); a row whose lease ran out belongs to a worker that died or
+lost the database, and any worker may claim it again (``taken_over``). Nobody releases other workers'
+claims: at start a worker releases only its own (``release_own_claims``; worker ids are stable). A
+late result of a worker that lost its lease does not undo the new owner's work: "done" and "sent" are
+recorded whoever reports them (the work behind them is idempotent), retries and failures only by the
+current owner.
 """
 
 from __future__ import annotations
@@ -19,7 +27,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from tickets import inbox, outbox
-from tickets.models import InboxItem, OutboxItem, Ticket, utcnow
+from tickets.models import ForwardBurst, InboxItem, OutboxItem, Ticket, utcnow
+
+#: How long a claim holds without its owner's heartbeat.
+LEASE = timedelta(seconds=30)
+#: The owner of claims made without one (tests, tools).
+LOCAL = "local"
 
 #: Update kinds that belong to a conversation and must be handled in order, one at a time per chat.
 ORDERED_KINDS = ("private", "callback", "command", "reply", "edited", "member", "other")
@@ -48,6 +61,8 @@ class InboxRow:
     chat_id: int | None
     payload: dict[str, Any]
     attempts: int
+    #: Claimed after another worker's lease ran out.
+    taken_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,8 @@ class OutboxRow:
     payload: dict[str, Any]
     kind: str
     attempts: int
+    #: Claimed after another worker's lease ran out: it may have been delivered already.
+    taken_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,15 +115,62 @@ def store_updates(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def release_claims(session: Session) -> tuple[int, int]:
-    """Take over rows a crashed predecessor had claimed (one bot process only): (inbox, outbox)."""
+def release_own_claims(session: Session, owner: str) -> tuple[int, int]:
+    """At start: give back what this worker (same id) held when it died, (inbox, outbox). Other
+    workers' claims are left to their leases."""
     a = session.execute(
-        update(InboxItem).where(InboxItem.status == "processing").values(status="pending")
+        update(InboxItem)
+        .where(InboxItem.status == "processing", InboxItem.claimed_by == owner)
+        .values(status="pending", lease_until=None)
     )
     b = session.execute(
-        update(OutboxItem).where(OutboxItem.status == "sending").values(status="pending")
+        update(OutboxItem)
+        .where(OutboxItem.status == "sending", OutboxItem.claimed_by == owner)
+        .values(status="pending", lease_until=None)
+    )
+    session.execute(
+        update(ForwardBurst)
+        .where(ForwardBurst.claimed_by == owner)
+        .values(claimed_by=None, lease_until=None)
     )
     return int(getattr(a, "rowcount", 0) or 0), int(getattr(b, "rowcount", 0) or 0)
+
+
+def renew_leases(
+    session: Session, *, owner: str, lease: timedelta = LEASE, now: datetime | None = None
+) -> int:
+    """The heartbeat: extend every claim ``owner`` holds; returns how many rows it holds."""
+    until = (now or utcnow()) + lease
+    held = 0
+    for model, status in ((InboxItem, "processing"), (OutboxItem, "sending")):
+        result = session.execute(
+            update(model)
+            .where(model.status == status, model.claimed_by == owner)
+            .values(lease_until=until)
+        )
+        held += int(getattr(result, "rowcount", 0) or 0)
+    result = session.execute(
+        update(ForwardBurst).where(ForwardBurst.claimed_by == owner).values(lease_until=until)
+    )
+    return held + int(getattr(result, "rowcount", 0) or 0)
+
+
+def _inbox_abandoned(now: datetime) -> Any:
+    """Claimed rows whose lease ran out (rows claimed before leases existed: by the old timeout)."""
+    return (InboxItem.status == "processing") & (
+        (InboxItem.lease_until <= now)
+        | (InboxItem.lease_until.is_(None) & (InboxItem.claimed_at <= now - inbox.CLAIM_TIMEOUT))
+    )
+
+
+def _outbox_abandoned(now: datetime) -> Any:
+    return (OutboxItem.status == "sending") & (
+        (OutboxItem.lease_until <= now)
+        | (
+            OutboxItem.lease_until.is_(None)
+            & (OutboxItem.next_attempt_at <= now - outbox.CLAIM_TIMEOUT)
+        )
+    )
 
 
 def _claimable_inbox(now: datetime) -> Select[tuple[InboxItem]]:
@@ -114,9 +178,7 @@ def _claimable_inbox(now: datetime) -> Select[tuple[InboxItem]]:
     ready = (InboxItem.status == "pending") & (
         InboxItem.not_before.is_(None) | (InboxItem.not_before <= now)
     )
-    abandoned = (InboxItem.status == "processing") & (
-        InboxItem.claimed_at <= now - inbox.CLAIM_TIMEOUT
-    )
+    abandoned = _inbox_abandoned(now)
     blocked = and_(
         InboxItem.kind.in_(ORDERED_KINDS),
         exists().where(
@@ -129,8 +191,16 @@ def _claimable_inbox(now: datetime) -> Select[tuple[InboxItem]]:
     return select(InboxItem).where(or_(ready, abandoned), ~blocked)
 
 
-def claim_inbox(session: Session, *, limit: int, now: datetime | None = None) -> list[InboxRow]:
-    """Claim updates ready to process, oldest first, at most one unfinished step per conversation."""
+def claim_inbox(
+    session: Session,
+    *,
+    limit: int,
+    owner: str = LOCAL,
+    lease: timedelta = LEASE,
+    now: datetime | None = None,
+) -> list[InboxRow]:
+    """Claim updates ready to process, oldest first, at most one unfinished step per conversation,
+    for ``owner`` until ``now + lease`` (renewed by ``renew_leases``)."""
     now = now or utcnow()
     stmt = (
         _claimable_inbox(now)
@@ -140,11 +210,22 @@ def claim_inbox(session: Session, *, limit: int, now: datetime | None = None) ->
     )
     rows = []
     for item in session.scalars(stmt):
+        taken_over = item.status == "processing"
         item.status = "processing"
         item.claimed_at = now
+        item.claimed_by = owner
+        item.lease_until = now + lease
         item.attempts += 1
         rows.append(
-            InboxRow(item.id, item.update_id, item.kind, item.chat_id, item.payload, item.attempts)
+            InboxRow(
+                item.id,
+                item.update_id,
+                item.kind,
+                item.chat_id,
+                item.payload,
+                item.attempts,
+                taken_over,
+            )
         )
     return rows
 
@@ -154,23 +235,35 @@ def finish_inbox(
     *,
     done: Sequence[int] = (),
     retry: Sequence[tuple[int, str, float]] = (),
+    owner: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Mark rows done, or pending again after ``delay`` seconds with the error (by row id)."""
+    """Mark rows done, or pending again after ``delay`` seconds with the error (by row id).
+
+    Done is recorded whoever says so (the work is committed); a retry only while ``owner`` (when
+    given) still holds the row — after its lease ran out the row is another worker's."""
     now = now or utcnow()
     ids = [*done, *(r[0] for r in retry)]
     if not ids:
         return
     items = {i.id: i for i in session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)))}
     for row_id in done:
-        if row_id in items:
+        if row_id in items and items[row_id].status != "done":
             inbox.mark_done(items[row_id], now=now)
+            items[row_id].lease_until = None
     for row_id, error, delay in retry:
-        if row_id in items:
+        if row_id in items and _holds(items[row_id], "processing", owner):
             inbox.mark_retry(items[row_id], error=error, delay=timedelta(seconds=delay), now=now)
+            items[row_id].lease_until = None
 
 
-def fail_inbox(session: Session, failed: Sequence[tuple[int, str]]) -> None:
+def _holds(item: InboxItem | OutboxItem, status: str, owner: str | None) -> bool:
+    return item.status == status and (owner is None or item.claimed_by == owner)
+
+
+def fail_inbox(
+    session: Session, failed: Sequence[tuple[int, str]], *, owner: str | None = None
+) -> None:
     """Give up on rows whose processing hit a bug (kept with the error, for a person to look at)."""
     if not failed:
         return
@@ -179,15 +272,18 @@ def fail_inbox(session: Session, failed: Sequence[tuple[int, str]]) -> None:
         for i in session.scalars(select(InboxItem).where(InboxItem.id.in_([f[0] for f in failed])))
     }
     for row_id, error in failed:
-        if row_id in items:
+        if row_id in items and _holds(items[row_id], "processing", owner):
             items[row_id].status = "failed"
             items[row_id].error = error[:2000]
+            items[row_id].lease_until = None
 
 
 def unfinished_count(session: Session) -> int:
     return int(
         session.scalar(
-            select(func.count(InboxItem.id)).where(InboxItem.status.in_(("pending", "processing")))
+            select(func.count(InboxItem.id)).where(
+                InboxItem.status.in_(("pending", "processing", "waiting"))
+            )
         )
         or 0
     )
@@ -225,9 +321,7 @@ def queue_messages(
 def _claimable_outbox(now: datetime) -> Select[tuple[OutboxItem]]:
     earlier = aliased(OutboxItem)
     due = (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now)
-    abandoned = (OutboxItem.status == "sending") & (
-        OutboxItem.next_attempt_at <= now - outbox.CLAIM_TIMEOUT
-    )
+    abandoned = _outbox_abandoned(now)
     blocked = exists().where(
         earlier.chat_id == OutboxItem.chat_id,
         earlier.id < OutboxItem.id,
@@ -236,8 +330,16 @@ def _claimable_outbox(now: datetime) -> Select[tuple[OutboxItem]]:
     return select(OutboxItem).where(or_(due, abandoned), ~blocked)
 
 
-def claim_outbox(session: Session, *, limit: int, now: datetime | None = None) -> list[OutboxRow]:
-    """Claim due messages, at most one per chat and only a chat's earliest unsent one (order kept)."""
+def claim_outbox(
+    session: Session,
+    *,
+    limit: int,
+    owner: str = LOCAL,
+    lease: timedelta = LEASE,
+    now: datetime | None = None,
+) -> list[OutboxRow]:
+    """Claim due messages, at most one per chat and only a chat's earliest unsent one (order kept),
+    for ``owner`` until ``now + lease``."""
     now = now or utcnow()
     stmt = (
         _claimable_outbox(now)
@@ -250,11 +352,16 @@ def claim_outbox(session: Session, *, limit: int, now: datetime | None = None) -
         payload = _resolve_references(session, item)
         if payload is None:
             continue
+        taken_over = item.status == "sending"
         item.status = "sending"
         item.next_attempt_at = now
+        item.claimed_by = owner
+        item.lease_until = now + lease
         item.attempts += 1
         rows.append(
-            OutboxRow(item.id, item.chat_id, item.method, payload, item.kind, item.attempts)
+            OutboxRow(
+                item.id, item.chat_id, item.method, payload, item.kind, item.attempts, taken_over
+            )
         )
     return rows
 
@@ -326,8 +433,13 @@ def replay_sent(session: Session, delivered: dict[int, int | None]) -> int:
 
 
 def finish_outbox(
-    session: Session, results: Sequence[SendResult], *, now: datetime | None = None
+    session: Session,
+    results: Sequence[SendResult],
+    *,
+    owner: str | None = None,
+    now: datetime | None = None,
 ) -> None:
+    """Record send results: "sent" whoever reports it, a retry or failure only from the row's owner."""
     now = now or utcnow()
     items = {
         i.id: i
@@ -337,10 +449,13 @@ def finish_outbox(
     }
     for r in results:
         item = items.get(r.row_id)
-        if item is None:
+        if item is None or item.status == "sent":
             continue
+        item.lease_until = None
         if r.outcome == "sent":
             outbox.mark_sent(session, item, message_id=r.message_id, now=now)
+        elif not _holds(item, "sending", owner):
+            continue  # another worker took the row over; its result counts
         elif r.outcome == "retry":
             outbox.mark_retry(session, item, error=r.error, retry_after=r.retry_after, now=now)
         else:
