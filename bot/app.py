@@ -18,7 +18,7 @@ import signal
 import sys
 from dataclasses import dataclass
 
-from telegram.ext import Application, ApplicationBuilder, PersistenceInput, PicklePersistence
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import handlers, supervision
@@ -50,21 +50,14 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
 ) -> BotApp:
-    """The PTB Application with our handlers; Telegram's HTTP layer can be replaced (tests, make chat)."""
-    persistence = PicklePersistence(
-        filepath=config.state_file,
-        store_data=PersistenceInput(
-            bot_data=False, chat_data=False, user_data=True, callback_data=False
-        ),
-        update_interval=5,
-    )
-    config.state_file.parent.mkdir(parents=True, exist_ok=True)
+    """The PTB Application with our handlers; Telegram's HTTP layer can be replaced (tests, make chat).
+
+    No persistence: the dialogues' state is in the database, shared by every worker (``bot.state``)."""
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .updater(None)
-        .persistence(persistence)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)

@@ -48,8 +48,6 @@ class BotConfig:
     group_batch_wait: float = 0.02
     #: Forwards from one grid member arriving within this many seconds of each other form one burst.
     forward_burst_seconds: float = 3.0
-    #: Conversation state of the bot's own short dialogues (staff notes, rating reasons).
-    state_file: Path = VAR_DIR / "bot-state.pickle"
     #: This worker's name on its inbox/outbox claims (``BOT_WORKER_ID``). It must be stable across
     #: restarts and different for each bot process sharing a database: at start a worker takes back
     #: the claims it held under this name when it died; other workers' claims expire by lease.
@@ -97,7 +95,6 @@ class BotConfig:
             forward_burst_seconds=float(
                 get("BOT_FORWARD_BURST_SECONDS", str(d.forward_burst_seconds))
             ),
-            state_file=Path(get("BOT_STATE_FILE", str(d.state_file))),
             worker_id=get("BOT_WORKER_ID", d.worker_id),
             lease_seconds=float(get("BOT_LEASE_SECONDS", str(d.lease_seconds))),
             release_claims_on_start=_bool(

@@ -19,6 +19,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.deps import Deps
+from bot.state import SharedState
 from tickets import queues
 from tickets.errors import StoreUnavailable
 
@@ -64,6 +65,7 @@ class InboxWorker:
     def __init__(self, app: Application, deps: Deps) -> None:
         self.app = app
         self.deps = deps
+        self.state = SharedState(app, deps)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: list[int] = []
@@ -139,7 +141,11 @@ class InboxWorker:
         token = CURRENT.set(processing)
         try:
             update = Update.de_json(row.payload, self.app.bot)
-            await self.app.process_update(update)
+            async with self.state.around(update, row.kind):
+                await self.app.process_update(update)
+        except StoreUnavailable as e:  # the dialogue state could not be read or written
+            log.warning("inbox: update %s waits for the database: %s", row.update_id, e)
+            processing.try_later(str(e))
         except Exception as e:  # process_update hands handler errors to the error handler already
             log.exception("inbox: update %s could not be processed", row.update_id)
             processing.fail(repr(e))

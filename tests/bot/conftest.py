@@ -254,7 +254,6 @@ def bot_config(tmp_path: Path) -> BotConfig:
         outbox_poll_seconds=0.05,
         forward_burst_seconds=0.3,
         group_batch_wait=0.01,
-        state_file=tmp_path / "bot-state.pickle",
         send_journal=tmp_path / "bot-outbox.journal",
         supervision_seconds=0,  # tests that need the clock run it (tests/bot/test_follow_through.py)
     )
