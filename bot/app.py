@@ -192,10 +192,12 @@ async def _run(stack: Stack, stopping: asyncio.Event) -> None:
         asyncio.create_task(stack.ingest.run(stopping), name="ingest"),
         asyncio.create_task(stack.worker.run(stopping), name="inbox"),
         asyncio.create_task(stack.sender.run(stopping), name="outbox"),
+        asyncio.create_task(stack.forwards.run(stopping), name="forwards"),
     ]
     await stopping.wait()
     await asyncio.gather(*tasks[:2], return_exceptions=True)
     await stack.worker.drain()
+    await asyncio.gather(tasks[3], return_exceptions=True)
     await stack.forwards.close()
     await stack.intake.close()
     await stack.worker.drain()

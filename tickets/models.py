@@ -552,13 +552,26 @@ class BotState(Base):
 
 
 class ForwardBurst(Base):
-    """A grid member's open burst of forwards (``bot.forwarding``): filed once quiet until ``due_at``,
-    by whichever bot process claims it; its forwards wait in the inbox with status ``waiting``."""
+    """A grid member's burst of forwards (``bot.forwarding``): open (unclaimed; one per member) while
+    forwards keep coming, filed once quiet until ``due_at`` by whichever bot process claims it; its
+    forwards wait in the inbox with status ``waiting``."""
 
     __tablename__ = "forward_bursts"
+    __table_args__ = (
+        Index(
+            "ux_forward_bursts_open",
+            "user_id",
+            unique=True,
+            sqlite_where=text("claimed_by IS NULL"),
+            postgresql_where=text("claimed_by IS NULL"),
+        ),
+    )
 
-    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
     chat_id: Mapped[int] = mapped_column(BigInteger)
+    #: The forwards (``ForwardItem`` as JSON, with the inbox row id of each).
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     due_at: Mapped[datetime] = mapped_column(index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]

@@ -33,6 +33,8 @@ from tickets.models import ForwardBurst, InboxItem, OutboxItem, Ticket, utcnow
 LEASE = timedelta(seconds=30)
 #: The owner of claims made without one (tests, tools).
 LOCAL = "local"
+#: The owner of a burst waiting to be tried again (no worker's heartbeat renews it).
+RETRY = "(retry)"
 
 #: Update kinds that belong to a conversation and must be handled in order, one at a time per chat.
 ORDERED_KINDS = ("private", "callback", "command", "reply", "edited", "member", "other")
@@ -128,10 +130,10 @@ def release_own_claims(session: Session, owner: str) -> tuple[int, int]:
         .where(OutboxItem.status == "sending", OutboxItem.claimed_by == owner)
         .values(status="pending", lease_until=None)
     )
-    session.execute(
+    session.execute(  # its claimed bursts: expired, for whoever comes first (itself, now)
         update(ForwardBurst)
         .where(ForwardBurst.claimed_by == owner)
-        .values(claimed_by=None, lease_until=None)
+        .values(lease_until=utcnow() - timedelta(seconds=1))
     )
     return int(getattr(a, "rowcount", 0) or 0), int(getattr(b, "rowcount", 0) or 0)
 
@@ -460,3 +462,120 @@ def finish_outbox(
             outbox.mark_retry(session, item, error=r.error, retry_after=r.retry_after, now=now)
         else:
             outbox.mark_failed(session, item, error=r.error)
+
+
+@dataclass(frozen=True)
+class BurstRow:
+    """A claimed burst of forwards: whose, where to answer, the forwards (JSON, with inbox row ids)."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    items: list[dict[str, Any]]
+
+
+def add_to_burst(
+    session: Session,
+    *,
+    user_id: int,
+    chat_id: int,
+    item: dict[str, Any],
+    row_id: int,
+    quiet: timedelta,
+    now: datetime | None = None,
+) -> None:
+    """Put a forward (inbox row ``row_id``, now ``waiting``) into ``user_id``'s open burst, creating
+    it if needed, and push the burst's filing back to ``quiet`` after now."""
+    now = now or utcnow()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Table = ForwardBurst.__table__  # type: ignore[assignment]
+    burst = None
+    for _ in range(5):  # a peer may claim the open burst between the two statements
+        session.execute(
+            insert(table)
+            .values(user_id=user_id, chat_id=chat_id, items=[], due_at=now + quiet)
+            .on_conflict_do_nothing(
+                index_elements=[table.c.user_id], index_where=table.c.claimed_by.is_(None)
+            )
+        )
+        burst = session.scalars(
+            select(ForwardBurst)
+            .where(ForwardBurst.user_id == user_id, ForwardBurst.claimed_by.is_(None))
+            .with_for_update()
+        ).one_or_none()
+        if burst is not None:
+            break
+    if burst is None:
+        raise RuntimeError(f"no open forward burst for {user_id}")
+    if all(i["update_id"] != item["update_id"] for i in burst.items):
+        burst.items = [*burst.items, {**item, "row_id": row_id}]
+    burst.due_at = now + quiet
+    session.execute(
+        update(InboxItem)
+        .where(InboxItem.id == row_id)
+        .values(status="waiting", lease_until=None, error=None)
+    )
+
+
+def claim_bursts(
+    session: Session,
+    *,
+    owner: str,
+    lease: timedelta = LEASE,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> list[BurstRow]:
+    """Claim bursts quiet since their ``due_at`` (or whose owner's lease ran out) for ``owner``."""
+    now = now or utcnow()
+    stmt = (
+        select(ForwardBurst)
+        .where(
+            or_(
+                ForwardBurst.claimed_by.is_(None) & (ForwardBurst.due_at <= now),
+                ForwardBurst.lease_until <= now,
+            )
+        )
+        .order_by(ForwardBurst.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = []
+    for burst in session.scalars(stmt):
+        burst.claimed_by = owner
+        burst.lease_until = now + lease
+        rows.append(BurstRow(burst.id, burst.user_id, burst.chat_id, list(burst.items)))
+    return rows
+
+
+def close_burst(session: Session, burst: BurstRow, *, owner: str) -> bool:
+    """Inside the transaction that files ``burst``: its forwards are done and it is gone. False (and
+    nothing changes) when ``owner`` lost it to a peer meanwhile."""
+    row = session.get(ForwardBurst, burst.id, with_for_update=True)
+    if row is None or row.claimed_by != owner:
+        return False
+    session.delete(row)
+    ids = [i["row_id"] for i in burst.items]
+    for item in session.scalars(select(InboxItem).where(InboxItem.id.in_(ids))):
+        if item.status != "done":
+            inbox.mark_done(item)
+    return True
+
+
+def give_back_burst(
+    session: Session, burst: BurstRow, *, owner: str, error: str, retry_in: float | None
+) -> None:
+    """Filing failed: try again in ``retry_in`` seconds, or (None) give its forwards up as failed."""
+    row = session.get(ForwardBurst, burst.id, with_for_update=True)
+    if row is None or row.claimed_by != owner:
+        return
+    if retry_in is not None:  # held by nobody's heartbeat until then, then claimable again
+        row.claimed_by = RETRY
+        row.lease_until = utcnow() + timedelta(seconds=retry_in)
+        return
+    session.delete(row)
+    ids = [i["row_id"] for i in burst.items]
+    for item in session.scalars(select(InboxItem).where(InboxItem.id.in_(ids))):
+        if item.status == "waiting":
+            item.status = "failed"
+            item.error = error[:2000]

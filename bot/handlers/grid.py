@@ -205,8 +205,8 @@ async def forwarded(update: Update, context: Context) -> None:
         origin_username=username,
         origin_date=message.forward_origin.date if message.forward_origin else None,
     )
-    processing.defer()
-    forwards_of(context).add(message.from_user.id, item, processing.row.id)
+    await forwards_of(context).add(message.from_user.id, item, processing.row.id)
+    processing.defer()  # waiting in its burst: the filing marks it done
 
 
 async def forward_button(update: Update, context: Context) -> None:

@@ -176,7 +176,9 @@ class Harness:
             if newest < max(self.telegram.pushed_at, default=0):
                 return False
             processing = s.scalar(
-                select(func.count(InboxItem.id)).where(InboxItem.status == "processing")
+                select(func.count(InboxItem.id)).where(
+                    InboxItem.status.in_(("processing", "waiting"))
+                )
             )
             sending = s.scalar(
                 select(func.count(OutboxItem.id)).where(OutboxItem.status == "sending")

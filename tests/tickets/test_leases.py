@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tickets import outbox, queues
 from tickets.db import Database
-from tickets.models import InboxItem, OutboxItem
+from tickets.models import ForwardBurst, InboxItem, OutboxItem
 
 NOW = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -147,3 +147,49 @@ def _row(db: Database, update_id: int) -> int:
         row = s.scalar(select(InboxItem.id).where(InboxItem.update_id == update_id))
     assert row is not None
     return row
+
+
+def _forward(db: Database, update_id: int, *, at: datetime = NOW) -> None:
+    _store(db, (update_id, "forward", MEMBER))
+    row = _row(db, update_id)
+    with db.unit_of_work() as uow:
+        queues.add_to_burst(
+            uow.session,
+            user_id=MEMBER,
+            chat_id=MEMBER,
+            item={"update_id": update_id, "text": f"转发{update_id}"},
+            row_id=row,
+            quiet=QUIET,
+            now=at,
+        )
+        uow.commit()
+
+
+MEMBER = 701
+QUIET = timedelta(seconds=3)
+
+
+def test_forwards_received_by_different_workers_form_one_burst_filed_once(db: Database) -> None:
+    _forward(db, 1)  # received by bot1
+    _forward(db, 2, at=NOW + timedelta(seconds=2))  # by bot2: same open burst, quiet time restarts
+    with db.unit_of_work() as uow:
+        assert queues.claim_bursts(uow.session, owner="bot1", now=NOW + QUIET) == []
+        (burst,) = queues.claim_bursts(uow.session, owner="bot1", now=NOW + 2 * QUIET)
+        uow.commit()
+    assert [i["update_id"] for i in burst.items] == [1, 2]
+    _forward(db, 3, at=NOW + 2 * QUIET)  # arrives while bot1 files: starts the next burst
+    with db.unit_of_work() as uow:  # bot1 stalled; bot2 takes the burst over after the lease
+        (again,) = queues.claim_bursts(
+            uow.session, owner="bot2", lease=LEASE, limit=1, now=NOW + 2 * QUIET + LEASE
+        )
+        assert again.id == burst.id
+        assert queues.close_burst(uow.session, again, owner="bot2")
+        uow.commit()
+    with db.unit_of_work() as uow:
+        assert not queues.close_burst(uow.session, burst, owner="bot1")  # bot1's late filing
+        uow.commit()
+    with db.session() as s:
+        statuses = {i.update_id: i.status for i in s.scalars(select(InboxItem))}
+        open_bursts = [(b.user_id, len(b.items)) for b in s.scalars(select(ForwardBurst))]
+    assert statuses == {1: "done", 2: "done", 3: "waiting"}
+    assert open_bursts == [(MEMBER, 1)]

@@ -8,8 +8,9 @@ Create Date: 2026-12-07 05:00:00
   its heartbeats; after it another worker may take the row). Nothing is released at start-up any more.
 - ``bot_state``: conversation state of the bot's short dialogues (staff steps, rating reasons), read
   and written around each update by whichever worker handles it.
-- ``forward_bursts``: an open burst of forwards per grid member, filed by whichever worker claims it
-  once it has been quiet for a while.
+- ``forward_bursts``: a grid member's burst of forwards (at most one open per member), filed by
+  whichever worker claims it once it has been quiet for a while; its updates wait in the inbox with
+  status ``waiting``.
 - ``rate_limits``: Telegram's send limits (overall and per group) as one shared GCRA cell per key.
 """
 
@@ -38,13 +39,23 @@ def upgrade() -> None:
     )
     op.create_table(
         "forward_bursts",
-        sa.Column("user_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
         sa.Column("due_at", UTC_DATETIME, nullable=False),
         sa.Column("claimed_by", sa.String(64), nullable=True),
         sa.Column("lease_until", UTC_DATETIME, nullable=True),
     )
     op.create_index("ix_forward_bursts_due_at", "forward_bursts", ["due_at"])
+    op.create_index(
+        "ux_forward_bursts_open",
+        "forward_bursts",
+        ["user_id"],
+        unique=True,
+        sqlite_where=sa.text("claimed_by IS NULL"),
+        postgresql_where=sa.text("claimed_by IS NULL"),
+    )
     op.create_table(
         "rate_limits",
         sa.Column("key", sa.String(64), primary_key=True),
@@ -54,6 +65,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rate_limits")
+    op.drop_index("ux_forward_bursts_open", table_name="forward_bursts")
     op.drop_index("ix_forward_bursts_due_at", table_name="forward_bursts")
     op.drop_table("forward_bursts")
     op.drop_table("bot_state")
