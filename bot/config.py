@@ -59,6 +59,9 @@ class BotConfig:
     #: Telegram's limits: about 30 messages a second overall and 20 a minute in any one group.
     messages_per_second: float = 30.0
     group_messages_per_minute: float = 20.0
+    #: Count them in the database for every bot process (``bot.limits``): None (``auto``, the
+    #: default) shares them on PostgreSQL and keeps them in the process on SQLite.
+    shared_limits: bool | None = None
     #: The send journal (bot.journal): deliveries written down the instant Telegram answered, so a
     #: bot killed before recording them does not send them again. Empty: no journal.
     send_journal: Path | None = VAR_DIR / "bot-outbox.journal"
@@ -103,6 +106,11 @@ class BotConfig:
             messages_per_second=float(get("BOT_MESSAGES_PER_SECOND", str(d.messages_per_second))),
             group_messages_per_minute=float(
                 get("BOT_GROUP_MESSAGES_PER_MINUTE", str(d.group_messages_per_minute))
+            ),
+            shared_limits=(
+                None
+                if get("BOT_SHARED_LIMITS", "auto").lower() == "auto"
+                else _bool(get("BOT_SHARED_LIMITS", "auto"))
             ),
             send_journal=(
                 Path(get("BOT_SEND_JOURNAL", str(d.send_journal)))

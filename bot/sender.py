@@ -1,6 +1,7 @@
 """The outbox sender: delivers queued messages within Telegram's limits and never drops one.
 
-Limits: about 30 messages a second overall and 20 a minute in any one group. ``RetryAfter`` reschedules the
+Limits: about 30 messages a second overall and 20 a minute in any one group, shared by every bot process
+on PostgreSQL (``bot.limits``). ``RetryAfter`` reschedules the
 row for exactly as long as Telegram asks; network errors back off exponentially; a chat that blocked the
 bot or no longer exists marks the row failed with the reason. Each chat gets its messages in order.
 """
@@ -14,7 +15,6 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram import (
     Bot,
     ForceReply,
@@ -27,6 +27,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.deps import Deps
+from bot.limits import SendLimits, make_limits
 from tickets import queues
 from tickets.errors import StoreUnavailable
 from tickets.usecases import groupstatus
@@ -136,8 +137,7 @@ class OutboxSender:
         self.bot = bot
         self.deps = deps
         self.batch = batch
-        self._overall = AsyncLimiter(deps.config.messages_per_second, 1)
-        self._groups: dict[int, AsyncLimiter] = {}
+        self.limits: SendLimits = make_limits(deps)
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[queues.SendResult] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -194,13 +194,6 @@ class OutboxSender:
         if found:
             log.info("outbox: %d rows taken over were already delivered (journal)", len(found))
         return found
-
-    def _group_limiter(self, chat_id: int) -> AsyncLimiter | None:
-        if chat_id >= 0:
-            return None
-        if chat_id not in self._groups:
-            self._groups[chat_id] = AsyncLimiter(self.deps.config.group_messages_per_minute, 60)
-        return self._groups[chat_id]
 
     async def _send(self, row: queues.OutboxRow) -> None:
         try:
@@ -266,11 +259,8 @@ class OutboxSender:
         if call is None:
             raise BadRequest(f"unknown outbox method {row.method}")
         message_id: int | None = None
-        group = self._group_limiter(row.chat_id)
         for piece in pieces:
-            if group is not None:
-                await group.acquire()
-            await self._overall.acquire()
+            await self.limits.acquire(row.chat_id)
             result = await call(self.bot, piece)
             if isinstance(result, Message):
                 message_id = result.message_id
