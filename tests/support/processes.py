@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,12 @@ import httpx
 from tests.support.fake_telegram import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_PY = str(ROOT / ".venv" / "bin" / "python")
+#: The application's Python: the checkout's virtualenv, else the one running the tests (a worktree).
+APP_PY = str(
+    ROOT / ".venv" / "bin" / "python"
+    if (ROOT / ".venv" / "bin" / "python").exists()
+    else Path(sys.executable)
+)
 RASA = str(ROOT / ".venv-rasa" / "bin" / "rasa")
 RASA_MODEL = Path(
     os.environ.get("MINWEI_E2E_RASA_MODEL", ROOT / "models" / "rasa" / "minwei.tar.gz")
