@@ -164,14 +164,23 @@ async def post_shutdown(stack: Stack) -> None:
     await stack.deps.close()
 
 
-async def heartbeat(deps: Deps, done: asyncio.Event) -> None:
-    """Renew this worker's leases every third of the lease until ``done`` (after the last drain)."""
+async def heartbeat(stack: Stack, done: asyncio.Event) -> None:
+    """Renew the leases of what this worker is working on, every third of the lease, until ``done``
+    (after the last drain)."""
+    deps = stack.deps
     interval = max(0.05, deps.config.lease_seconds / 3)
     while not done.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), interval)
         try:
-            await deps.plumbing(queues.renew_leases, owner=deps.owner, lease=deps.lease)
+            await deps.plumbing(
+                queues.renew_leases,
+                owner=deps.owner,
+                inbox_rows=stack.worker.held(),
+                outbox_rows=stack.sender.held(),
+                bursts=stack.forwards.held(),
+                lease=deps.lease,
+            )
         except StoreUnavailable as e:  # the leases may run out: peers then take the rows over
             log.warning("heartbeat: could not renew the leases of %s: %s", deps.owner, e)
 
@@ -179,7 +188,7 @@ async def heartbeat(deps: Deps, done: asyncio.Event) -> None:
 async def run(stack: Stack, stopping: asyncio.Event) -> None:
     """Run ingest, worker and sender until ``stopping``; then stop in order, losing nothing."""
     stopped = asyncio.Event()
-    beating = asyncio.create_task(heartbeat(stack.deps, stopped), name="heartbeat")
+    beating = asyncio.create_task(heartbeat(stack, stopped), name="heartbeat")
     try:
         await _run(stack, stopping)
     finally:

@@ -49,6 +49,11 @@ class ForwardCoalescer:
         self.deps = deps
         self.worker = worker
         self._flushes: set[asyncio.Task[None]] = set()
+        #: Bursts being filed here: the heartbeat renews exactly these leases.
+        self._held: set[int] = set()
+
+    def held(self) -> list[int]:
+        return list(self._held)
 
     async def add(self, user_id: int, item: ForwardItem, row_id: int) -> None:
         """Add a forward to ``user_id``'s burst; the burst is filed after a quiet spell."""
@@ -73,6 +78,7 @@ class ForwardCoalescer:
                 log.warning("forwards: database unavailable: %s", e)
                 bursts = []
             for burst in bursts:
+                self._held.add(burst.id)
                 task = asyncio.create_task(self._flush(burst))
                 self._flushes.add(task)
                 task.add_done_callback(self._flushes.discard)
@@ -84,6 +90,12 @@ class ForwardCoalescer:
                     w.cancel()
 
     async def _flush(self, burst: queues.BurstRow) -> None:
+        try:
+            await self._file(burst)
+        finally:
+            self._held.discard(burst.id)
+
+    async def _file(self, burst: queues.BurstRow) -> None:
         items = [from_json(i) for i in burst.items]
         demands = forwards.coalesce(items)
         key = f"fwd:{min(i.update_id for i in items)}"

@@ -141,7 +141,12 @@ class OutboxSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[queues.SendResult] = []
         self._flusher: asyncio.Task[None] | None = None
+        #: Rows claimed and not yet recorded: the heartbeat renews exactly these leases.
+        self._held: set[int] = set()
         self.sent = 0
+
+    def held(self) -> list[int]:
+        return list(self._held)
 
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 1.0
@@ -163,6 +168,7 @@ class OutboxSender:
                     await self._wait(stopping, backoff)
                     backoff = min(30.0, backoff * 2)
                     continue
+            self._held.update(r.id for r in rows)
             delivered = self._delivered_by_the_dead(rows)
             for row in rows:
                 if row.id in delivered:
@@ -214,8 +220,13 @@ class OutboxSender:
 
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
+        backoff = 0.5
         while self._results:
-            await self._flush()
+            if await self._flush():
+                backoff = 0.5
+            else:  # kept for the next try; the leases are renewed meanwhile
+                await asyncio.sleep(backoff)
+                backoff = min(10.0, backoff * 2)
         self.deps.outbox_ready.set()  # the chats' next messages may be claimable now
 
     async def _deliver(self, row: queues.OutboxRow) -> queues.SendResult:
@@ -266,17 +277,21 @@ class OutboxSender:
                 message_id = result.message_id
         return message_id
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> bool:
+        """Record the results so far; False when the database could not (they are kept)."""
         if not self._results:
-            return
+            return True
         results, self._results = self._results, []
         try:
             await self.deps.plumbing(queues.finish_outbox, results, owner=self.deps.owner)
         except StoreUnavailable as e:
-            # The rows stay "sending" and are retried after their lease: delivered at least once (the
-            # journal, replayed at start or read by whoever takes them over, keeps most from a resend).
+            # Kept for the next try. Should this worker die first, the rows stay "sending" and are
+            # taken over after their lease; the journal (replayed at start, read by whoever takes
+            # them over) keeps the delivered ones from being sent again.
             log.warning("outbox: could not record %d results: %s", len(results), e)
-            return
+            self._results[:0] = results
+            return False
+        self._held.difference_update(r.row_id for r in results)
         refused = [r.row_id for r in results if r.outcome == "failed" and r.refused]
         if refused:  # residents who never started the bot: their group is told instead
             try:
@@ -285,6 +300,7 @@ class OutboxSender:
                 log.warning(
                     "outbox: could not tell groups of %d refused notices: %s", len(refused), e
                 )
+        return True
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self._tasks:
@@ -293,5 +309,8 @@ class OutboxSender:
                     asyncio.gather(*self._tasks, return_exceptions=True), timeout
                 )
         if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(self._flusher, return_exceptions=True), timeout
+                )
         await self._flush()

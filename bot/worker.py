@@ -68,6 +68,9 @@ class InboxWorker:
         self.state = SharedState(app, deps)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Rows this worker is working on (processing or finished and not yet marked): the heartbeat
+        #: renews exactly these leases, so a row whose processing was lost here expires.
+        self._held: set[int] = set()
         self._done: list[int] = []
         self._retry: list[tuple[int, str, float]] = []
         self._failed: list[tuple[int, str]] = []
@@ -118,8 +121,12 @@ class InboxWorker:
             for w in waiters:
                 w.cancel()
 
+    def held(self) -> list[int]:
+        return list(self._held)
+
     def _start(self, row: queues.InboxRow) -> None:
         self._idle.clear()
+        self._held.add(row.id)
         task = asyncio.create_task(self._process(row), name=f"inbox-{row.update_id}")
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -152,7 +159,8 @@ class InboxWorker:
         finally:
             CURRENT.reset(token)
         self.processed += 1
-        if processing.deferred:
+        if processing.deferred:  # waiting in a forward burst: no longer this worker's to hold
+            self._held.discard(row.id)
             return
         if processing.retry_reason is not None:
             self._retry.append((row.id, processing.retry_reason, processing.retry_delay))
@@ -169,23 +177,33 @@ class InboxWorker:
 
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
+        backoff = 0.5
         while self._done or self._retry or self._failed:
-            await self._flush()
+            if await self._flush():
+                backoff = 0.5
+            else:  # the database is busy or down: try again (the leases are renewed meanwhile)
+                await asyncio.sleep(backoff)
+                backoff = min(10.0, backoff * 2)
 
-    async def _flush(self) -> None:
-        """Write finished rows in one transaction (rows finishing meanwhile join the next one)."""
+    async def _flush(self) -> bool:
+        """Write finished rows in one transaction (rows finishing meanwhile join the next one);
+        False when it could not (they are kept for the next try)."""
         if not (self._done or self._retry or self._failed):
-            return
+            return True
         done, self._done = self._done, []
         retry, self._retry = self._retry, []
         failed, self._failed = self._failed, []
         try:
             await self.deps.plumbing(_finish, done, retry, failed, self.deps.owner)
         except StoreUnavailable as e:
-            # The rows stay "processing"; they are claimed again when their lease runs out (or at this
-            # worker's next start). Their handlers' effects are idempotent, so running them again is safe.
+            # Kept for the next try. Should this worker die first, the rows stay "processing" and
+            # are claimed again when their lease runs out; their handlers' effects are idempotent.
             log.warning("inbox: could not mark %d rows finished: %s", len(done) + len(retry), e)
+            self._done[:0], self._retry[:0], self._failed[:0] = done, retry, failed
+            return False
+        self._held.difference_update([*done, *(r[0] for r in retry), *(f[0] for f in failed)])
         self.wake()
+        return True
 
     async def finish(self, row_ids: list[int], session: Session | None = None) -> None:
         """Mark deferred rows done (inside the caller's transaction when ``session`` is given)."""
@@ -200,7 +218,10 @@ class InboxWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
         if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(self._flusher, return_exceptions=True), timeout
+                )
         await self._flush()
 
 

@@ -139,22 +139,29 @@ def release_own_claims(session: Session, owner: str) -> tuple[int, int]:
 
 
 def renew_leases(
-    session: Session, *, owner: str, lease: timedelta = LEASE, now: datetime | None = None
+    session: Session,
+    *,
+    owner: str,
+    inbox_rows: Sequence[int] = (),
+    outbox_rows: Sequence[int] = (),
+    bursts: Sequence[int] = (),
+    lease: timedelta = LEASE,
+    now: datetime | None = None,
 ) -> int:
-    """The heartbeat: extend every claim ``owner`` holds; returns how many rows it holds."""
+    """The heartbeat: extend the claims ``owner`` is working on (by id; a claim it holds and no
+    longer works on, e.g. a result it could not record, is left to expire); returns how many."""
     until = (now or utcnow()) + lease
     held = 0
-    for model, status in ((InboxItem, "processing"), (OutboxItem, "sending")):
+    for model, ids in ((InboxItem, inbox_rows), (OutboxItem, outbox_rows), (ForwardBurst, bursts)):
+        if not ids:
+            continue
         result = session.execute(
             update(model)
-            .where(model.status == status, model.claimed_by == owner)
+            .where(model.id.in_(list(ids)), model.claimed_by == owner)
             .values(lease_until=until)
         )
         held += int(getattr(result, "rowcount", 0) or 0)
-    result = session.execute(
-        update(ForwardBurst).where(ForwardBurst.claimed_by == owner).values(lease_until=until)
-    )
-    return held + int(getattr(result, "rowcount", 0) or 0)
+    return held
 
 
 def _inbox_abandoned(now: datetime) -> Any:

@@ -51,7 +51,12 @@ def test_a_claim_is_kept_while_its_owner_beats_and_taken_over_when_it_stops(db: 
     assert _claim(db, "bot1") == [1]
     later = NOW + LEASE - timedelta(seconds=1)
     with db.unit_of_work() as uow:
-        assert queues.renew_leases(uow.session, owner="bot1", lease=LEASE, now=later) == 1
+        row = _row(db, 1)
+        assert queues.renew_leases(uow.session, owner="bot2", inbox_rows=[row], now=later) == 0
+        assert (
+            queues.renew_leases(uow.session, owner="bot1", inbox_rows=[row], lease=LEASE, now=later)
+            == 1
+        )
         uow.commit()
     assert _claim(db, "bot2", at=NOW + LEASE + timedelta(seconds=5)) == []  # renewed: still bot1's
     with db.unit_of_work() as uow:
