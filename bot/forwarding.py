@@ -129,6 +129,10 @@ class ForwardCoalescer:
         try:
             results = await self.deps.classifier.classify([d.text for d in demands])
             result = await self.deps.write(record)
+        except StoreUnavailable as e:  # down, or a deadlock with a peer: filed again shortly
+            log.warning("forward burst of %s not filed yet: %s", burst.user_id, e)
+            await self._give_back(burst, str(e), retry_in=2.0)
+            return
         except TicketError as e:  # e.g. the member's account was unlinked meanwhile
             log.warning("forward burst of %s refused: %s", burst.user_id, e)
             await self._give_back(burst, str(e), retry_in=None)

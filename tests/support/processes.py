@@ -26,7 +26,8 @@ APP_PY = str(
     if (ROOT / ".venv" / "bin" / "python").exists()
     else Path(sys.executable)
 )
-RASA = str(ROOT / ".venv-rasa" / "bin" / "rasa")
+#: Rasa: the checkout's .venv-rasa, or the one named by MINWEI_RASA_VENV (a worktree).
+RASA = str(Path(os.environ.get("MINWEI_RASA_VENV", ROOT / ".venv-rasa")) / "bin" / "rasa")
 RASA_MODEL = Path(
     os.environ.get("MINWEI_E2E_RASA_MODEL", ROOT / "models" / "rasa" / "minwei.tar.gz")
 )
