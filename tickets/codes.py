@@ -3,10 +3,6 @@
 The counter row is incremented with INSERT … ON CONFLICT DO UPDATE … RETURNING inside the caller's
 transaction: concurrent filers queue on that row, and a rolled-back filing rolls its number back too,
 so numbers are never skipped or reused.
-
-Locks are taken in one order, tickets' counter before cases': a transaction that opens a case and then
-files a ticket (a batch of group messages does) would otherwise deadlock with one that files a ticket
-and then opens a case — which several bot workers, or one worker's parallel batches, do all the time.
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,14 +34,7 @@ def _statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
 def next_code(session: Session, scope: str, at: datetime, tz: ZoneInfo) -> str:
     """Reserve the next number of ``scope`` for the local day of ``at`` and return the public code."""
     day = at.astimezone(tz).strftime("%Y%m%d")
-    dialect = session.get_bind().dialect.name
-    if scope == "case" and dialect == "postgresql":  # the tickets' counter first (see above)
-        session.connection().execute(
-            select(Counter.value)
-            .where(Counter.scope == "ticket", Counter.day == day)
-            .with_for_update()
-        )
-    stmt = _statement(dialect)
+    stmt = _statement(session.get_bind().dialect.name)
     # Core execution on the session's connection: same transaction, without the ORM bulk-insert path.
     number = session.connection().execute(stmt, {"scope": scope, "day": day}).scalar_one()
     return f"{PREFIXES[scope]}-{day}-{number:04d}"

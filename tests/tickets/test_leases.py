@@ -4,14 +4,18 @@ it does not undo the new owner's work."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tickets import outbox, queues
 from tickets.db import Database
-from tickets.models import ForwardBurst, InboxItem, OutboxItem
+from tickets.models import ForwardBurst, InboxItem, OutboxItem, RateLimit
 
 NOW = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -198,3 +202,38 @@ def test_forwards_received_by_different_workers_form_one_burst_filed_once(db: Da
         open_bursts = [(b.user_id, len(b.items)) for b in s.scalars(select(ForwardBurst))]
     assert statuses == {1: "done", 2: "done", 3: "waiting"}
     assert open_bursts == [(MEMBER, 1)]
+
+
+@pytest.mark.postgres
+def test_a_transaction_postgresql_aborts_for_a_deadlock_is_run_again(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("deadlocks between transactions: PostgreSQL only")
+    with db.unit_of_work() as uow:
+        uow.session.add_all([RateLimit(key="a", tat=0.0), RateLimit(key="b", tat=0.0)])
+        uow.commit()
+    both = threading.Barrier(2)
+    runs: list[str] = []
+
+    def take(session: Session, first: str, second: str) -> None:
+        runs.append(first)
+        session.get(RateLimit, first, with_for_update=True)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both.wait(timeout=5)  # the first attempts hold one row each, then want the other's
+        row = session.get(RateLimit, second, with_for_update=True)
+        assert row is not None
+        row.tat += 1
+
+    def in_thread(first: str, second: str) -> None:
+        asyncio.run(db.run(take, first, second))
+
+    threads = [
+        threading.Thread(target=in_thread, args=("a", "b")),
+        threading.Thread(target=in_thread, args=("b", "a")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    with db.session() as s:
+        assert sorted(r.tat for r in s.scalars(select(RateLimit))) == [1.0, 1.0]
+    assert len(runs) == 3  # one of the two was chosen as the deadlock's victim and ran again
