@@ -266,6 +266,25 @@ def finish_inbox(
             items[row_id].lease_until = None
 
 
+def still_held(session: Session, row_ids: Sequence[int], owner: str) -> set[int]:
+    """Inside the transaction doing their work: which of ``row_ids`` ``owner`` still holds, locked
+    until it commits. A row taken over by a peer (whose lease ran out here) is not; its work is the
+    peer's now. The lock keeps a peer from taking the rest over until this work is committed."""
+    if not row_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(InboxItem.id)
+            .where(
+                InboxItem.id.in_(list(row_ids)),
+                InboxItem.status == "processing",
+                InboxItem.claimed_by == owner,
+            )
+            .with_for_update()
+        )
+    )
+
+
 def _holds(item: InboxItem | OutboxItem, status: str, owner: str | None) -> bool:
     return item.status == status and (owner is None or item.claimed_by == owner)
 
