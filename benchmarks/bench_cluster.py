@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not settled:
             result["unfinished"] = cluster.unfinished(db)[:20]
-        errors = {p.name: p.errors()[-5:] for p in everything if p.errors()}
+        errors = {p.name: [e[:300] for e in p.errors()[-5:]] for p in everything if p.errors()}
         if errors:
             result["errors_logged"] = errors
         print(json.dumps(result, ensure_ascii=False, default=str))
