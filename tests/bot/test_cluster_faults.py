@@ -45,7 +45,9 @@ def test_two_workers_one_killed_lose_nothing_and_do_nothing_twice(
     telegram = FakeTelegram()
     traffic = cluster.Traffic(telegram)
     server = FakeTelegramServer(telegram).start()
-    workers = cluster.workers(2, url=cluster_db.url, telegram=server, workdir=tmp_path)
+    # A lease of a few seconds: taken over soon after the kill, yet not lost by a live worker whose
+    # heartbeat is late on a loaded machine (30 s in production).
+    workers = cluster.workers(2, url=cluster_db.url, telegram=server, workdir=tmp_path, lease=5.0)
     balancer = cluster.Balancer(workers)
     try:
         for w in workers:
