@@ -20,7 +20,7 @@ NLU_MODEL  := models/nlu/model.json
 NLU_INPUTS := $(wildcard data/nlu/*.yml) data/taxonomy.yml data/units.yml $(wildcard data/divisions/*.tsv*) $(wildcard data/jieba/*.txt) $(wildcard data/lexicon/*) $(wildcard nlu/*.py)
 RASA_INPUTS:= config.yml domain.yml endpoints.yml $(NLU_INPUTS) $(wildcard data/*.yml)
 
-.PHONY: help setup run test test-fast lint format train classify chat bench clean evaluate bench-nlu
+.PHONY: help setup run run-cluster test test-fast lint format train classify chat bench clean evaluate bench-nlu
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -45,8 +45,11 @@ $(RASA_MODEL): $(RASA_STAMP) $(RASA_INPUTS)
 	@echo "[train] Rasa model → $@" >&2
 	@scripts/train-rasa.sh $@ >&2
 
-run: setup train  ## set up, train if needed, then run Rasa, actions, console (and the bot when TELEGRAM_BOT_TOKEN is set)
-	@$(PY) scripts/supervise.py
+run: setup train  ## set up, train if needed, then run Rasa, actions, console (and the bot when TELEGRAM_BOT_TOKEN is set); PROFILE=cluster: see run-cluster
+	@PROFILE=$(PROFILE) $(PY) scripts/supervise.py
+
+run-cluster: setup train  ## the scale-out profile on one machine: PostgreSQL, Redis, 2 Rasa, 2 action servers, 2 bot workers (webhook), 2 consoles behind HAProxy (scripts/cluster.py)
+	@PROFILE=cluster $(PY) scripts/supervise.py
 
 test: setup train  ## set up, train the models when stale, run the whole test suite (PostgreSQL cases when installed; e2e with the trained models)
 	@scripts/test.sh

@@ -18,7 +18,7 @@ import signal
 import sys
 from dataclasses import dataclass
 
-from telegram.ext import Application, ApplicationBuilder, PersistenceInput, PicklePersistence
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import handlers, supervision
@@ -50,21 +50,14 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
 ) -> BotApp:
-    """The PTB Application with our handlers; Telegram's HTTP layer can be replaced (tests, make chat)."""
-    persistence = PicklePersistence(
-        filepath=config.state_file,
-        store_data=PersistenceInput(
-            bot_data=False, chat_data=False, user_data=True, callback_data=False
-        ),
-        update_interval=5,
-    )
-    config.state_file.parent.mkdir(parents=True, exist_ok=True)
+    """The PTB Application with our handlers; Telegram's HTTP layer can be replaced (tests, make chat).
+
+    No persistence: the dialogues' state is in the database, shared by every worker (``bot.state``)."""
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .updater(None)
-        .persistence(persistence)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
@@ -135,10 +128,14 @@ async def post_init(
             deps.journal.clear()
             if recovered:
                 log.info("recorded %d deliveries from the send journal", recovered)
-        if config.release_claims_on_start:
-            released = await deps.plumbing(queues.release_claims)
+        if config.release_claims_on_start:  # this worker's own, never its peers'
+            released = await deps.plumbing(queues.release_own_claims, deps.owner)
             if any(released):
-                log.info("took over %d inbox and %d outbox rows left claimed", *released)
+                log.info(
+                    "took back %d inbox and %d outbox rows %s held when it stopped",
+                    *released,
+                    deps.owner,
+                )
         await deps.refresh_bindings()
     except StoreUnavailable as e:  # start anyway: updates stay with Telegram until it is back
         log.warning("database unavailable at start: %s", e)
@@ -167,16 +164,49 @@ async def post_shutdown(stack: Stack) -> None:
     await stack.deps.close()
 
 
+async def heartbeat(stack: Stack, done: asyncio.Event) -> None:
+    """Renew the leases of what this worker is working on, every third of the lease, until ``done``
+    (after the last drain)."""
+    deps = stack.deps
+    interval = max(0.05, deps.config.lease_seconds / 3)
+    while not done.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), interval)
+        try:
+            await deps.plumbing(
+                queues.renew_leases,
+                owner=deps.owner,
+                inbox_rows=stack.worker.held(),
+                outbox_rows=stack.sender.held(),
+                bursts=stack.forwards.held(),
+                lease=deps.lease,
+            )
+        except StoreUnavailable as e:  # the leases may run out: peers then take the rows over
+            log.warning("heartbeat: could not renew the leases of %s: %s", deps.owner, e)
+
+
 async def run(stack: Stack, stopping: asyncio.Event) -> None:
     """Run ingest, worker and sender until ``stopping``; then stop in order, losing nothing."""
+    stopped = asyncio.Event()
+    beating = asyncio.create_task(heartbeat(stack, stopped), name="heartbeat")
+    try:
+        await _run(stack, stopping)
+    finally:
+        stopped.set()
+        await asyncio.gather(beating, return_exceptions=True)
+
+
+async def _run(stack: Stack, stopping: asyncio.Event) -> None:
     tasks = [
         asyncio.create_task(stack.ingest.run(stopping), name="ingest"),
         asyncio.create_task(stack.worker.run(stopping), name="inbox"),
         asyncio.create_task(stack.sender.run(stopping), name="outbox"),
+        asyncio.create_task(stack.forwards.run(stopping), name="forwards"),
     ]
     await stopping.wait()
     await asyncio.gather(*tasks[:2], return_exceptions=True)
     await stack.worker.drain()
+    await asyncio.gather(tasks[3], return_exceptions=True)
     await stack.forwards.close()
     await stack.intake.close()
     await stack.worker.drain()

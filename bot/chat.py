@@ -189,7 +189,6 @@ def main() -> int:
     )
     config = replace(
         BotConfig.from_env(),
-        state_file=VAR_DIR / "chat-state.pickle",
         send_journal=VAR_DIR / "chat-outbox.journal",
         poll_timeout=5,
         outbox_poll_seconds=0.2,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tickets.settings import ROOT, VAR_DIR, read_env_file
@@ -47,13 +48,20 @@ class BotConfig:
     group_batch_wait: float = 0.02
     #: Forwards from one grid member arriving within this many seconds of each other form one burst.
     forward_burst_seconds: float = 3.0
-    #: Conversation state of the bot's own short dialogues (staff notes, rating reasons).
-    state_file: Path = VAR_DIR / "bot-state.pickle"
-    #: One bot process (the default): claims left by a crashed predecessor are taken over at start.
+    #: This worker's name on its inbox/outbox claims (``BOT_WORKER_ID``). It must be stable across
+    #: restarts and different for each bot process sharing a database: at start a worker takes back
+    #: the claims it held under this name when it died; other workers' claims expire by lease.
+    worker_id: str = field(default_factory=socket.gethostname)
+    #: How long a claim holds without a heartbeat (heartbeats come every third of it).
+    lease_seconds: float = 30.0
+    #: Take back this worker's own claims at start (rather than wait for their leases to run out).
     release_claims_on_start: bool = True
     #: Telegram's limits: about 30 messages a second overall and 20 a minute in any one group.
     messages_per_second: float = 30.0
     group_messages_per_minute: float = 20.0
+    #: Count them in the database for every bot process (``bot.limits``): None (``auto``, the
+    #: default) shares them on PostgreSQL and keeps them in the process on SQLite.
+    shared_limits: bool | None = None
     #: The send journal (bot.journal): deliveries written down the instant Telegram answered, so a
     #: bot killed before recording them does not send them again. Empty: no journal.
     send_journal: Path | None = VAR_DIR / "bot-outbox.journal"
@@ -90,13 +98,19 @@ class BotConfig:
             forward_burst_seconds=float(
                 get("BOT_FORWARD_BURST_SECONDS", str(d.forward_burst_seconds))
             ),
-            state_file=Path(get("BOT_STATE_FILE", str(d.state_file))),
+            worker_id=get("BOT_WORKER_ID", d.worker_id),
+            lease_seconds=float(get("BOT_LEASE_SECONDS", str(d.lease_seconds))),
             release_claims_on_start=_bool(
                 get("BOT_RELEASE_CLAIMS_ON_START", str(d.release_claims_on_start))
             ),
             messages_per_second=float(get("BOT_MESSAGES_PER_SECOND", str(d.messages_per_second))),
             group_messages_per_minute=float(
                 get("BOT_GROUP_MESSAGES_PER_MINUTE", str(d.group_messages_per_minute))
+            ),
+            shared_limits=(
+                None
+                if get("BOT_SHARED_LIMITS", "auto").lower() == "auto"
+                else _bool(get("BOT_SHARED_LIMITS", "auto"))
             ),
             send_journal=(
                 Path(get("BOT_SEND_JOURNAL", str(d.send_journal)))

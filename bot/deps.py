@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from bot.config import BotConfig
@@ -39,6 +40,15 @@ class Deps:
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _bindings: dict[int, groups.Binding] = field(default_factory=dict)
     _bindings_at: float = 0.0
+
+    @property
+    def owner(self) -> str:
+        """This worker's name on its claims."""
+        return self.config.worker_id
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.config.lease_seconds)
 
     async def write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``Database.run`` for a use case, then wake the outbox sender (it may have queued messages)."""

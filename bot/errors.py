@@ -31,3 +31,8 @@ class TryLater(BotError):
 class GroupMessageFailed(BotError):
     """A grid-group message could be neither filed nor set aside for review; its update is kept as
     failed in the inbox (with this reason) instead of being marked done."""
+
+
+class TakenOver(BotError):
+    """This worker's lease on the update ran out and another worker took it over: the update is the
+    other worker's to finish, this one leaves it alone."""

@@ -204,7 +204,16 @@ class WebhookIngest(Ingest):
         path = "/" + (
             config.webhook_url.split("/", 3)[3] if config.webhook_url.count("/") >= 3 else ""
         )
-        app = Starlette(routes=[Route(path or "/", receive, methods=["POST"])])
+
+        async def healthz(request: Request) -> Response:  # the load balancer's health check
+            return Response("ok", status_code=200)
+
+        app = Starlette(
+            routes=[
+                Route("/healthz", healthz, methods=["GET"]),
+                Route(path or "/", receive, methods=["POST"]),
+            ]
+        )
         server = uvicorn.Server(
             uvicorn.Config(
                 app,

@@ -9,9 +9,11 @@ those messages on restart. The journal closes most of the window: the moment a s
 claimed, the journal is replayed into the database and emptied. What remains of the window is the time
 between Telegram's answer and that write — measured by the fault test, stated in the README.
 
-The journal is per host (a file next to the bot's other local state). Another host taking over a dead
-worker's rows after its lease expired cannot read it; on PostgreSQL the results reach the database fast
-enough that this matters little.
+Each bot process has its own journal file (``BOT_SEND_JOURNAL``); the processes of one host keep
+theirs in one directory. A worker that takes over rows whose owner's lease ran out reads every journal
+in that directory first (``delivered``), so a row the dead worker delivered and did not record is
+recorded, not sent again. A worker on another host cannot read them; on PostgreSQL the results reach
+the database a few milliseconds after the send, so that remaining window is small.
 """
 
 from __future__ import annotations
@@ -61,15 +63,19 @@ class SendJournal:
         """Every delivery written down (row id → Telegram message id), old file first."""
         found: dict[int, int | None] = {}
         for path in (self._old, self.path):
-            try:
-                text = path.read_text(encoding="ascii", errors="replace")
-            except FileNotFoundError:
-                continue
-            for line in text.splitlines():
-                parts = line.split()
-                if len(parts) != 2 or not parts[0].isdigit():
-                    continue  # a line cut short by a crash
-                found[int(parts[0])] = int(parts[1]) if parts[1].isdigit() else None
+            found.update(_read(path))
+        return found
+
+    def delivered(self, row_ids: set[int]) -> dict[int, int | None]:
+        """Which of ``row_ids`` any journal in this directory (this worker's and its peers') has."""
+        found: dict[int, int | None] = {}
+        paths = sorted(self.path.parent.glob("*.journal")) + sorted(
+            self.path.parent.glob("*.journal.old")
+        )
+        for path in paths:
+            for row_id, message_id in _read(path).items():
+                if row_id in row_ids:
+                    found[row_id] = message_id
         return found
 
     def clear(self) -> None:
@@ -85,3 +91,17 @@ class SendJournal:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+def _read(path: Path) -> dict[int, int | None]:
+    found: dict[int, int | None] = {}
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return found
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) != 2 or not parts[0].isdigit():
+            continue  # a line cut short by a crash
+        found[int(parts[0])] = int(parts[1]) if parts[1].isdigit() else None
+    return found

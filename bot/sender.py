@@ -1,6 +1,7 @@
 """The outbox sender: delivers queued messages within Telegram's limits and never drops one.
 
-Limits: about 30 messages a second overall and 20 a minute in any one group. ``RetryAfter`` reschedules the
+Limits: about 30 messages a second overall and 20 a minute in any one group, shared by every bot process
+on PostgreSQL (``bot.limits``). ``RetryAfter`` reschedules the
 row for exactly as long as Telegram asks; network errors back off exponentially; a chat that blocked the
 bot or no longer exists marks the row failed with the reason. Each chat gets its messages in order.
 """
@@ -14,7 +15,6 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram import (
     Bot,
     ForceReply,
@@ -27,6 +27,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.deps import Deps
+from bot.limits import SendLimits, make_limits
 from tickets import queues
 from tickets.errors import StoreUnavailable
 from tickets.usecases import groupstatus
@@ -156,12 +157,16 @@ class OutboxSender:
         self.bot = bot
         self.deps = deps
         self.batch = batch
-        self._overall = AsyncLimiter(deps.config.messages_per_second, 1)
-        self._groups: dict[int, AsyncLimiter] = {}
+        self.limits: SendLimits = make_limits(deps)
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[queues.SendResult] = []
         self._flusher: asyncio.Task[None] | None = None
+        #: Rows claimed and not yet recorded: the heartbeat renews exactly these leases.
+        self._held: set[int] = set()
         self.sent = 0
+
+    def held(self) -> list[int]:
+        return list(self._held)
 
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 1.0
@@ -171,14 +176,24 @@ class OutboxSender:
             rows: list[queues.OutboxRow] = []
             if capacity > 0:
                 try:
-                    rows = await self.deps.plumbing(queues.claim_outbox, limit=capacity)
+                    rows = await self.deps.plumbing(
+                        queues.claim_outbox,
+                        limit=capacity,
+                        owner=self.deps.owner,
+                        lease=self.deps.lease,
+                    )
                     backoff = 1.0
                 except StoreUnavailable as e:
                     log.warning("outbox: database unavailable, retrying in %.0fs: %s", backoff, e)
                     await self._wait(stopping, backoff)
                     backoff = min(30.0, backoff * 2)
                     continue
+            self._held.update(r.id for r in rows)
+            delivered = self._delivered_by_the_dead(rows)
             for row in rows:
+                if row.id in delivered:
+                    self._record(queues.SendResult(row.id, "sent", message_id=delivered[row.id]))
+                    continue
                 task = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -196,12 +211,15 @@ class OutboxSender:
             for w in waiters:
                 w.cancel()
 
-    def _group_limiter(self, chat_id: int) -> AsyncLimiter | None:
-        if chat_id >= 0:
-            return None
-        if chat_id not in self._groups:
-            self._groups[chat_id] = AsyncLimiter(self.deps.config.group_messages_per_minute, 60)
-        return self._groups[chat_id]
+    def _delivered_by_the_dead(self, rows: list[queues.OutboxRow]) -> dict[int, int | None]:
+        """Rows taken over from a worker whose lease ran out that its journal says it delivered."""
+        taken = {r.id for r in rows if r.taken_over}
+        if not taken or self.deps.journal is None:
+            return {}
+        found = self.deps.journal.delivered(taken)
+        if found:
+            log.info("outbox: %d rows taken over were already delivered (journal)", len(found))
+        return found
 
     async def _send(self, row: queues.OutboxRow) -> None:
         try:
@@ -211,16 +229,24 @@ class OutboxSender:
             result = queues.SendResult(row.id, "retry", error=repr(e))
         if result.outcome == "sent" and self.deps.journal is not None:
             self.deps.journal.record(row.id, result.message_id)  # before anything can interrupt
-        self._results.append(result)
         if result.outcome == "sent":
             self.sent += 1
+        self._record(result)
+
+    def _record(self, result: queues.SendResult) -> None:
+        self._results.append(result)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_after(0.005))
 
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
+        backoff = 0.5
         while self._results:
-            await self._flush()
+            if await self._flush():
+                backoff = 0.5
+            else:  # kept for the next try; the leases are renewed meanwhile
+                await asyncio.sleep(backoff)
+                backoff = min(10.0, backoff * 2)
         self.deps.outbox_ready.set()  # the chats' next messages may be claimable now
 
     async def _deliver(self, row: queues.OutboxRow) -> queues.SendResult:
@@ -266,27 +292,29 @@ class OutboxSender:
             raise BadRequest(f"unknown outbox method {row.method}")
         message_id: int | None = None
         poll_id: str | None = None
-        group = self._group_limiter(row.chat_id)
         for piece in pieces:
-            if group is not None:
-                await group.acquire()
-            await self._overall.acquire()
+            await self.limits.acquire(row.chat_id)
             result = await call(self.bot, piece)
             if isinstance(result, Message):
                 message_id = result.message_id
                 poll_id = result.poll.id if result.poll is not None else None
         return message_id, poll_id
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> bool:
+        """Record the results so far; False when the database could not (they are kept)."""
         if not self._results:
-            return
+            return True
         results, self._results = self._results, []
         try:
-            await self.deps.plumbing(queues.finish_outbox, results)
+            await self.deps.plumbing(queues.finish_outbox, results, owner=self.deps.owner)
         except StoreUnavailable as e:
-            # The rows stay "sending" and are retried after the claim timeout: delivered at least once.
+            # Kept for the next try. Should this worker die first, the rows stay "sending" and are
+            # taken over after their lease; the journal (replayed at start, read by whoever takes
+            # them over) keeps the delivered ones from being sent again.
             log.warning("outbox: could not record %d results: %s", len(results), e)
-            return
+            self._results[:0] = results
+            return False
+        self._held.difference_update(r.row_id for r in results)
         refused = [r.row_id for r in results if r.outcome == "failed" and r.refused]
         if refused:  # residents who never started the bot: their group is told instead
             try:
@@ -295,6 +323,7 @@ class OutboxSender:
                 log.warning(
                     "outbox: could not tell groups of %d refused notices: %s", len(refused), e
                 )
+        return True
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self._tasks:
@@ -303,5 +332,8 @@ class OutboxSender:
                     asyncio.gather(*self._tasks, return_exceptions=True), timeout
                 )
         if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(self._flusher, return_exceptions=True), timeout
+                )
         await self._flush()

@@ -19,6 +19,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.deps import Deps
+from bot.state import SharedState
 from tickets import queues
 from tickets.errors import StoreUnavailable
 
@@ -64,8 +65,12 @@ class InboxWorker:
     def __init__(self, app: Application, deps: Deps) -> None:
         self.app = app
         self.deps = deps
+        self.state = SharedState(app, deps)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Rows this worker is working on (processing or finished and not yet marked): the heartbeat
+        #: renews exactly these leases, so a row whose processing was lost here expires.
+        self._held: set[int] = set()
         self._done: list[int] = []
         self._retry: list[tuple[int, str, float]] = []
         self._failed: list[tuple[int, str]] = []
@@ -90,7 +95,10 @@ class InboxWorker:
             if capacity > 0:
                 try:
                     rows = await self.deps.plumbing(
-                        queues.claim_inbox, limit=min(capacity, self.deps.config.inbox_batch)
+                        queues.claim_inbox,
+                        limit=min(capacity, self.deps.config.inbox_batch),
+                        owner=self.deps.owner,
+                        lease=self.deps.lease,
                     )
                     backoff = 1.0
                 except StoreUnavailable as e:
@@ -113,8 +121,12 @@ class InboxWorker:
             for w in waiters:
                 w.cancel()
 
+    def held(self) -> list[int]:
+        return list(self._held)
+
     def _start(self, row: queues.InboxRow) -> None:
         self._idle.clear()
+        self._held.add(row.id)
         task = asyncio.create_task(self._process(row), name=f"inbox-{row.update_id}")
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -136,14 +148,19 @@ class InboxWorker:
         token = CURRENT.set(processing)
         try:
             update = Update.de_json(row.payload, self.app.bot)
-            await self.app.process_update(update)
+            async with self.state.around(update, row.kind):
+                await self.app.process_update(update)
+        except StoreUnavailable as e:  # the dialogue state could not be read or written
+            log.warning("inbox: update %s waits for the database: %s", row.update_id, e)
+            processing.try_later(str(e))
         except Exception as e:  # process_update hands handler errors to the error handler already
             log.exception("inbox: update %s could not be processed", row.update_id)
             processing.fail(repr(e))
         finally:
             CURRENT.reset(token)
         self.processed += 1
-        if processing.deferred:
+        if processing.deferred:  # waiting in a forward burst: no longer this worker's to hold
+            self._held.discard(row.id)
             return
         if processing.retry_reason is not None:
             self._retry.append((row.id, processing.retry_reason, processing.retry_delay))
@@ -160,30 +177,40 @@ class InboxWorker:
 
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
+        backoff = 0.5
         while self._done or self._retry or self._failed:
-            await self._flush()
+            if await self._flush():
+                backoff = 0.5
+            else:  # the database is busy or down: try again (the leases are renewed meanwhile)
+                await asyncio.sleep(backoff)
+                backoff = min(10.0, backoff * 2)
 
-    async def _flush(self) -> None:
-        """Write finished rows in one transaction (rows finishing meanwhile join the next one)."""
+    async def _flush(self) -> bool:
+        """Write finished rows in one transaction (rows finishing meanwhile join the next one);
+        False when it could not (they are kept for the next try)."""
         if not (self._done or self._retry or self._failed):
-            return
+            return True
         done, self._done = self._done, []
         retry, self._retry = self._retry, []
         failed, self._failed = self._failed, []
         try:
-            await self.deps.plumbing(_finish, done, retry, failed)
+            await self.deps.plumbing(_finish, done, retry, failed, self.deps.owner)
         except StoreUnavailable as e:
-            # The rows stay "processing"; they are claimed again after the claim timeout (or at the next
-            # start). Their handlers' effects are idempotent, so running them again is safe.
+            # Kept for the next try. Should this worker die first, the rows stay "processing" and
+            # are claimed again when their lease runs out; their handlers' effects are idempotent.
             log.warning("inbox: could not mark %d rows finished: %s", len(done) + len(retry), e)
+            self._done[:0], self._retry[:0], self._failed[:0] = done, retry, failed
+            return False
+        self._held.difference_update([*done, *(r[0] for r in retry), *(f[0] for f in failed)])
         self.wake()
+        return True
 
     async def finish(self, row_ids: list[int], session: Session | None = None) -> None:
         """Mark deferred rows done (inside the caller's transaction when ``session`` is given)."""
         if session is not None:
             queues.finish_inbox(session, done=row_ids)
         else:
-            await self.deps.plumbing(_finish, row_ids, [], [])
+            await self.deps.plumbing(_finish, row_ids, [], [], self.deps.owner)
         self.wake()
 
     async def drain(self, timeout: float = 30.0) -> None:
@@ -191,7 +218,10 @@ class InboxWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
         if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(self._flusher, return_exceptions=True), timeout
+                )
         await self._flush()
 
 
@@ -200,6 +230,7 @@ def _finish(
     done: list[int],
     retry: list[tuple[int, str, float]],
     failed: list[tuple[int, str]],
+    owner: str,
 ) -> None:
-    queues.finish_inbox(session, done=done, retry=retry)
-    queues.fail_inbox(session, failed)
+    queues.finish_inbox(session, done=done, retry=retry, owner=owner)
+    queues.fail_inbox(session, failed, owner=owner)

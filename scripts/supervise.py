@@ -35,6 +35,8 @@ class Service:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     ready_url: str | None = None
+    #: Ready when this (host, port) accepts connections (PostgreSQL, Redis).
+    ready_tcp: tuple[str, int] | None = None
     process: asyncio.subprocess.Process | None = None
     restarts: list[float] = field(default_factory=list)
     #: The last lines the service wrote (shown when it keeps crashing).
@@ -159,8 +161,23 @@ async def watch(
 
 
 async def wait_ready(service: Service, colour: str, stopping: asyncio.Event) -> None:
+    import socket
     import urllib.request
 
+    if service.ready_tcp is not None:
+        deadline = time.monotonic() + 120
+        while not stopping.is_set() and time.monotonic() < deadline:
+            with socket.socket() as sock:
+                sock.settimeout(1)
+                if sock.connect_ex(service.ready_tcp) == 0:
+                    log(
+                        service.name,
+                        colour,
+                        f"ready: {service.ready_tcp[0]}:{service.ready_tcp[1]}",
+                    )
+                    return
+            await asyncio.sleep(0.5)
+        return
     if service.ready_url is None:
         return
     deadline = time.monotonic() + 300
@@ -209,8 +226,18 @@ def prepare(env: dict[str, str]) -> None:
 async def main() -> int:
     env = read_env()
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    prepare(env)
-    stack = services(env)
+    profile = env.get("PROFILE", "") or ("cluster" if "--cluster" in sys.argv else "")
+    stores: list[Service] = []
+    if profile == "cluster":  # scripts/cluster.py: PostgreSQL, Redis, 2 of each, HAProxy
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import cluster
+
+        layout = cluster.Cluster.from_env(env)
+        env = cluster.cluster_env(layout, env)
+        stores, stack = cluster.services(layout, env, Service, rasa=RASA, app_py=APP_PY)
+        env["CONSOLE_PORT"] = str(layout.console_port)  # the announcement: the load balancer's
+    else:
+        stack = services(env)
     if "TELEGRAM_BOT_TOKEN" not in env or not env["TELEGRAM_BOT_TOKEN"]:
         log(
             "run",
@@ -221,8 +248,12 @@ async def main() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    colours = {s.name: COLOURS[i % len(COLOURS)] for i, s in enumerate(stack)}
-    watchers = [asyncio.create_task(watch(s, colours[s.name], env, stopping)) for s in stack]
+    colours = {s.name: COLOURS[i % len(COLOURS)] for i, s in enumerate(stores + stack)}
+    watchers = [asyncio.create_task(watch(s, colours[s.name], env, stopping)) for s in stores]
+    await asyncio.gather(*(wait_ready(s, colours[s.name], stopping) for s in stores))
+    if not stopping.is_set():
+        await asyncio.to_thread(prepare, env)
+    watchers += [asyncio.create_task(watch(s, colours[s.name], env, stopping)) for s in stack]
     readiness = [asyncio.create_task(wait_ready(s, colours[s.name], stopping)) for s in stack]
     console_port = env.get("CONSOLE_PORT", "8000")
 
@@ -236,6 +267,7 @@ async def main() -> int:
     log("run", "37", "stopping…")
     announcer.cancel()
     await shutdown(stack)
+    await shutdown(stores)  # the databases last
     for task in watchers:
         task.cancel()
     log("run", "37", "all services stopped")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,6 +90,18 @@ class UnitOfWork:
         self.session.commit()
 
 
+#: Attempts of a transaction that PostgreSQL aborted to resolve a deadlock or a serialization conflict.
+RETRIES = 4
+#: SQLSTATEs of those aborts (deadlock_detected, serialization_failure): the transaction did nothing,
+#: and running it again is what PostgreSQL's documentation prescribes.
+RETRYABLE = ("40P01", "40001")
+
+
+def _retryable(error: StoreUnavailable) -> bool:
+    cause = error.__cause__
+    return getattr(getattr(cause, "orig", None), "sqlstate", None) in RETRYABLE
+
+
 class Database:
     """The engine and session factories of one database; created in ``main()``, disposed at exit."""
 
@@ -124,13 +138,23 @@ class Database:
         ``write`` (read-only otherwise). The one transaction runner of the bot, the action server and
         the console. Raises ``StoreUnavailable`` when the database cannot be reached."""
 
-        def work() -> T:
+        def once() -> T:
             turn = self._writer if write else contextlib.nullcontext()
             with turn, self.unit_of_work(write=write) as uow:
                 result = fn(uow.session, *args, **kwargs)
                 if write:
                     uow.commit()
                 return result
+
+        def work() -> T:
+            for attempt in range(1, RETRIES + 1):
+                try:
+                    return once()
+                except StoreUnavailable as e:
+                    if attempt == RETRIES or not _retryable(e):
+                        raise
+                    time.sleep(random.uniform(0.0, 0.02 * attempt))  # jitter
+            raise AssertionError("unreachable")
 
         return await asyncio.to_thread(work)
 

@@ -546,6 +546,9 @@ class InboxItem(Base):
     claimed_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    #: The worker holding the claim and until when (renewed by its heartbeats; tickets.queues).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
 
 
 class OutboxItem(Base):
@@ -569,8 +572,55 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
 
     ticket: Mapped[Ticket | None] = relationship()
+
+
+class BotState(Base):
+    """Conversation state of the bot's short dialogues (``bot.state``), shared by its processes."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ForwardBurst(Base):
+    """A grid member's burst of forwards (``bot.forwarding``): open (unclaimed; one per member) while
+    forwards keep coming, filed once quiet until ``due_at`` by whichever bot process claims it; its
+    forwards wait in the inbox with status ``waiting``."""
+
+    __tablename__ = "forward_bursts"
+    __table_args__ = (
+        Index(
+            "ux_forward_bursts_open",
+            "user_id",
+            unique=True,
+            sqlite_where=text("claimed_by IS NULL"),
+            postgresql_where=text("claimed_by IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    #: The forwards (``ForwardItem`` as JSON, with the inbox row id of each).
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+
+
+class RateLimit(Base):
+    """A shared send limit (``bot.limits``): the GCRA theoretical arrival time, epoch seconds."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tat: Mapped[float]
 
 
 class Counter(Base):

@@ -5,6 +5,14 @@ Order is kept by construction. An update of a conversation (kinds in ``ORDERED_K
 when no earlier update of the same chat is still unfinished, and an outbox row only when no earlier row of
 the same chat is unsent; so one chat is handled one step at a time while different chats run side by side.
 Plain group chatter and forwards are independent of each other and are claimed freely.
+
+Several bot processes share the queues. A claim carries its owner (the worker id) and a lease that the
+owner's heartbeat renews (``renew_leases``); a row whose lease ran out belongs to a worker that died or
+lost the database, and any worker may claim it again (``taken_over``). Nobody releases other workers'
+claims: at start a worker releases only its own (``release_own_claims``; worker ids are stable). A
+late result of a worker that lost its lease does not undo the new owner's work: "done" and "sent" are
+recorded whoever reports them (the work behind them is idempotent), retries and failures only by the
+current owner.
 """
 
 from __future__ import annotations
@@ -19,7 +27,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from tickets import inbox, outbox
-from tickets.models import InboxItem, OutboxItem, Ticket, utcnow
+from tickets.models import ForwardBurst, InboxItem, OutboxItem, Ticket, utcnow
+
+#: How long a claim holds without its owner's heartbeat.
+LEASE = timedelta(seconds=30)
+#: The owner of claims made without one (tests, tools).
+LOCAL = "local"
+#: The owner of a burst waiting to be tried again (no worker's heartbeat renews it).
+RETRY = "(retry)"
 
 #: Update kinds that belong to a conversation and must be handled in order, one at a time per chat.
 ORDERED_KINDS = (
@@ -57,6 +72,8 @@ class InboxRow:
     chat_id: int | None
     payload: dict[str, Any]
     attempts: int
+    #: Claimed after another worker's lease ran out.
+    taken_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,8 @@ class OutboxRow:
     payload: dict[str, Any]
     kind: str
     attempts: int
+    #: Claimed after another worker's lease ran out: it may have been delivered already.
+    taken_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,15 +126,69 @@ def store_updates(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def release_claims(session: Session) -> tuple[int, int]:
-    """Take over rows a crashed predecessor had claimed (one bot process only): (inbox, outbox)."""
+def release_own_claims(session: Session, owner: str) -> tuple[int, int]:
+    """At start: give back what this worker (same id) held when it died, (inbox, outbox). Other
+    workers' claims are left to their leases."""
     a = session.execute(
-        update(InboxItem).where(InboxItem.status == "processing").values(status="pending")
+        update(InboxItem)
+        .where(InboxItem.status == "processing", InboxItem.claimed_by == owner)
+        .values(status="pending", lease_until=None)
     )
     b = session.execute(
-        update(OutboxItem).where(OutboxItem.status == "sending").values(status="pending")
+        update(OutboxItem)
+        .where(OutboxItem.status == "sending", OutboxItem.claimed_by == owner)
+        .values(status="pending", lease_until=None)
+    )
+    session.execute(  # its claimed bursts: expired, for whoever comes first (itself, now)
+        update(ForwardBurst)
+        .where(ForwardBurst.claimed_by == owner)
+        .values(lease_until=utcnow() - timedelta(seconds=1))
     )
     return int(getattr(a, "rowcount", 0) or 0), int(getattr(b, "rowcount", 0) or 0)
+
+
+def renew_leases(
+    session: Session,
+    *,
+    owner: str,
+    inbox_rows: Sequence[int] = (),
+    outbox_rows: Sequence[int] = (),
+    bursts: Sequence[int] = (),
+    lease: timedelta = LEASE,
+    now: datetime | None = None,
+) -> int:
+    """The heartbeat: extend the claims ``owner`` is working on (by id; a claim it holds and no
+    longer works on, e.g. a result it could not record, is left to expire); returns how many."""
+    until = (now or utcnow()) + lease
+    held = 0
+    for model, ids in ((InboxItem, inbox_rows), (OutboxItem, outbox_rows), (ForwardBurst, bursts)):
+        if not ids:
+            continue
+        result = session.execute(
+            update(model)
+            .where(model.id.in_(list(ids)), model.claimed_by == owner)
+            .values(lease_until=until)
+        )
+        held += int(getattr(result, "rowcount", 0) or 0)
+    return held
+
+
+def _inbox_abandoned(now: datetime) -> Any:
+    """Claimed rows whose lease ran out (rows claimed before leases existed: by the old timeout)."""
+    return (InboxItem.status == "processing") & (
+        (InboxItem.lease_until <= now)
+        | (InboxItem.lease_until.is_(None) & (InboxItem.claimed_at <= now - inbox.CLAIM_TIMEOUT))
+    )
+
+
+def _outbox_abandoned(now: datetime) -> Any:
+    return (OutboxItem.status == "sending") & (
+        (OutboxItem.lease_until <= now)
+        | (
+            OutboxItem.lease_until.is_(None)
+            & (OutboxItem.next_attempt_at <= now - outbox.CLAIM_TIMEOUT)
+        )
+    )
 
 
 def _claimable_inbox(now: datetime) -> Select[tuple[InboxItem]]:
@@ -123,9 +196,7 @@ def _claimable_inbox(now: datetime) -> Select[tuple[InboxItem]]:
     ready = (InboxItem.status == "pending") & (
         InboxItem.not_before.is_(None) | (InboxItem.not_before <= now)
     )
-    abandoned = (InboxItem.status == "processing") & (
-        InboxItem.claimed_at <= now - inbox.CLAIM_TIMEOUT
-    )
+    abandoned = _inbox_abandoned(now)
     blocked = and_(
         InboxItem.kind.in_(ORDERED_KINDS),
         exists().where(
@@ -138,8 +209,16 @@ def _claimable_inbox(now: datetime) -> Select[tuple[InboxItem]]:
     return select(InboxItem).where(or_(ready, abandoned), ~blocked)
 
 
-def claim_inbox(session: Session, *, limit: int, now: datetime | None = None) -> list[InboxRow]:
-    """Claim updates ready to process, oldest first, at most one unfinished step per conversation."""
+def claim_inbox(
+    session: Session,
+    *,
+    limit: int,
+    owner: str = LOCAL,
+    lease: timedelta = LEASE,
+    now: datetime | None = None,
+) -> list[InboxRow]:
+    """Claim updates ready to process, oldest first, at most one unfinished step per conversation,
+    for ``owner`` until ``now + lease`` (renewed by ``renew_leases``)."""
     now = now or utcnow()
     stmt = (
         _claimable_inbox(now)
@@ -149,11 +228,22 @@ def claim_inbox(session: Session, *, limit: int, now: datetime | None = None) ->
     )
     rows = []
     for item in session.scalars(stmt):
+        taken_over = item.status == "processing"
         item.status = "processing"
         item.claimed_at = now
+        item.claimed_by = owner
+        item.lease_until = now + lease
         item.attempts += 1
         rows.append(
-            InboxRow(item.id, item.update_id, item.kind, item.chat_id, item.payload, item.attempts)
+            InboxRow(
+                item.id,
+                item.update_id,
+                item.kind,
+                item.chat_id,
+                item.payload,
+                item.attempts,
+                taken_over,
+            )
         )
     return rows
 
@@ -163,23 +253,54 @@ def finish_inbox(
     *,
     done: Sequence[int] = (),
     retry: Sequence[tuple[int, str, float]] = (),
+    owner: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Mark rows done, or pending again after ``delay`` seconds with the error (by row id)."""
+    """Mark rows done, or pending again after ``delay`` seconds with the error (by row id).
+
+    Done is recorded whoever says so (the work is committed); a retry only while ``owner`` (when
+    given) still holds the row — after its lease ran out the row is another worker's."""
     now = now or utcnow()
     ids = [*done, *(r[0] for r in retry)]
     if not ids:
         return
     items = {i.id: i for i in session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)))}
     for row_id in done:
-        if row_id in items:
+        if row_id in items and items[row_id].status != "done":
             inbox.mark_done(items[row_id], now=now)
+            items[row_id].lease_until = None
     for row_id, error, delay in retry:
-        if row_id in items:
+        if row_id in items and _holds(items[row_id], "processing", owner):
             inbox.mark_retry(items[row_id], error=error, delay=timedelta(seconds=delay), now=now)
+            items[row_id].lease_until = None
 
 
-def fail_inbox(session: Session, failed: Sequence[tuple[int, str]]) -> None:
+def still_held(session: Session, row_ids: Sequence[int], owner: str) -> set[int]:
+    """Inside the transaction doing their work: which of ``row_ids`` ``owner`` still holds, locked
+    until it commits. A row taken over by a peer (whose lease ran out here) is not; its work is the
+    peer's now. The lock keeps a peer from taking the rest over until this work is committed."""
+    if not row_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(InboxItem.id)
+            .where(
+                InboxItem.id.in_(list(row_ids)),
+                InboxItem.status == "processing",
+                InboxItem.claimed_by == owner,
+            )
+            .with_for_update()
+        )
+    )
+
+
+def _holds(item: InboxItem | OutboxItem, status: str, owner: str | None) -> bool:
+    return item.status == status and (owner is None or item.claimed_by == owner)
+
+
+def fail_inbox(
+    session: Session, failed: Sequence[tuple[int, str]], *, owner: str | None = None
+) -> None:
     """Give up on rows whose processing hit a bug (kept with the error, for a person to look at)."""
     if not failed:
         return
@@ -188,15 +309,18 @@ def fail_inbox(session: Session, failed: Sequence[tuple[int, str]]) -> None:
         for i in session.scalars(select(InboxItem).where(InboxItem.id.in_([f[0] for f in failed])))
     }
     for row_id, error in failed:
-        if row_id in items:
+        if row_id in items and _holds(items[row_id], "processing", owner):
             items[row_id].status = "failed"
             items[row_id].error = error[:2000]
+            items[row_id].lease_until = None
 
 
 def unfinished_count(session: Session) -> int:
     return int(
         session.scalar(
-            select(func.count(InboxItem.id)).where(InboxItem.status.in_(("pending", "processing")))
+            select(func.count(InboxItem.id)).where(
+                InboxItem.status.in_(("pending", "processing", "waiting"))
+            )
         )
         or 0
     )
@@ -234,9 +358,7 @@ def queue_messages(
 def _claimable_outbox(now: datetime) -> Select[tuple[OutboxItem]]:
     earlier = aliased(OutboxItem)
     due = (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now)
-    abandoned = (OutboxItem.status == "sending") & (
-        OutboxItem.next_attempt_at <= now - outbox.CLAIM_TIMEOUT
-    )
+    abandoned = _outbox_abandoned(now)
     blocked = exists().where(
         earlier.chat_id == OutboxItem.chat_id,
         earlier.id < OutboxItem.id,
@@ -245,8 +367,16 @@ def _claimable_outbox(now: datetime) -> Select[tuple[OutboxItem]]:
     return select(OutboxItem).where(or_(due, abandoned), ~blocked)
 
 
-def claim_outbox(session: Session, *, limit: int, now: datetime | None = None) -> list[OutboxRow]:
-    """Claim due messages, at most one per chat and only a chat's earliest unsent one (order kept)."""
+def claim_outbox(
+    session: Session,
+    *,
+    limit: int,
+    owner: str = LOCAL,
+    lease: timedelta = LEASE,
+    now: datetime | None = None,
+) -> list[OutboxRow]:
+    """Claim due messages, at most one per chat and only a chat's earliest unsent one (order kept),
+    for ``owner`` until ``now + lease``."""
     now = now or utcnow()
     stmt = (
         _claimable_outbox(now)
@@ -259,11 +389,16 @@ def claim_outbox(session: Session, *, limit: int, now: datetime | None = None) -
         payload = _resolve_references(session, item)
         if payload is None:
             continue
+        taken_over = item.status == "sending"
         item.status = "sending"
         item.next_attempt_at = now
+        item.claimed_by = owner
+        item.lease_until = now + lease
         item.attempts += 1
         rows.append(
-            OutboxRow(item.id, item.chat_id, item.method, payload, item.kind, item.attempts)
+            OutboxRow(
+                item.id, item.chat_id, item.method, payload, item.kind, item.attempts, taken_over
+            )
         )
     return rows
 
@@ -337,8 +472,13 @@ def replay_sent(session: Session, delivered: dict[int, int | None]) -> int:
 
 
 def finish_outbox(
-    session: Session, results: Sequence[SendResult], *, now: datetime | None = None
+    session: Session,
+    results: Sequence[SendResult],
+    *,
+    owner: str | None = None,
+    now: datetime | None = None,
 ) -> None:
+    """Record send results: "sent" whoever reports it, a retry or failure only from the row's owner."""
     now = now or utcnow()
     items = {
         i.id: i
@@ -348,13 +488,133 @@ def finish_outbox(
     }
     for r in results:
         item = items.get(r.row_id)
-        if item is None:
+        if item is None or item.status == "sent":
             continue
+        item.lease_until = None
         if r.outcome == "sent":
             outbox.mark_sent(session, item, message_id=r.message_id, now=now)
             if r.poll_id is not None:
                 outbox.record_poll(session, item.id, r.poll_id)
+        elif not _holds(item, "sending", owner):
+            continue  # another worker took the row over; its result counts
         elif r.outcome == "retry":
             outbox.mark_retry(session, item, error=r.error, retry_after=r.retry_after, now=now)
         else:
             outbox.mark_failed(session, item, error=r.error)
+
+
+@dataclass(frozen=True)
+class BurstRow:
+    """A claimed burst of forwards: whose, where to answer, the forwards (JSON, with inbox row ids)."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    items: list[dict[str, Any]]
+
+
+def add_to_burst(
+    session: Session,
+    *,
+    user_id: int,
+    chat_id: int,
+    item: dict[str, Any],
+    row_id: int,
+    quiet: timedelta,
+    now: datetime | None = None,
+) -> None:
+    """Put a forward (inbox row ``row_id``, now ``waiting``) into ``user_id``'s open burst, creating
+    it if needed, and push the burst's filing back to ``quiet`` after now."""
+    now = now or utcnow()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Table = ForwardBurst.__table__  # type: ignore[assignment]
+    burst = None
+    for _ in range(5):  # a peer may claim the open burst between the two statements
+        session.execute(
+            insert(table)
+            .values(user_id=user_id, chat_id=chat_id, items=[], due_at=now + quiet)
+            .on_conflict_do_nothing(
+                index_elements=[table.c.user_id], index_where=table.c.claimed_by.is_(None)
+            )
+        )
+        burst = session.scalars(
+            select(ForwardBurst)
+            .where(ForwardBurst.user_id == user_id, ForwardBurst.claimed_by.is_(None))
+            .with_for_update()
+        ).one_or_none()
+        if burst is not None:
+            break
+    if burst is None:
+        raise RuntimeError(f"no open forward burst for {user_id}")
+    if all(i["update_id"] != item["update_id"] for i in burst.items):
+        burst.items = [*burst.items, {**item, "row_id": row_id}]
+    burst.due_at = now + quiet
+    session.execute(
+        update(InboxItem)
+        .where(InboxItem.id == row_id)
+        .values(status="waiting", lease_until=None, error=None)
+    )
+
+
+def claim_bursts(
+    session: Session,
+    *,
+    owner: str,
+    lease: timedelta = LEASE,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> list[BurstRow]:
+    """Claim bursts quiet since their ``due_at`` (or whose owner's lease ran out) for ``owner``."""
+    now = now or utcnow()
+    stmt = (
+        select(ForwardBurst)
+        .where(
+            or_(
+                ForwardBurst.claimed_by.is_(None) & (ForwardBurst.due_at <= now),
+                ForwardBurst.lease_until <= now,
+            )
+        )
+        .order_by(ForwardBurst.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = []
+    for burst in session.scalars(stmt):
+        burst.claimed_by = owner
+        burst.lease_until = now + lease
+        rows.append(BurstRow(burst.id, burst.user_id, burst.chat_id, list(burst.items)))
+    return rows
+
+
+def close_burst(session: Session, burst: BurstRow, *, owner: str) -> bool:
+    """Inside the transaction that files ``burst``: its forwards are done and it is gone. False (and
+    nothing changes) when ``owner`` lost it to a peer meanwhile."""
+    row = session.get(ForwardBurst, burst.id, with_for_update=True)
+    if row is None or row.claimed_by != owner:
+        return False
+    session.delete(row)
+    ids = [i["row_id"] for i in burst.items]
+    for item in session.scalars(select(InboxItem).where(InboxItem.id.in_(ids))):
+        if item.status != "done":
+            inbox.mark_done(item)
+    return True
+
+
+def give_back_burst(
+    session: Session, burst: BurstRow, *, owner: str, error: str, retry_in: float | None
+) -> None:
+    """Filing failed: try again in ``retry_in`` seconds, or (None) give its forwards up as failed."""
+    row = session.get(ForwardBurst, burst.id, with_for_update=True)
+    if row is None or row.claimed_by != owner:
+        return
+    if retry_in is not None:  # held by nobody's heartbeat until then, then claimable again
+        row.claimed_by = RETRY
+        row.lease_until = utcnow() + timedelta(seconds=retry_in)
+        return
+    session.delete(row)
+    ids = [i["row_id"] for i in burst.items]
+    for item in session.scalars(select(InboxItem).where(InboxItem.id.in_(ids))):
+        if item.status == "waiting":
+            item.status = "failed"
+            item.error = error[:2000]

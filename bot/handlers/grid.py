@@ -16,7 +16,7 @@ from telegram import (
 )
 
 from bot import keyboards, texts
-from bot.errors import GroupMessageFailed
+from bot.errors import GroupMessageFailed, TakenOver
 from bot.handlers import resident
 from bot.handlers.common import (
     Context,
@@ -137,6 +137,10 @@ async def group_message(update: Update, context: Context) -> None:
                 text=text,
             )
         )
+    except TakenOver:  # another worker has the update now and finishes it
+        processing = current()
+        if processing is not None:
+            processing.defer()
     except GroupMessageFailed as e:  # kept as failed in the inbox; the group is not told
         log.warning("group message %s/%s failed: %s", message.chat_id, message.message_id, e)
         processing = current()
@@ -205,8 +209,8 @@ async def forwarded(update: Update, context: Context) -> None:
         origin_username=username,
         origin_date=message.forward_origin.date if message.forward_origin else None,
     )
-    processing.defer()
-    forwards_of(context).add(message.from_user.id, item, processing.row.id)
+    await forwards_of(context).add(message.from_user.id, item, processing.row.id)
+    processing.defer()  # waiting in its burst: the filing marks it done
 
 
 async def forward_button(update: Update, context: Context) -> None:

@@ -101,7 +101,7 @@ def conversation() -> ConversationHandler:
         },
         fallbacks=[CommandHandler("cancel", skip)],
         name="rating_reason",
-        persistent=True,
+        persistent=False,  # the state is in the database: bot.state
         allow_reentry=True,
     )
 

@@ -181,7 +181,7 @@ def conversation() -> ConversationHandler:
         states={state: [MessageHandler(text, take_text)] for state in STATES},
         fallbacks=[CommandHandler("cancel", cancel)],
         name="staff_text",
-        persistent=True,
+        persistent=False,  # the state is in the database: bot.state
         allow_reentry=True,
     )
 

@@ -176,7 +176,9 @@ class Harness:
             if newest < max(self.telegram.pushed_at, default=0):
                 return False
             processing = s.scalar(
-                select(func.count(InboxItem.id)).where(InboxItem.status == "processing")
+                select(func.count(InboxItem.id)).where(
+                    InboxItem.status.in_(("processing", "waiting"))
+                )
             )
             sending = s.scalar(
                 select(func.count(OutboxItem.id)).where(OutboxItem.status == "sending")
@@ -256,7 +258,6 @@ def bot_config(tmp_path: Path) -> BotConfig:
         outbox_poll_seconds=0.05,
         forward_burst_seconds=0.3,
         group_batch_wait=0.01,
-        state_file=tmp_path / "bot-state.pickle",
         send_journal=tmp_path / "bot-outbox.journal",
         supervision_seconds=0,  # tests that need the clock run it (tests/bot/test_follow_through.py)
     )

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot import texts
+from bot.journal import SendJournal
 from bot.sender import split_text
 from tests.bot.conftest import Harness
 from tests.support.fake_telegram import FakeTelegram
@@ -46,7 +50,7 @@ async def test_updates_and_messages_left_by_a_crash_are_handled_after_a_restart_
     chen = bot.telegram.user(RESIDENT, "陈姨")
     await bot.stop()
     bot.telegram.message(chen, "我上周报的路灯修好没有")  # arrives while the bot is down
-    with bot.db.unit_of_work() as uow:  # a crashed bot had claimed an update and a message
+    with bot.db.unit_of_work() as uow:  # this worker had claimed an update and a message, then died
         queues.store_updates(
             uow.session,
             [
@@ -58,15 +62,84 @@ async def test_updates_and_messages_left_by_a_crash_are_handled_after_a_restart_
                 )
             ],
         )
-        uow.session.execute(update(InboxItem).values(status="processing", claimed_at=utcnow()))
+        claim = {"claimed_by": bot.config.worker_id, "lease_until": utcnow() + timedelta(hours=1)}
+        uow.session.execute(
+            update(InboxItem).values(status="processing", claimed_at=utcnow(), **claim)
+        )
         outbox.enqueue(uow.session, chat_id=RESIDENT, text="崩溃前未发出的通知", kind="note")
-        uow.session.execute(update(OutboxItem).values(status="sending"))
+        uow.session.execute(update(OutboxItem).values(status="sending", **claim))
         uow.commit()
     bot.rasa.replies["你好"] = [{"text": "您好！"}]
     await bot.start()
     await bot.settle()
     assert [t["message"] for t in bot.rasa.turns] == ["你好", "我上周报的路灯修好没有"]
     assert bot.telegram.texts(RESIDENT) == ["崩溃前未发出的通知", "您好！", "好的"]
+
+
+async def test_a_peers_live_claims_are_left_alone_at_start_and_taken_over_when_its_lease_runs_out(
+    bot: Harness,
+) -> None:
+    chen = bot.telegram.user(RESIDENT, "陈姨")
+    await bot.stop()
+    with bot.db.unit_of_work() as uow:  # another worker holds an update and a message, alive
+        queues.store_updates(
+            uow.session,
+            [
+                queues.StoredUpdate(
+                    0,
+                    {"update_id": 0, "message": {**_message(bot.telegram), "text": "你好"}},
+                    "private",
+                    RESIDENT,
+                )
+            ],
+        )
+        queues.claim_inbox(uow.session, limit=10, owner="peer", lease=timedelta(hours=1))
+        outbox.enqueue(uow.session, chat_id=RESIDENT, text="对方正在发的通知", kind="note")
+        queues.claim_outbox(uow.session, limit=10, owner="peer", lease=timedelta(hours=1))
+        uow.commit()
+    bot.rasa.replies["你好"] = [{"text": "您好！"}]
+    await bot.start()
+    bot.telegram.message(chen, "在吗")  # waits behind the peer's update of the same chat
+    await asyncio.sleep(0.5)
+    assert bot.rasa.turns == []
+    assert bot.telegram.texts(RESIDENT) == []
+    with bot.db.unit_of_work() as uow:  # the peer died: its heartbeats stopped, its lease ran out
+        uow.session.execute(update(InboxItem).values(lease_until=utcnow() - timedelta(seconds=1)))
+        uow.session.execute(update(OutboxItem).values(lease_until=utcnow() - timedelta(seconds=1)))
+        uow.commit()
+    await bot.settle()
+    assert [t["message"] for t in bot.rasa.turns] == ["你好", "在吗"]
+    assert bot.telegram.texts(RESIDENT) == ["对方正在发的通知", "您好！", "好的"]
+    with bot.db.session() as s:
+        owners = set(s.scalars(select(InboxItem.claimed_by)))
+    assert owners == {bot.config.worker_id}
+
+
+async def test_a_message_the_dead_peer_delivered_is_recorded_from_its_journal_not_sent_again(
+    bot: Harness, tmp_path: Path
+) -> None:
+    bot.telegram.user(RESIDENT, "陈姨")
+    with bot.db.unit_of_work() as uow:
+        outbox.enqueue(uow.session, chat_id=RESIDENT, text="已经发出的通知", kind="note")
+        outbox.enqueue(uow.session, chat_id=RESIDENT, text="还没发出的通知", kind="note")
+        await bot.stop()
+        rows = queues.claim_outbox(uow.session, limit=10, owner="peer", lease=timedelta(hours=1))
+        uow.commit()
+    assert len(rows) == 1  # one at a time per chat
+    peer = SendJournal(tmp_path / "bot-outbox.peer.journal")  # next to this worker's journal
+    peer.open()
+    peer.record(rows[0].id, 777)  # Telegram took it; the peer was killed before recording it
+    peer.close()
+    with bot.db.unit_of_work() as uow:
+        uow.session.execute(update(OutboxItem).values(lease_until=utcnow() - timedelta(seconds=1)))
+        uow.commit()
+    await bot.start()
+    await bot.settle()
+    assert bot.telegram.texts(RESIDENT) == ["还没发出的通知"]
+    with bot.db.session() as s:
+        first = s.get(OutboxItem, rows[0].id)
+        assert first is not None
+        assert (first.status, first.telegram_message_id) == ("sent", 777)
 
 
 def _message(telegram: FakeTelegram) -> dict[str, object]:
@@ -144,8 +217,11 @@ async def test_a_group_gets_at_most_twenty_messages_a_minute(bot: Harness) -> No
         for n in range(22):
             outbox.enqueue(uow.session, chat_id=-100777, text=f"卡片{n}", kind="staff_card")
         uow.commit()
-    await asyncio.sleep(1.5)
-    assert len(bot.telegram.texts(-100777)) == 20
+    started = time.monotonic()
+    await bot.message(-100777, "卡片19")  # twenty at once, then one every three seconds
+    await asyncio.sleep(1.0)
+    refilled = int((time.monotonic() - started) / 3.0)
+    assert 20 <= len(bot.telegram.texts(-100777)) <= 20 + refilled
 
 
 async def test_when_the_database_is_down_the_resident_is_told_and_nothing_is_lost(
@@ -172,3 +248,33 @@ async def test_when_the_database_is_down_the_resident_is_told_and_nothing_is_los
         assert time.monotonic() < deadline, bot.telegram.texts(RESIDENT)
         await asyncio.sleep(0.1)
     assert bot.telegram.texts(RESIDENT) == [texts.TRY_LATER, "请问具体在哪里？"]
+
+
+async def test_a_second_worker_counts_what_the_first_one_sent(bot: Harness, db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("several bot processes need PostgreSQL (SQLite: one process, its own limits)")
+    await bot.stop()  # five a minute (one every twelve seconds): no refill while the test looks
+    bot.config = replace(bot.config, group_messages_per_minute=5)
+    await bot.start()
+    bot.telegram.group(-100778, "又一个群")
+    with bot.db.unit_of_work() as uow:
+        for n in range(8):
+            outbox.enqueue(uow.session, chat_id=-100778, text=f"卡片{n}", kind="staff_card")
+        uow.commit()
+    await bot.message(-100778, "卡片4")
+    await bot.stop()
+    other = Harness(
+        bot.telegram,
+        bot.rasa,
+        bot.classifier,
+        bot.db,
+        bot.domain,
+        replace(bot.config, worker_id="bot2"),
+    )
+    await other.start()  # another process, with the rest of the group's cards to send
+    try:
+        await asyncio.sleep(1.0)
+        assert bot.telegram.texts(-100778) == [f"卡片{n}" for n in range(5)]
+    finally:
+        await other.stop()
+        await bot.start()  # the fixture stops it

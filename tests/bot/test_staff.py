@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from bot import texts
 from tests.bot.conftest import Harness
 from tests.conftest import STAFF_CHAT_ID
 from tests.tickets.factories import file
-from tickets.models import LabelFeedback, Person, Ticket
+from tickets.models import BotState, LabelFeedback, Person, Ticket
 from tickets.statuses import Role, Status
 
 RESIDENT, STAFF, OUTSIDER = 501, 601, 701
@@ -204,3 +205,38 @@ async def test_stats_for_staff_and_not_for_residents(bot: Harness, people: Any) 
     report = bot.telegram.texts(STAFF)[-1]
     assert "今日" in report and "本月" in report and "诉求 1" in report and "东风社区" in report
     assert bot.telegram.texts(RESIDENT)[-1] == "只有工作人员可以操作工单"
+
+
+async def test_a_step_begun_on_one_worker_is_finished_by_another(bot: Harness, people: Any) -> None:
+    code = await filed(bot)
+    card = await bot.message(STAFF_CHAT_ID, code)
+    bot.telegram.press(people["staff"], card, "受理")
+    bot.telegram.press(people["staff"], card, "办结")
+    await bot.settle()
+    prompt = await bot.message(STAFF_CHAT_ID, "办结说明")
+    with bot.db.session() as s:  # the step is in the database, not in the worker's memory
+        assert {r.key for r in s.scalars(select(BotState))} == {
+            f"user:{STAFF}",
+            f"conv:staff_text:{STAFF_CHAT_ID}:{STAFF}",
+        }
+    assert bot.stack.app.user_data.get(STAFF, {}) == {}
+    await bot.stop()
+    other = Harness(
+        bot.telegram,
+        bot.rasa,
+        bot.classifier,
+        bot.db,
+        bot.domain,
+        replace(bot.config, worker_id="bot2"),
+    )
+    await other.start()  # a second process: a new Application that never saw the button
+    try:
+        bot.telegram.reply_to(people["staff"], prompt, "已更换路灯灯泡，今晚恢复照明")
+        await other.settle()
+        assert status_of(other, code) is Status.RESOLVED
+        assert "已更换路灯灯泡" in (await other.message(RESIDENT, "已办结"))["text"]
+    finally:
+        await other.stop()
+        await bot.start()  # the fixture stops it
+    with bot.db.session() as s:
+        assert list(s.scalars(select(BotState))) == []

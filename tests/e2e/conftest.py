@@ -95,7 +95,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "BOT_INBOX_POLL_SECONDS": "0.2",
             "BOT_OUTBOX_POLL_SECONDS": "0.2",
             "BOT_FORWARD_BURST_SECONDS": "1.5",
-            "BOT_STATE_FILE": str(workdir / "bot-state.pickle"),
             "BOT_SEND_JOURNAL": str(workdir / "bot-outbox.journal"),
             # The fault test pushes hundreds of group messages; Telegram's 20 a minute per group
             # would make it wait minutes (the limiter itself is tested in tests/bot).

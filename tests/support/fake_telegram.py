@@ -242,6 +242,12 @@ class FakeTelegram:
                 self.confirmed += before - len(self._updates)
             return list(self._updates)
 
+    def take_updates(self) -> list[dict[str, Any]]:
+        """Pending updates, removed: a webhook delivers them instead of getUpdates."""
+        with self._cond:
+            taken, self._updates = self._updates, []
+            return taken
+
     def wait_updates(self, offset: int | None, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         with self._cond:

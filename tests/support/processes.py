@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,14 @@ import httpx
 from tests.support.fake_telegram import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_PY = str(ROOT / ".venv" / "bin" / "python")
-RASA = str(ROOT / ".venv-rasa" / "bin" / "rasa")
+#: The application's Python: the checkout's virtualenv, else the one running the tests (a worktree).
+APP_PY = str(
+    ROOT / ".venv" / "bin" / "python"
+    if (ROOT / ".venv" / "bin" / "python").exists()
+    else Path(sys.executable)
+)
+#: Rasa: the checkout's .venv-rasa, or the one named by MINWEI_RASA_VENV (a worktree).
+RASA = str(Path(os.environ.get("MINWEI_RASA_VENV", ROOT / ".venv-rasa")) / "bin" / "rasa")
 RASA_MODEL = Path(
     os.environ.get("MINWEI_E2E_RASA_MODEL", ROOT / "models" / "rasa" / "minwei.tar.gz")
 )

@@ -1,0 +1,307 @@
+"""The cluster profile under load and faults, on one machine: PostgreSQL, Redis, 2 Rasa servers (tracker
+store on PostgreSQL, lock store on Redis), 2 action servers, 2 bot workers in webhook mode, HAProxy in
+front of the webhooks, the Rasa servers and the action servers (configuration from scripts/cluster.py),
+Telegram on loopback (tests/support/fake_telegram.py).
+
+1. Group intake throughput: the same number of grid-group messages pushed as fast as the load balancer
+   takes them, first with one bot worker (the other stopped), then with two; updates handled a second
+   from the first push to the last row done.
+2. A steady mixed load (group messages, grid members' forwards, residents' commands and residents'
+   reports told to Rasa over four turns), during which one bot worker, one Rasa server and one action
+   server are SIGKILLed (each restarted a little later) and Redis is restarted once.
+
+    .venv/bin/python -m benchmarks.bench_cluster [--updates 20000] [--throughput 3000]
+
+Prints what it does and, as its last line, one JSON object: pushed, handled, lost, duplicated_tickets,
+duplicated_replies, out_of_order, kills, throughput with 1 and 2 workers and speedup_2_workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, text
+
+from tests.support import cluster, postgres, processes
+from tests.support.fake_telegram import FakeTelegram, FakeTelegramServer, free_port
+from tickets.db import Database
+from tickets.models import InboxItem, Person, Ticket
+
+sys.path.insert(0, str(processes.ROOT / "scripts"))
+import cluster as layout
+
+RESIDENT_TURNS = ["康乐苑{n}栋门口盏路灯唔着成个礼拜", "对", "冇相", "可以"]
+REPORTERS = range(881000, 881400)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class Redis:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.log = workdir / "redis.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        layout.wait_tcp("127.0.0.1", self.port, 30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+
+
+def drained(db: Database, pushed: int) -> bool:
+    with db.session() as s:
+        stored = s.scalar(select(func.count(InboxItem.id))) or 0
+        done = s.scalar(select(func.count(InboxItem.id)).where(InboxItem.status == "done")) or 0
+    return stored >= pushed and done >= pushed
+
+
+def throughput(
+    traffic: cluster.Traffic, balancer: cluster.Balancer, db: Database, n: int, base: int
+) -> float:
+    """Push ``n`` group messages through the balancer (8 at a time) and time them until done."""
+    telegram = traffic.telegram
+    updates = []
+    for k in range(n):
+        who = traffic.neighbours[k % len(traffic.neighbours)]
+        pool = cluster.DEMANDS if k % 5 == 0 else cluster.CHATTER
+        telegram.message(who, pool[k % len(pool)].format(n=base + k), chat=traffic.chat)
+        updates.extend(telegram.take_updates())
+    traffic.pushed += len(updates)
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool_:
+        list(pool_.map(balancer.post, updates))
+    while not drained(db, traffic.pushed):
+        time.sleep(0.2)
+    return n / (time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=20000, help="updates of the mixed load")
+    parser.add_argument("--throughput", type=int, default=3000, help="group messages per measure")
+    parser.add_argument("--rate", type=float, default=120.0, help="mixed load, updates a second")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="minwei-cluster-"))
+    log(f"work directory {workdir}")
+    pg = postgres.start()
+    admin = create_engine(pg.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE minwei"))
+        conn.execute(text("CREATE DATABASE rasa"))
+    admin.dispose()
+    url = pg.url.rsplit("/", 1)[0] + "/minwei"
+    db = cluster.prepare(url)
+    telegram = FakeTelegram()
+    traffic = cluster.Traffic(telegram)
+    server = FakeTelegramServer(telegram).start()
+    redis = Redis(workdir)
+    redis.start()
+    bots = cluster.workers(2, url=url, telegram=server, workdir=workdir, lease=5.0)
+    rasa_ports, action_ports = [free_port(), free_port()], [free_port(), free_port()]
+    lb = layout.Cluster(
+        database_url=pg.url.rsplit("/", 1)[0] + "/rasa",
+        redis_url=f"redis://127.0.0.1:{redis.port}/0",
+        bots=[("127.0.0.1", b.port) for b in bots],
+        rasa=[("127.0.0.1", p) for p in rasa_ports],
+        actions=[("127.0.0.1", p) for p in action_ports],
+        consoles=[("127.0.0.1", free_port())],
+        webhook_port=free_port(),
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        console_port=free_port(),
+    )
+    files = layout.render(lb, workdir / "etc")
+    haproxy = processes.Process(
+        "haproxy",
+        [shutil.which("haproxy") or "haproxy", "-db", "-f", str(files["haproxy.cfg"])],
+        dict(os.environ),
+        workdir / "haproxy.log",
+    )
+    env = dict(bots[0].process.env)
+    env.pop("BOT_WORKER_ID", None)
+    env["RASA_URL"] = lb.lb(lb.rasa_port)
+    for b in bots:
+        b.process.env["RASA_URL"] = env["RASA_URL"]
+    rasas = [
+        processes.Process(
+            f"rasa{n}",
+            [
+                processes.RASA,
+                "run",
+                "--enable-api",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-m",
+                str(processes.RASA_MODEL),
+                "--endpoints",
+                str(files["endpoints.yml"]),
+                "--credentials",
+                str(processes.ROOT / "credentials.yml"),
+            ],
+            {**env, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
+            workdir / f"rasa{n}.log",
+            ready_url=f"http://127.0.0.1:{port}/status",
+        )
+        for n, port in enumerate(rasa_ports, 1)
+    ]
+    actions = [
+        processes.Process(
+            f"actions{n}",
+            [processes.APP_PY, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+            {**env, "SANIC_HOST": "127.0.0.1"},
+            workdir / f"actions{n}.log",
+            ready_url=f"http://127.0.0.1:{port}/health",
+        )
+        for n, port in enumerate(action_ports, 1)
+    ]
+    webhook = cluster.Worker(haproxy, lb.webhook_port)
+    balancer = cluster.Balancer([webhook])
+    everything = [haproxy, *actions, *rasas, *(b.process for b in bots)]
+    kills: list[str] = []
+    try:
+        haproxy.start()
+        for a in actions:
+            a.start()
+        log("starting 2 Rasa servers (a few minutes)")
+        for r in rasas:
+            r.start(timeout=900)
+        bots[0].process.start()
+        cluster.wait_listening(bots[0])
+        time.sleep(3)  # HAProxy's health checks see the second worker down
+        log(f"throughput, 1 worker: {args.throughput} group messages")
+        one = throughput(traffic, balancer, db, args.throughput, 1_000_000)
+        log(f"  {one:.0f} updates/s")
+        bots[1].process.start()
+        cluster.wait_listening(bots[1])
+        time.sleep(3)
+        log(f"throughput, 2 workers: {args.throughput} group messages")
+        two = throughput(traffic, balancer, db, args.throughput, 2_000_000)
+        log(f"  {two:.0f} updates/s")
+
+        log(f"mixed load with faults: {args.updates} updates at ~{args.rate:.0f}/s")
+        reporters = [telegram.user(u, f"居民{u % 1000}") for u in REPORTERS]
+        turns = [(r, t.format(n=k + 1)) for t in RESIDENT_TURNS for k, r in enumerate(reporters)]
+        start_pushed = traffic.pushed
+        faults = {
+            int(args.updates * 0.2): "bot",
+            int(args.updates * 0.4): "rasa",
+            int(args.updates * 0.6): "actions",
+            int(args.updates * 0.8): "redis",
+        }
+        restarts: list[tuple[float, Any]] = []
+        started = time.monotonic()
+        step = 0
+        while traffic.pushed - start_pushed < args.updates:
+            step += 1
+            if step % 20 == 0 and turns:
+                user, said = turns.pop(0)
+                telegram.message(user, said)
+                updates = telegram.take_updates()
+                traffic.pushed += len(updates)
+            else:
+                updates = traffic.next_updates()
+            for u in updates:
+                balancer.post(u)
+            done = traffic.pushed - start_pushed
+            for at in [a for a in faults if done >= a]:
+                what = faults.pop(at)
+                kills.append(what)
+                log(f"  {done} pushed: {what}")
+                if what == "bot":
+                    bots[0].process.kill()
+                    restarts.append((time.monotonic() + 10, bots[0].process))
+                elif what == "rasa":
+                    rasas[0].kill()
+                    restarts.append((time.monotonic() + 5, rasas[0]))
+                elif what == "actions":
+                    actions[0].kill()
+                    restarts.append((time.monotonic() + 5, actions[0]))
+                else:
+                    redis.stop()
+                    redis.start()
+            for due, process in list(restarts):
+                if time.monotonic() >= due:
+                    restarts.remove((due, process))
+                    process.process = None
+                    process.ready_url = None  # started in the background; HAProxy finds it
+                    process.start()
+            behind = done / args.rate - (time.monotonic() - started)
+            if behind > 0:
+                time.sleep(behind)
+        for _, process in restarts:
+            process.ready_url = None
+            process.start()
+        log("waiting for everything to be handled and sent")
+        settled = cluster.wait_settled(db, traffic, timeout=1800)
+        result: dict[str, Any] = cluster.figures(db, traffic)
+        with db.session() as s:
+            reports = s.execute(
+                select(Person.telegram_user_id, func.count(Ticket.id))
+                .join(Ticket, Ticket.reporter_id == Person.id)
+                .where(Person.telegram_user_id.in_(list(REPORTERS)))
+                .group_by(Person.telegram_user_id)
+            ).all()
+        result["duplicated_tickets"] += sum(n - 1 for _, n in reports if n > 1)
+        result.update(
+            {
+                "settled": settled,
+                "kills": kills,
+                "reporters": len(reporters),
+                "reporters_with_a_ticket": len(reports),
+                "group_intake_1_worker_per_s": round(one, 1),
+                "group_intake_2_workers_per_s": round(two, 1),
+                "speedup_2_workers": round(two / one, 2),
+                "balancer_retries": balancer.retries,
+                "cores": os.cpu_count(),
+                "load_average": os.getloadavg()[0],
+            }
+        )
+        if not settled:
+            result["unfinished"] = cluster.unfinished(db)[:20]
+        errors = {p.name: [e[:300] for e in p.errors()[-5:]] for p in everything if p.errors()}
+        if errors:
+            result["errors_logged"] = errors
+        print(json.dumps(result, ensure_ascii=False, default=str))
+    finally:
+        balancer.close()
+        for p in everything:
+            p.stop()
+        redis.stop()
+        server.stop()
+        db.dispose()
+        pg.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    for sig in (signal.SIGTERM,):
+        signal.signal(sig, lambda *_: sys.exit(1))
+    raise SystemExit(main())
