@@ -34,7 +34,7 @@ from console.security import (
     SecurityHeadersMiddleware,
     SessionMiddleware,
 )
-from console.views import auth, dashboard, exports, public, review, tickets, tryout
+from console.views import auth, dashboard, exports, models, public, review, tickets, tryout
 from tickets import links
 from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
@@ -135,7 +135,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     protected = [Depends(check_csrf)]
-    for views in (auth, tickets, review, dashboard, exports, tryout):
+    for views in (auth, tickets, review, dashboard, exports, tryout, models):
         app.include_router(views.router, dependencies=protected)
     app.include_router(public.router)
     app.include_router(open311.router)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tickets import clock, messages, outbox, services, workchats
+from tickets import clock, learning, messages, outbox, services, workchats
 from tickets.clock import Due, DueKind
 from tickets.domain import Domain
 from tickets.models import DueItem, OutboxItem, Ticket, Unit
@@ -70,6 +70,7 @@ def run_pass(
     """Do up to ``limit`` due items (steps that become due while the pass runs included)."""
     now = now or domain.clock()
     replan(session, domain, limit=REPLAN_BATCH)
+    plan_retrain(session, domain, now)
     steps: list[Step] = []
     seen: set[int] = set()
     while len(seen) < limit:
@@ -100,6 +101,37 @@ def replan(session: Session, domain: Domain, *, limit: int) -> int:
     return len(tickets)
 
 
+def plan_retrain(session: Session, domain: Domain, now: datetime) -> None:
+    """Keep one pending weekly retrain planned (``learning.retrain_every``): one period after the
+    last one done, or after now when there was none. The key is the moment, so two passes planning
+    it at once insert one row."""
+    every = domain.rules.retrain_every
+    if every is None:
+        return
+    kind = DueKind.RETRAIN.value
+    pending = session.scalar(
+        select(DueItem.id).where(DueItem.kind == kind, DueItem.status == clock.PENDING).limit(1)
+    )
+    if pending is not None:
+        return
+    last = session.scalar(
+        select(func.max(DueItem.due_at)).where(DueItem.kind == kind, DueItem.status == "done")
+    )
+    due_at = every.after(last or now, domain.calendar, domain.settings.timezone)
+    row = {
+        "ticket_id": None,
+        "chat_id": None,
+        "kind": kind,
+        "key": f"retrain:{clock._stamp(due_at)}",
+        "due_at": due_at,
+        "status": "pending",
+        "data": {},
+        "created_at": now,
+        "result": {},
+    }
+    clock.insert_ignoring_duplicates(session, [row])
+
+
 def _claim(session: Session, now: datetime, limit: int, seen: set[int]) -> Sequence[DueItem]:
     stmt = (
         select(DueItem)
@@ -121,6 +153,13 @@ def _handle(session: Session, domain: Domain, item: DueItem, now: datetime) -> S
         result = groupstatus.flush(session, domain, item, now)
         _finish(item, "done", now, result)
         return Step(kind.value, None, None, item.due_at, "done", item.chat_id, result)
+    if kind is DueKind.RETRAIN:
+        started = learning.start_retrain(
+            session, domain.settings, actor=None, label="每周自动再训练", now=now
+        )
+        result = {"started": started}
+        _finish(item, "done", now, result)
+        return Step(kind.value, None, None, item.due_at, "done", None, result)
     ticket = session.scalar(
         select(Ticket).where(Ticket.id == item.ticket_id).with_for_update(skip_locked=True)
     )
