@@ -178,7 +178,7 @@ def retrain(
     if active == version:
         reasons = ["候选模型与当前模型完全相同（没有新的更正）"]
     promoted = not reasons
-    data = {
+    data: dict[str, Any] = {
         "figures": candidate,
         "active_figures": current,
         "tolerance": tolerance,

@@ -155,7 +155,7 @@ class PipelineClassifier:
             raise ClassifierUnavailable("NLU 流水线尚未加载")
 
         def run() -> list[Any]:
-            return live.get().classify(list(texts))  # type: ignore[no-any-return]
+            return live.get().classify(list(texts))
 
         results = await asyncio.to_thread(run)
         return [Classification.from_nlu(r) for r in results]

@@ -86,11 +86,11 @@ def correction_examples(session: Session, *, require_confirmation: bool = False)
         .order_by(LabelFeedback.id)
     ).tuples()
     by_text: dict[str, list[tuple[LabelFeedback, Ticket | None, tuple[str, bool]]]] = {}
-    for item, ticket in rows:
-        label = label_of(item.corrected or {})
-        if label is None or not item.text.strip():
+    for fb, tk in rows:
+        found = label_of(fb.corrected or {})
+        if found is None or not fb.text.strip():
             continue
-        by_text.setdefault(" ".join(redact(item.text).split()), []).append((item, ticket, label))
+        by_text.setdefault(" ".join(redact(fb.text).split()), []).append((fb, tk, found))
     out = []
     for items in by_text.values():
         item, ticket, label = items[-1]

@@ -118,7 +118,7 @@ def plan_retrain(session: Session, domain: Domain, now: datetime) -> None:
         select(func.max(DueItem.due_at)).where(DueItem.kind == kind, DueItem.status == "done")
     )
     due_at = every.after(last or now, domain.calendar, domain.settings.timezone)
-    row = {
+    row: dict[str, Any] = {
         "ticket_id": None,
         "chat_id": None,
         "kind": kind,
