@@ -2,6 +2,12 @@
 
     nice python -m benchmarks.bench_learning_curve [--rounds 6] [--batch 200] [--start 300]
 
+or one process per strategy, then the table and plot from both reports:
+
+    nice python -m benchmarks.bench_learning_curve --strategy uncertain --out reports/a.json &
+    nice python -m benchmarks.bench_learning_curve --strategy random --out reports/b.json &
+    python -m benchmarks.bench_learning_curve --merge reports/a.json reports/b.json
+
 TipDM Cup 2020 problem C (``../shared/datasets/tipdm2020c_labeled``, read in place, never copied): its
 7-class first-level label, fixed split (train.csv / test.csv), titles. Start: a model trained on all
 of data/nlu plus ``--start`` random messages of tipdm's train split (their label as the category).
@@ -125,9 +131,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--start", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--strategy",
+        choices=[*STRATEGIES, "both"],
+        default="both",
+        help="one strategy per process (two processes in parallel, then --merge)",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="only merge these reports into one table and plot",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench_learning_curve.json")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "learning-curve.svg")
     args = parser.parse_args(argv)
+    if args.merge:
+        results: dict[str, list[dict[str, Any]]] = {}
+        for path in args.merge:
+            results.update(json.loads(path.read_text(encoding="utf-8"))["results"])
+        report(results, args)
+        return 0
     if not (args.dataset / "train.csv").is_file():
         print(f"no dataset at {args.dataset}")
         return 1
@@ -144,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         f"examples + {len(start_rows)} tipdm to start; rounds of {args.batch}"
     )
     results: dict[str, list[dict[str, Any]]] = {}
+    strategies = STRATEGIES if args.strategy == "both" else (args.strategy,)
     with tempfile.TemporaryDirectory(prefix="minwei-curve-") as tmp:
         base = Registry.open(Path(tmp) / "base")
         started = time.perf_counter()
@@ -159,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
-        for strategy in STRATEGIES:
+        for strategy in strategies:
             root = Path(tmp) / strategy
             shutil.copytree(base.root, root)
             registry = Registry.open(root)
@@ -175,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                     "seconds": round(first.seconds, 1),
                 }
             ]
+            results[strategy] = rows
             for round_ in range(1, args.rounds + 1):
                 chosen = set(pick(strategy, registry, pool, args.batch, srng))
                 corrections += [example(pool[i]) for i in sorted(chosen)]
@@ -197,13 +224,34 @@ def main(argv: list[str] | None = None) -> int:
                     f"active {row['active_macro_f1']:.4f}) {row['seconds']:.0f} s",
                     flush=True,
                 )
-            results[strategy] = rows
+                write(results, args)  # after every round: a long run can be read while it goes
+    report(results, args)
+    return 0
+
+
+def write(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {"args": {k: str(v) for k, v in vars(args).items()}, "results": results},
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:
+    """The table (rounds every strategy reached) and the plot."""
+    names = [s for s in STRATEGIES if s in results]
+    rounds = min(len(results[s]) for s in names)
     print()
-    print("| 更正条数 | " + " | ".join(f"{s} macro-F1（候选/启用）" for s in STRATEGIES) + " |")
-    print("|---|" + "---|" * len(STRATEGIES))
-    for i in range(args.rounds + 1):
+    print("| 更正条数 | " + " | ".join(f"{s} macro-F1（候选/启用）" for s in names) + " |")
+    print("|---|" + "---|" * len(names))
+    for i in range(rounds):
         cells = []
-        for s in STRATEGIES:
+        for s in names:
             r = results[s][i]
             cells.append(f"{r['macro_f1']:.4f} / {r['active_macro_f1']:.4f}")
         print(f"| {results[STRATEGIES[0]][i]['corrections']} | {' | '.join(cells)} |")
@@ -223,7 +271,6 @@ def main(argv: list[str] | None = None) -> int:
         f"tipdm2020c 测试集 macro-F1 与员工更正条数（起点：data/nlu + {args.start} 条 tipdm）",
     )
     print(f"report: {args.out}\nplot: {args.plot}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -189,8 +189,14 @@ def retrain(args: argparse.Namespace) -> int:
                     uow.session, settings, actor=actor, label=args.actor_label, now=now_utc()
                 )
                 uow.commit()
+        except Exception as e:
+            with db.unit_of_work() as uow:  # the console shows that it failed, and why
+                learning.record_failure(uow.session, args.actor_id, args.actor_label, repr(e))
+                uow.commit()
+            raise
         finally:
             db.dispose()
+            learning.finished(settings)
     print(outcome.summary())
     if args.json:
         print(json.dumps(outcome.as_dict(), ensure_ascii=False))

@@ -14,6 +14,7 @@ button, the weekly job on the supervision clock), so no request or clock pass wa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from nlu.data import Example
 from nlu.pii import redact
-from tickets.models import LabelFeedback, ModelEvent, ModelVersion, Person, Ticket
+from tickets.models import LabelFeedback, ModelEvent, ModelVersion, Person, Ticket, utcnow
 from tickets.settings import ROOT, VAR_DIR, Settings
 
 #: The intent of "not a demand" corrections (data/nlu has narrower ones for notices and thanks).
@@ -272,6 +273,19 @@ def history(session: Session, settings: Settings) -> tuple[list[ModelVersion], s
 
 def events(session: Session, limit: int = 50) -> list[ModelEvent]:
     return list(session.scalars(select(ModelEvent).order_by(ModelEvent.id.desc()).limit(limit)))
+
+
+def record_failure(session: Session, actor_id: int | None, label: str, error: str) -> None:
+    actor = session.get(Person, actor_id) if actor_id else None
+    _log_event(session, "failed", None, actor, label, utcnow(), error=error[:500])
+
+
+def finished(settings: Settings) -> None:
+    """Forget the pid of a retrain this process was (called by that process when it ends)."""
+    pid_file = registry_root(settings) / "retrain.pid"
+    with contextlib.suppress(OSError, ValueError):
+        if int(pid_file.read_text().strip()) == os.getpid():
+            pid_file.unlink()
 
 
 def running(settings: Settings) -> bool:

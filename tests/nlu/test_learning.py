@@ -4,12 +4,13 @@ when it is no worse on the frozen set, refused with the figures otherwise; rollb
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from nlu.data import Example, load_examples, split
-from nlu.learning import compare, retrain, training_set
+from nlu.learning import Outcome, compare, retrain, training_set
 from nlu.pipeline import load_pipeline
 from nlu.registry import LiveModel, Registry, RegistryError, read_active
 
@@ -34,14 +35,29 @@ def frozen() -> list[dict]:
     return [ex.as_record() for ex in _small(split(load_examples(), "test"), 4)]
 
 
-def test_a_refused_candidate_keeps_the_active_model_and_says_why(
-    tmp_path: Path, shipped: list[Example], frozen: list[dict]
-) -> None:
-    registry = Registry.open(tmp_path / "registry")
+@pytest.fixture(scope="module")
+def base(
+    tmp_path_factory: pytest.TempPathFactory, shipped: list[Example], frozen: list[dict]
+) -> tuple[Path, Outcome]:
+    """A registry whose first version (trained on ``shipped``) is active; tests work on copies."""
+    registry = Registry.open(tmp_path_factory.mktemp("base") / "registry")
     first = retrain(
         [], registry=registry, shipped=shipped, eval_records=frozen, seed=None, by="test"
     )
+    return registry.root, first
+
+
+def _copy(base: tuple[Path, Outcome], tmp_path: Path) -> tuple[Registry, Outcome]:
+    shutil.copytree(base[0], tmp_path / "registry")
+    return Registry.open(tmp_path / "registry"), base[1]
+
+
+def test_a_refused_candidate_keeps_the_active_model_and_says_why(
+    tmp_path: Path, shipped: list[Example], frozen: list[dict], base: tuple[Path, Outcome]
+) -> None:
+    registry, first = _copy(base, tmp_path)
     assert first.promoted and registry.active() == first.candidate
+    assert first.active is None and first.entry["event"] == "promoted"
     # "Corrections" that call most demands of the shipped data non-demands: a worse model.
     demands = [ex for ex in shipped if ex.is_demand]
     bad = [Example(text=ex.text, intent="chitchat") for i, ex in enumerate(demands) if i % 4]
@@ -63,10 +79,9 @@ def test_a_refused_candidate_keeps_the_active_model_and_says_why(
 
 
 def test_promotion_rollback_and_the_live_model_follow_the_registry(
-    tmp_path: Path, shipped: list[Example], frozen: list[dict]
+    tmp_path: Path, shipped: list[Example], frozen: list[dict], base: tuple[Path, Outcome]
 ) -> None:
-    registry = Registry.open(tmp_path / "registry")
-    first = retrain([], registry=registry, shipped=shipped, eval_records=frozen, seed=None)
+    registry, first = _copy(base, tmp_path)
     live = LiveModel(
         load_pipeline(registry.path(first.candidate)), root=registry.root, check_seconds=0
     )
@@ -114,13 +129,16 @@ def test_compare_names_each_figure_below_the_tolerance() -> None:
     assert reasons[0].startswith("诉求 F1 0.9500") and reasons[1].startswith("紧急召回率 0.8000")
 
 
-def test_the_command_line_retrains_from_a_file_and_rolls_back(
-    tmp_path: Path, shipped: list[Example], frozen: list[dict], capsys: pytest.CaptureFixture[str]
+def test_the_command_line_rolls_back_and_lists_the_history(
+    tmp_path: Path,
+    shipped: list[Example],
+    frozen: list[dict],
+    base: tuple[Path, Outcome],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from nlu.cli import main
 
-    registry = Registry.open(tmp_path / "registry")
-    first = retrain([], registry=registry, shipped=shipped, eval_records=frozen, seed=None)
+    registry, first = _copy(base, tmp_path)
     second = retrain(
         [Example("楼道灯坏咗成个礼拜", "demand_streetlight")],
         registry=registry,

@@ -89,7 +89,7 @@ def test_with_confirmation_required_a_label_counts_once_two_people_gave_it(
     assert [ex.intent for ex in confirmed] == ["demand_parking"]
 
 
-def test_a_console_correction_is_in_the_next_retrain_and_rollback_is_logged(
+def test_a_staff_correction_is_in_the_next_retrain_and_rollback_is_logged(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
     settings = Settings(
