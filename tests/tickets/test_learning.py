@@ -176,6 +176,17 @@ def test_the_weekly_retrain_is_planned_and_started_on_the_supervision_clock(
     )
     with db.unit_of_work() as uow:
         supervision.run_pass(uow.session, domain)
+        assert uow.session.scalar(select(DueItem).where(DueItem.kind == "retrain")) is None
+        services.record_feedback(  # a correction: now there is something to learn from
+            session=uow.session,
+            domain=domain,
+            text="楼道灯坏咗成个礼拜",
+            predicted={"is_demand": False},
+            corrected={"is_demand": True, "category": "streetlight", "urgent": False},
+            actor="review",
+            source="review",
+        )
+        supervision.run_pass(uow.session, domain)
         supervision.run_pass(uow.session, domain)  # planned once
         uow.commit()
     with db.session() as s:
@@ -193,11 +204,26 @@ def test_the_weekly_retrain_is_planned_and_started_on_the_supervision_clock(
         with db.session() as s:
             event = s.scalars(select(ModelEvent)).one()
             assert (event.kind, event.actor_label) == ("requested", "每周自动再训练")
-            pending = s.scalars(
+            # Learned up to that correction: nothing new, so no next retrain planned yet …
+            assert s.scalars(select(DueItem).where(DueItem.status == "pending")).all() == []
+        assert learning.running(domain.settings)
+        with db.unit_of_work() as uow:
+            services.record_feedback(
+                session=uow.session,
+                domain=domain,
+                text="3栋门口有车乱停",
+                predicted={"is_demand": False},
+                corrected={"is_demand": True, "category": "parking", "urgent": False},
+                actor="review",
+                source="review",
+            )
+            supervision.run_pass(uow.session, domain)
+            pending = uow.session.scalars(
                 select(DueItem).where(DueItem.kind == "retrain", DueItem.status == "pending")
             ).one()
+            # … until a new correction: a week after the last one.
             assert pending.due_at == clock() - timedelta(minutes=1) + timedelta(days=7)
-        assert learning.running(domain.settings)
+            uow.commit()
     finally:
         # The retrain process this test started: stop it (by its id) rather than train for minutes.
         pid = int((tmp_path / "reg" / "retrain.pid").read_text())

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from tickets import clock, learning, messages, outbox, services, workchats
 from tickets.clock import Due, DueKind
 from tickets.domain import Domain
-from tickets.models import DueItem, OutboxItem, Ticket, Unit
+from tickets.models import DueItem, LabelFeedback, OutboxItem, Ticket, Unit
 from tickets.statuses import Status
 from tickets.usecases import groupstatus
 
@@ -102,9 +102,9 @@ def replan(session: Session, domain: Domain, *, limit: int) -> int:
 
 
 def plan_retrain(session: Session, domain: Domain, now: datetime) -> None:
-    """Keep one pending weekly retrain planned (``learning.retrain_every``): one period after the
-    last one done, or after now when there was none. The key is the moment, so two passes planning
-    it at once insert one row."""
+    """Keep one weekly retrain planned (``learning.retrain_every``) while there are staff corrections
+    it has not learned from: one period after the last one, or after now when there was none. The key
+    is the moment, so two passes planning it at once insert one row."""
     every = domain.rules.retrain_every
     if every is None:
         return
@@ -114,10 +114,16 @@ def plan_retrain(session: Session, domain: Domain, now: datetime) -> None:
     )
     if pending is not None:
         return
-    last = session.scalar(
-        select(func.max(DueItem.due_at)).where(DueItem.kind == kind, DueItem.status == "done")
-    )
-    due_at = every.after(last or now, domain.calendar, domain.settings.timezone)
+    last = session.scalars(
+        select(DueItem)
+        .where(DueItem.kind == kind, DueItem.status == "done")
+        .order_by(DueItem.due_at.desc())
+        .limit(1)
+    ).first()
+    learned = int((last.result or {}).get("feedback_id") or 0) if last else 0
+    if session.scalar(select(LabelFeedback.id).where(LabelFeedback.id > learned).limit(1)) is None:
+        return  # nothing new to learn from
+    due_at = every.after(last.due_at if last else now, domain.calendar, domain.settings.timezone)
     row: dict[str, Any] = {
         "ticket_id": None,
         "chat_id": None,
@@ -157,7 +163,10 @@ def _handle(session: Session, domain: Domain, item: DueItem, now: datetime) -> S
         started = learning.start_retrain(
             session, domain.settings, actor=None, label="每周自动再训练", now=now
         )
-        result = {"started": started}
+        result = {
+            "started": started,
+            "feedback_id": session.scalar(select(func.max(LabelFeedback.id))) or 0,
+        }
         _finish(item, "done", now, result)
         return Step(kind.value, None, None, item.due_at, "done", None, result)
     ticket = session.scalar(
