@@ -299,6 +299,10 @@ def running(settings: Settings) -> bool:
     return True
 
 
+#: Retrain processes this process started (kept so that they are reaped when they end).
+_JOBS: list[subprocess.Popen[bytes]] = []
+
+
 def start_retrain(
     session: Session, settings: Settings, *, actor: Person | None, label: str, now: datetime
 ) -> bool:
@@ -315,10 +319,12 @@ def start_retrain(
     else:
         command += ["--actor-label", label]
     env = {**os.environ, "DATABASE_URL": settings.database_url}
+    _JOBS[:] = [p for p in _JOBS if p.poll() is None]  # reap the finished ones
     with open(VAR_DIR / "retrain.log", "ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, stdout=log, stderr=log, env=env, start_new_session=True
         )
+    _JOBS.append(process)
     (root / "retrain.pid").write_text(str(process.pid))
     _log_event(session, "requested", None, actor, label, now, pid=process.pid)
     return True

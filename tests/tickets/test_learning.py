@@ -199,7 +199,7 @@ def test_the_weekly_retrain_is_planned_and_started_on_the_supervision_clock(
         uow.commit()
     try:
         assert [(st.kind, st.outcome, st.detail) for st in steps] == [
-            ("retrain", "done", {"started": True})
+            ("retrain", "done", {"started": True, "feedback_id": 1})
         ]
         with db.session() as s:
             event = s.scalars(select(ModelEvent)).one()
