@@ -119,6 +119,8 @@ class PipelineClassifier:
         self._registry = registry
         self._check_seconds = check_seconds
         self._live: Any = None
+        if pipeline is not None:  # the console's shared pipeline is used without start()
+            self._follow(pipeline)
 
     def _follow(self, pipe: Pipeline) -> None:
         from nlu.registry import LiveModel
@@ -133,7 +135,6 @@ class PipelineClassifier:
 
     async def start(self) -> None:
         if self._pipe is not None:
-            self._follow(self._pipe)
             return
 
         def load() -> Pipeline:

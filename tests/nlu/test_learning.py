@@ -154,3 +154,32 @@ def test_the_command_line_rolls_back_and_lists_the_history(
     out = capsys.readouterr().out
     assert f"{first.candidate} ✅ | rolled_back" in out
     assert json.loads((registry.root / "registry.json").read_text())["active"] == first.candidate
+
+
+def test_the_bots_group_classifier_follows_the_registry_without_start(
+    tmp_path: Path, shipped: list[Example], frozen: list[dict], base: tuple[Path, Outcome]
+) -> None:
+    """The console hands its loaded pipeline to the group classifier and never calls start()."""
+    import asyncio
+
+    from tickets.classification import PipelineClassifier
+
+    registry, first = _copy(base, tmp_path)
+    second = retrain(
+        [Example("楼道灯坏咗成个礼拜", "demand_streetlight")],
+        registry=registry,
+        shipped=shipped,
+        eval_records=frozen,
+        tolerance=1.0,
+        seed=None,
+    )
+    classifier = PipelineClassifier(
+        pipeline=load_pipeline(registry.path(first.candidate)),
+        registry=registry.root,
+        check_seconds=0,
+    )
+    [result] = asyncio.run(classifier.classify(["3栋电梯又坏咗"]))
+    assert result.classifier_version == second.candidate
+    registry.rollback(first.candidate)
+    [result] = asyncio.run(classifier.classify(["3栋电梯又坏咗"]))
+    assert result.classifier_version == first.candidate
