@@ -86,7 +86,7 @@ class Stack:
 async def make_classifier(settings: Settings, rasa: RasaClient) -> Classifier:
     """The configured group classifier; the in-process pipeline falls back to Rasa when unavailable."""
     if settings.group_classifier == "pipeline":
-        pipeline = PipelineClassifier(settings.nlu_model_dir)
+        pipeline = PipelineClassifier(settings.nlu_model_dir, registry=settings.model_registry)
         try:
             await pipeline.start()
             return pipeline

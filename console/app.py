@@ -40,6 +40,7 @@ from console.views import (
     dashboard,
     exports,
     follow,
+    models,
     projects,
     public,
     public_projects,
@@ -147,7 +148,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     protected = [Depends(check_csrf)]
-    for views in (auth, tickets, review, follow, dashboard, exports, tryout, projects):
+    for views in (auth, tickets, review, follow, dashboard, exports, tryout, projects, models):
         app.include_router(views.router, dependencies=protected)
     app.include_router(board.router)  # /p/board before /p/{code}
     app.include_router(public_projects.router)  # before /p/{code}

@@ -34,7 +34,7 @@ def group_classifier(nlu: object, settings: Settings, rasa: RasaClient) -> Group
     in-process pipeline (the one loaded above) unless ``BOT_GROUP_CLASSIFIER=rasa`` or it is not
     loaded, then Rasa's ``/model/parse``."""
     if settings.group_classifier == "pipeline" and isinstance(nlu, NluClassifier):
-        return PipelineClassifier(pipeline=nlu.pipeline)
+        return PipelineClassifier(pipeline=nlu.pipeline, registry=settings.model_registry)
     return RasaParseClassifier(rasa)
 
 

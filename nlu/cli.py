@@ -1,4 +1,10 @@
-"""Command line of the NLU: ``python -m nlu {train,classify,evaluate,export,build-t2s}``.
+"""Command line of the NLU: ``python -m nlu {train,classify,evaluate,export,build-t2s,retrain,rollback,
+models}``.
+
+``retrain`` trains a candidate on data/nlu + staff corrections (from the database, or ``--corrections``
+JSON lines), scores it and the active model on the frozen evaluation set and promotes it only when it
+is no worse (nlu/learning.py); ``rollback VERSION`` makes an earlier version active; ``models`` lists
+the registry's history (nlu/registry.py).
 
 ``classify`` reads JSON lines ``{"id": ..., "text": ...}`` on stdin and writes one JSON line per input
 line, in order, on stdout: ``{"id", "is_demand", "demand_confidence", "category",
@@ -138,6 +144,118 @@ def build_t2s(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_session() -> Any:
+    """A database unit of work and the settings, for the commands that record in the database."""
+    from tickets.db import Database
+    from tickets.settings import Settings
+
+    settings = Settings.from_env()
+    return Database(settings.database_url), settings
+
+
+def retrain(args: argparse.Namespace) -> int:
+    _without_tensorflow()
+    from nlu.learning import read_corrections
+    from nlu.learning import retrain as run
+    from nlu.registry import Registry
+
+    root = args.registry
+    if args.corrections is not None or args.no_db:
+        corrections = read_corrections(args.corrections) if args.corrections else []
+        registry = Registry.open(root)
+        outcome = run(
+            corrections,
+            registry=registry,
+            tolerance=args.tolerance if args.tolerance is not None else 0.005,
+            by=args.actor_label,
+            log=lambda m: print(m, file=sys.stderr),
+        )
+    else:
+        import dataclasses
+
+        from tickets import learning
+        from tickets.models import Person
+        from tickets.models import utcnow as now_utc
+
+        db, settings = _db_session()
+        if root is not None:
+            settings = dataclasses.replace(settings, model_registry=root)
+        if args.tolerance is not None:
+            settings = dataclasses.replace(settings, learning_tolerance=args.tolerance)
+        try:
+            with db.unit_of_work() as uow:
+                actor = uow.session.get(Person, args.actor_id) if args.actor_id else None
+                outcome = learning.retrain(
+                    uow.session, settings, actor=actor, label=args.actor_label, now=now_utc()
+                )
+                uow.commit()
+        except Exception as e:
+            with db.unit_of_work() as uow:  # the console shows that it failed, and why
+                learning.record_failure(uow.session, args.actor_id, args.actor_label, repr(e))
+                uow.commit()
+            raise
+        finally:
+            db.dispose()
+            learning.finished(settings)
+    print(outcome.summary())
+    if args.json:
+        print(json.dumps(outcome.as_dict(), ensure_ascii=False))
+    return 0
+
+
+def rollback(args: argparse.Namespace) -> int:
+    from nlu.registry import Registry
+
+    if args.no_db:
+        entry = Registry.open(args.registry).rollback(args.version, by=args.actor_label)
+        print(f"当前模型：{entry['version']}（原为 {entry['previous']}）")
+        return 0
+    import dataclasses
+
+    from tickets import learning
+    from tickets.models import utcnow as now_utc
+
+    db, settings = _db_session()
+    if args.registry is not None:
+        settings = dataclasses.replace(settings, model_registry=args.registry)
+    try:
+        with db.unit_of_work() as uow:
+            previous = learning.rollback(
+                uow.session,
+                settings,
+                args.version,
+                actor=None,
+                label=args.actor_label,
+                now=now_utc(),
+            )
+            uow.commit()
+    finally:
+        db.dispose()
+    print(f"当前模型：{args.version}（原为 {previous}）")
+    return 0
+
+
+def models(args: argparse.Namespace) -> int:
+    from nlu.registry import Registry
+
+    registry = Registry.open(args.registry)
+    active = registry.active()
+    print("| 时间 | 版本 | 事件 | 诉求 F1 | 类别 macro-F1 | 紧急召回 | 紧急精确 | 说明 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for entry in registry.history():
+        f = entry.get("figures") or {}
+        cells = [
+            f"{f[k]:.4f}" if k in f else "—"
+            for k in ("demand_f1", "category_macro_f1", "urgent_recall", "urgent_precision")
+        ]
+        mark = " ✅" if entry["version"] == active else ""
+        print(
+            f"| {entry['at']} | {entry['version']}{mark} | {entry['event']} | {' | '.join(cells)} "
+            f"| {'；'.join(entry.get('reasons') or [])} |"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nlu", description="民微 Chinese NLU")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +293,31 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("build-t2s", help="regenerate data/lexicon/t2s_chars.tsv from OpenCC data")
     p.add_argument("source", type=Path, help="OpenCC TSCharacters.txt")
     p.set_defaults(func=build_t2s)
+
+    p = sub.add_parser(
+        "retrain", help="train on data/nlu + corrections; promote only if no worse on data/eval"
+    )
+    p.add_argument("--registry", type=Path, default=None, help="models registry directory")
+    p.add_argument(
+        "--corrections", type=Path, default=None, help="labelled JSON lines instead of the database"
+    )
+    p.add_argument("--no-db", action="store_true", help="do not use the database")
+    p.add_argument("--tolerance", type=float, default=None, help="allowed drop per figure")
+    p.add_argument("--actor-id", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--actor-label", default="命令行", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="also print the outcome as JSON")
+    p.set_defaults(func=retrain)
+
+    p = sub.add_parser("rollback", help="make an earlier model version active again")
+    p.add_argument("version")
+    p.add_argument("--registry", type=Path, default=None)
+    p.add_argument("--no-db", action="store_true")
+    p.add_argument("--actor-label", default="命令行", help=argparse.SUPPRESS)
+    p.set_defaults(func=rollback)
+
+    p = sub.add_parser("models", help="the models registry's history with figures")
+    p.add_argument("--registry", type=Path, default=None)
+    p.set_defaults(func=models)
 
     args = parser.parse_args(argv)
     try:

@@ -52,6 +52,7 @@ from nlu.data import Example
 from nlu.gazetteer import Gazetteer, write_resources
 from nlu.normalize import Normalizer
 from nlu.pipeline import Pipeline, load_pipeline, train_pipeline
+from nlu.registry import LiveModel
 from nlu.resources import DEFAULT_MODEL_DIR, LEXICON_DIR, resources_fingerprint
 from nlu.segment import Segmenter
 
@@ -186,6 +187,13 @@ class MinweiClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
         self._model_storage = model_storage
         self._resource = resource
         self._pipeline = pipeline
+        # Follow the models registry (nlu.registry): a promoted or rolled-back version replaces the
+        # model packed in Rasa's tar within seconds, as it does in the bot, so the two agree.
+        self._live = (
+            LiveModel(pipeline, check_seconds=float(self._config.get("registry_check_seconds", 10)))
+            if pipeline is not None
+            else None
+        )
 
     @classmethod
     def create(
@@ -222,13 +230,15 @@ class MinweiClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             # The same inputs as models/nlu (make train trains it first): copy it, do not train twice.
             train_pipeline(Path(directory) / "nlu", examples, reuse=DEFAULT_MODEL_DIR)
             self._pipeline = load_pipeline(Path(directory) / "nlu")
+        self._live = LiveModel(self._pipeline)
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
-        if self._pipeline is None or not messages:
+        if self._live is None or not messages:
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
-        for message, result in zip(messages, self._pipeline.classify(texts), strict=True):
+        pipeline = self._live.get()
+        for message, result in zip(messages, pipeline.classify(texts), strict=True):
             payload = result.as_dict()
             ranking = [
                 {"name": name, PREDICTED_CONFIDENCE_KEY: confidence}

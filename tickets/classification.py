@@ -9,12 +9,15 @@ one there. Everything between works on the dataclass.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tickets.errors import TicketError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from nlu.pipeline import NluResult, Pipeline
@@ -96,13 +99,39 @@ class Classifier(Protocol):
 class PipelineClassifier:
     """``nlu.pipeline`` in this process; a batch is classified in a worker thread.
 
-    ``pipeline``: one already loaded (the console shares the one it loaded for Open311)."""
+    ``pipeline``: one already loaded (the console shares the one it loaded for Open311). The model
+    follows the models registry (``nlu.registry.LiveModel``): when a retrain promotes a version or an
+    admin rolls back, the next batch after at most ``check_seconds`` is classified by the new model,
+    loaded in the worker thread while the old one keeps serving — no restart."""
 
     name = "pipeline"
 
-    def __init__(self, model_dir: Path | None = None, *, pipeline: Pipeline | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        pipeline: Pipeline | None = None,
+        registry: Path | None = None,
+        check_seconds: float = 10.0,
+    ) -> None:
         self._model_dir = model_dir
         self._pipe = pipeline
+        self._registry = registry
+        self._check_seconds = check_seconds
+        self._live: Any = None
+        if pipeline is not None:  # the console's shared pipeline is used without start()
+            self._follow(pipeline)
+
+    def _follow(self, pipe: Pipeline) -> None:
+        from nlu.registry import LiveModel
+
+        self._live = LiveModel(
+            pipe, root=self._registry, check_seconds=self._check_seconds, log=log.info
+        )
+
+    @property
+    def version(self) -> str | None:
+        return self._live.version if self._live is not None else None
 
     async def start(self) -> None:
         if self._pipe is not None:
@@ -119,13 +148,19 @@ class PipelineClassifier:
             self._pipe = await asyncio.to_thread(load)
         except Exception as e:  # the NLU reports its own errors; here it is just "unavailable"
             raise ClassifierUnavailable(f"无法加载 NLU 流水线：{e!r}") from e
+        self._follow(self._pipe)
 
     async def classify(self, texts: Sequence[str]) -> list[Classification]:
-        pipe = self._pipe
-        if pipe is None:
+        live = self._live
+        if live is None:
             raise ClassifierUnavailable("NLU 流水线尚未加载")
-        results = await asyncio.to_thread(pipe.classify, list(texts))
+
+        def run() -> list[Any]:
+            return live.get().classify(list(texts))
+
+        results = await asyncio.to_thread(run)
         return [Classification.from_nlu(r) for r in results]
 
     async def close(self) -> None:
         self._pipe = None
+        self._live = None

@@ -50,6 +50,7 @@ class DueKind(StrEnum):
     CALLBACK = "callback"  # 回访: ask the resident to rate once more
     AUTO_CLOSE = "auto_close"  # close as 未评价
     GROUP_STATUS = "group_status"  # combined status line to a grid group
+    RETRAIN = "retrain"  # the weekly NLU retrain on staff corrections (tickets.learning)
 
     @property
     def label(self) -> str:
@@ -60,7 +61,7 @@ class DueKind(StrEnum):
         """Who hears of it: staff, residents (quiet hours apply), or nobody (a change only)."""
         if self in (DueKind.CALLBACK, DueKind.GROUP_STATUS):
             return "resident"
-        if self in (DueKind.PUBLISH, DueKind.AUTO_CLOSE):
+        if self in (DueKind.PUBLISH, DueKind.AUTO_CLOSE, DueKind.RETRAIN):
             return "none"
         return "staff"
 
@@ -75,6 +76,7 @@ DUE_LABELS: dict[DueKind, str] = {
     DueKind.CALLBACK: "回访",
     DueKind.AUTO_CLOSE: "自动关闭（未评价）",
     DueKind.GROUP_STATUS: "群内进度",
+    DueKind.RETRAIN: "模型定期再训练",
 }
 
 #: ``due_items.status = 'pending'`` as a literal, not a bound parameter, so that SQLite uses the
@@ -174,6 +176,8 @@ class Rules:
     callback_close_after: Duration
     group_status_every: Duration
     quiet: QuietHours
+    #: How often the NLU is retrained on staff corrections (None: never on the clock).
+    retrain_every: Duration | None = None
     #: Changes when the file does: tickets planned with other rules are planned again.
     digest: str = field(default="")
 
@@ -191,6 +195,7 @@ _TOP_KEYS = {
     "callback",
     "group_status",
     "quiet_hours",
+    "learning",
 }
 
 
@@ -242,6 +247,7 @@ def load_rules(path: Path) -> Rules:
     public = section("public", {"publish_after"})
     callback = section("callback", {"ask_after", "close_after"})
     group = section("group_status", {"every"})
+    learning = section("learning", {"retrain_every"}) if "learning" in doc else None
     quiet_doc = section("quiet_hours", {"start", "end", "staff"})
     quiet_times = []
     for key in ("start", "end"):
@@ -265,6 +271,7 @@ def load_rules(path: Path) -> Rules:
         callback_close_after=one(callback, "callback", "close_after"),
         group_status_every=one(group, "group_status", "every"),
         quiet=QuietHours(quiet_times[0], quiet_times[1], quiet_doc["staff"]),
+        retrain_every=one(learning, "learning", "retrain_every") if learning else None,
         digest=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
     )
 

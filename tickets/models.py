@@ -984,4 +984,40 @@ class ListEvent(Base):
     actor_label: Mapped[str] = mapped_column(String(100), default="")
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(32), index=True)  # a need, resource or service code
+
+
+class ModelVersion(Base):
+    """An NLU model version in the models registry (``nlu.registry``): what it was trained on, its
+    figures on the frozen evaluation set, and what became of it (imported, promoted, refused)."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # imported | promoted | refused
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The active model's figures in the same evaluation, when this version was a candidate.
+    compared_with: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    corrections: Mapped[int] = mapped_column(default=0)
+    examples: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_by_label: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ModelEvent(Base):
+    """The audit log of the models registry: a retrain asked for or run, a promotion, a refusal, a
+    rollback — with who and when."""
+
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(
+        String(24)
+    )  # requested | promoted | refused | rolled_back | failed
+    version: Mapped[str | None] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_label: Mapped[str] = mapped_column(String(100), default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)

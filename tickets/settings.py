@@ -77,6 +77,12 @@ class Settings:
     nlu_model_dir: Path | None = None
     # Timeout for one call to the Rasa server, in seconds.
     rasa_timeout: float = 30.0
+    # Learning from staff corrections (tickets.learning): where model versions live (default
+    # models/registry), whether a correction counts only once a second person made the same one, and
+    # how far below the active model a headline figure may fall for a candidate to be promoted.
+    model_registry: Path | None = None
+    learning_require_confirmation: bool = False
+    learning_tolerance: float = 0.005
 
     @classmethod
     def from_env(
@@ -130,4 +136,8 @@ class Settings:
             ),
             nlu_model_dir=Path(nlu_dir) if (nlu_dir := get("BOT_NLU_MODEL_DIR")) else None,
             rasa_timeout=float(get("BOT_RASA_TIMEOUT") or defaults.rasa_timeout),
+            model_registry=Path(reg) if (reg := get("MINWEI_MODEL_REGISTRY")) else None,
+            learning_require_confirmation=(get("LEARNING_REQUIRE_CONFIRMATION") or "").lower()
+            in ("1", "true", "yes"),
+            learning_tolerance=float(get("LEARNING_TOLERANCE") or defaults.learning_tolerance),
         )

@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from tickets import clock, messages, outbox, services, workchats
+from tickets import clock, learning, messages, outbox, services, workchats
 from tickets.clock import Due, DueKind
 from tickets.domain import Domain
-from tickets.models import PLANNED_STATUS_SQL, DueItem, OutboxItem, Ticket, Unit
+from tickets.models import PLANNED_STATUS_SQL, DueItem, LabelFeedback, OutboxItem, Ticket, Unit
 from tickets.usecases import groupstatus
 
 #: Items one pass handles at most (one transaction; the caller runs passes until less is done). On
@@ -70,6 +70,7 @@ def run_pass(
     """Do up to ``limit`` due items (steps that become due while the pass runs included)."""
     now = now or domain.clock()
     replan(session, domain, limit=REPLAN_BATCH)
+    plan_retrain(session, domain, now)
     steps: list[Step] = []
     seen: set[int] = set()
     with workchats.cached(session):  # a pass binds no chat: read them all once, not per message
@@ -108,6 +109,43 @@ def replan(session: Session, domain: Domain, *, limit: int) -> int:
     return len(tickets)
 
 
+def plan_retrain(session: Session, domain: Domain, now: datetime) -> None:
+    """Keep one weekly retrain planned (``learning.retrain_every``) while there are staff corrections
+    it has not learned from: one period after the last one, or after now when there was none. The key
+    is the moment, so two passes planning it at once insert one row."""
+    every = domain.rules.retrain_every
+    if every is None:
+        return
+    kind = DueKind.RETRAIN.value
+    pending = session.scalar(
+        select(DueItem.id).where(DueItem.kind == kind, DueItem.status == clock.PENDING).limit(1)
+    )
+    if pending is not None:
+        return
+    last = session.scalars(
+        select(DueItem)
+        .where(DueItem.kind == kind, DueItem.status == "done")
+        .order_by(DueItem.due_at.desc())
+        .limit(1)
+    ).first()
+    learned = int((last.result or {}).get("feedback_id") or 0) if last else 0
+    if session.scalar(select(LabelFeedback.id).where(LabelFeedback.id > learned).limit(1)) is None:
+        return  # nothing new to learn from
+    due_at = every.after(last.due_at if last else now, domain.calendar, domain.settings.timezone)
+    row: dict[str, Any] = {
+        "ticket_id": None,
+        "chat_id": None,
+        "kind": kind,
+        "key": f"retrain:{clock._stamp(due_at)}",
+        "due_at": due_at,
+        "status": "pending",
+        "data": {},
+        "created_at": now,
+        "result": {},
+    }
+    clock.insert_ignoring_duplicates(session, [row])
+
+
 def _claim(session: Session, now: datetime, limit: int, seen: set[int]) -> Sequence[DueItem]:
     stmt = (
         select(DueItem)
@@ -142,6 +180,16 @@ def _handle(
         result = groupstatus.flush(session, domain, item, now)
         _finish(item, "done", now, result)
         return Step(kind.value, None, None, item.due_at, "done", item.chat_id, result)
+    if kind is DueKind.RETRAIN:
+        started = learning.start_retrain(
+            session, domain.settings, actor=None, label="每周自动再训练", now=now
+        )
+        result = {
+            "started": started,
+            "feedback_id": session.scalar(select(func.max(LabelFeedback.id))) or 0,
+        }
+        _finish(item, "done", now, result)
+        return Step(kind.value, None, None, item.due_at, "done", None, result)
     ticket = tickets.get(item.ticket_id) if item.ticket_id is not None else None
     if ticket is None:  # being changed by someone else right now: the next pass takes it
         return None
