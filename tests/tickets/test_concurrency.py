@@ -79,7 +79,7 @@ def test_concurrent_filing_is_lossless_and_gap_free(
         assert session.scalar(select(func.sum(Case.report_count))) == WORKERS * PER_WORKER
 
 
-SUPERVISED = 300
+SUPERVISED = 1000
 
 
 def supervisor(url: str, domain: Domain) -> int:
