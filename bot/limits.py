@@ -11,30 +11,18 @@ lets ``b`` messages through at once and then one every ``T`` — the same as the
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
 from typing import Protocol
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from tickets.errors import StoreUnavailable
-from tickets.models import RateLimit
+from tickets.ratelimits import Cell, take
 
 
 class SendLimits(Protocol):
     async def acquire(self, chat_id: int) -> None:
         """Wait until a message to ``chat_id`` may go out (and count it)."""
-
-
-@dataclass(frozen=True)
-class Cell:
-    key: str
-    interval: float  # seconds between messages at the steady rate
-    burst: int
 
 
 class LocalLimits:
@@ -80,39 +68,6 @@ class SharedLimits:
             if wait <= 0:
                 return
             await asyncio.sleep(wait)
-
-
-def take(session: Session, cells: list[Cell]) -> float:
-    """Take a slot from every cell, or none: 0, or how many seconds until all have one."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        now = float(session.scalar(select(func.extract("epoch", func.clock_timestamp()))) or 0)
-    else:
-        now = time.time()
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(RateLimit)
-        .values([{"key": c.key, "tat": 0.0} for c in cells])
-        .on_conflict_do_nothing(index_elements=[RateLimit.key])
-    )
-    rows = {
-        r.key: r
-        for r in session.scalars(
-            select(RateLimit)
-            .where(RateLimit.key.in_([c.key for c in cells]))
-            .order_by(RateLimit.key)  # one order for everyone: no deadlocks
-            .with_for_update()
-        )
-    }
-    wait = 0.0
-    for c in cells:
-        tat = max(rows[c.key].tat, now)
-        wait = max(wait, tat - c.interval * (c.burst - 1) - now)
-    if wait > 0:
-        return wait
-    for c in cells:
-        rows[c.key].tat = max(rows[c.key].tat, now) + c.interval
-    return 0.0
 
 
 def make_limits(deps: Deps) -> SendLimits:

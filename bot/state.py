@@ -21,14 +21,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import Application, ConversationHandler
 
 from bot.deps import Deps
-from tickets.models import BotState, utcnow
+from tickets import botstate
 
 #: Inbox kinds that never take part in a dialogue step (see ``tickets.queues.FREE_KINDS``).
 STATELESS_KINDS = ("group", "forward")
@@ -64,14 +61,14 @@ class SharedState:
             lock = self._locks[user.id] = asyncio.Lock()
         async with lock:
             keys = self._keys(user.id, chat.id)
-            before = await self.deps.read(_load, list(keys.values()))
+            before = await self.deps.read(botstate.load, list(keys.values()))
             self._apply(user.id, chat.id, keys, before)
             try:
                 yield
                 after = self._collect(user.id, chat.id, keys)
                 changed = {k: v for k, v in after.items() if before.get(k) != v}
                 if changed:  # before the inbox row is marked done (the worker does that next)
-                    await self.deps.plumbing(_store, changed)
+                    await self.deps.plumbing(botstate.store, changed)
             finally:
                 self._apply(user.id, chat.id, keys, {})  # nothing stays in this process's memory
 
@@ -103,28 +100,3 @@ class SharedState:
             state = h._conversations.get((chat_id, user_id))
             found[keys[h.name or ""]] = {"state": state} if isinstance(state, int) else None
         return found
-
-
-def _load(session: Session, keys: list[str]) -> dict[str, Any]:
-    return {s.key: s.data for s in session.scalars(select(BotState).where(BotState.key.in_(keys)))}
-
-
-def _store(session: Session, changed: dict[str, Any]) -> None:
-    """Write changed state (None deletes it); the last writer of a key wins."""
-    gone = [k for k, v in changed.items() if v is None]
-    if gone:
-        session.execute(delete(BotState).where(BotState.key.in_(gone)))
-    rows = [
-        {"key": k, "data": v, "updated_at": utcnow()} for k, v in changed.items() if v is not None
-    ]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(BotState).values(rows)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[BotState.key],
-            set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
-        )
-    )
