@@ -215,7 +215,7 @@ def _handle(
     if _quiet(domain, ticket, kind, now):
         item.due_at = domain.rules.quiet.release(now, domain.settings.timezone)
         return step("held", until=item.due_at.isoformat())
-    result = ACTIONS[kind](session, domain, ticket, unit, item, now)
+    result = ACTIONS[kind](Job(session, domain, ticket, unit, item, now))
     _finish(item, "done", now, result)
     clock.reschedule(session, domain, ticket)
     chat = result.pop("chat", None)
@@ -259,87 +259,75 @@ def _finish(item: DueItem, status: str, now: datetime, result: dict[str, Any]) -
 # ------------------------------------------------------------------------------------- the actions
 
 
-def _staff_message(
-    session: Session,
-    domain: Domain,
-    ticket: Ticket,
-    unit: Unit | None,
-    item: DueItem,
-    text: str,
-    markup: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Post ``text`` to the work chat of ``unit`` (or the nearest above, or the staff chat), as a
-    reply to the ticket's card when the card is in that chat."""
-    tree = domain.units(session)
-    chat = workchats.chat_for(
-        session,
-        tree,
-        unit or (tree.by_id.get(ticket.area_id) if ticket.area_id else None),
-        domain.settings.staff_chat_id,
-    )
-    if chat is None:
-        return {"chat": None, "sent": False}
-    card = session.scalar(
-        select(OutboxItem.id)
-        .where(
-            OutboxItem.ticket_id == ticket.id,
-            OutboxItem.chat_id == chat.chat_id,
-            OutboxItem.kind.in_(services.STAFF_CARD_KINDS),
+@dataclass(frozen=True)
+class Job:
+    """One due item being done: its ticket, the unit handling it, and the pass's transaction."""
+
+    session: Session
+    domain: Domain
+    ticket: Ticket
+    unit: Unit | None
+    item: DueItem
+    now: datetime
+
+    def tell_unit(self, text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Post ``text`` to the work chat of the handling unit (or the nearest above, or the staff
+        chat), as a reply to the ticket's card when the card is in that chat."""
+        session, ticket = self.session, self.ticket
+        tree = self.domain.units(session)
+        chat = workchats.chat_for(
+            session,
+            tree,
+            self.unit or (tree.by_id.get(ticket.area_id) if ticket.area_id else None),
+            self.domain.settings.staff_chat_id,
         )
-        .order_by(OutboxItem.id.desc())
-        .limit(1)
-    )
-    outbox.enqueue(
-        session,
-        chat_id=chat.chat_id,
-        text=text,
-        kind=f"clock_{item.kind}",
-        ticket=ticket,
-        reply_markup=markup,
-        extra={"reply_to_of": card} if card is not None else None,
-        dedupe_key=f"due:{item.id}",
-        # The item is claimed and done in this transaction: its key cannot be queued yet (the
-        # unique constraint still guards it).
-        check_duplicate=False,
-    )
-    return {"chat": chat.chat_id, "to": chat.unit_code}
+        if chat is None:
+            return {"chat": None, "sent": False}
+        card = session.scalar(
+            select(OutboxItem.id)
+            .where(
+                OutboxItem.ticket_id == ticket.id,
+                OutboxItem.chat_id == chat.chat_id,
+                OutboxItem.kind.in_(services.STAFF_CARD_KINDS),
+            )
+            .order_by(OutboxItem.id.desc())
+            .limit(1)
+        )
+        outbox.enqueue(
+            session,
+            chat_id=chat.chat_id,
+            text=text,
+            kind=f"clock_{self.item.kind}",
+            ticket=ticket,
+            reply_markup=markup,
+            extra={"reply_to_of": card} if card is not None else None,
+            dedupe_key=f"due:{self.item.id}",
+            check_duplicate=False,  # the key names this claimed item: it cannot exist yet
+        )
+        return {"chat": chat.chat_id, "to": chat.unit_code}
 
 
-def _warn(
-    session: Session,
-    domain: Domain,
-    ticket: Ticket,
-    unit: Unit | None,
-    item: DueItem,
-    now: datetime,
-) -> dict[str, Any]:
-    before = str(item.data.get("before", "0"))
-    text = messages.due_warning(ticket, before, domain.settings.timezone)
-    return {**_staff_message(session, domain, ticket, unit, item, text), "before": before}
+Act = Callable[[Job], dict[str, Any]]
 
 
-Act = Callable[[Session, Domain, Ticket, Unit | None, DueItem, datetime], dict[str, Any]]
+def _warn(job: Job) -> dict[str, Any]:
+    before = str(job.item.data.get("before", "0"))
+    text = messages.due_warning(job.ticket, before, job.domain.settings.timezone)
+    return {**job.tell_unit(text), "before": before}
 
 
 def _escalate(reason: str) -> Act:
-    def act(
-        session: Session,
-        domain: Domain,
-        ticket: Ticket,
-        unit: Unit | None,
-        item: DueItem,
-        now: datetime,
-    ) -> dict[str, Any]:
-        level = int(item.data.get("level", 1))
-        tree = domain.units(session)
+    def act(job: Job) -> dict[str, Any]:
+        level = int(job.item.data.get("level", 1))
+        ticket, unit = job.ticket, job.unit
+        tree = job.domain.units(job.session)
         handling = unit or (tree.by_id.get(ticket.area_id) if ticket.area_id else None)
         to = workchats.above(tree, handling, level)
         chat = services.escalate(
-            session=session, domain=domain, ticket=ticket, level=level, to=to, reason=reason
+            session=job.session, domain=job.domain, ticket=ticket, level=level, to=to, reason=reason
         )
         if to is not None and unit is not None and to.id != unit.id:
-            told = messages.escalated_told(ticket, to.name, reason)
-            _staff_message(session, domain, ticket, unit, item, told)
+            job.tell_unit(messages.escalated_told(ticket, to.name, reason))
         return {
             "chat": chat.chat_id if chat else None,
             "to": to.code if to else None,
@@ -349,78 +337,40 @@ def _escalate(reason: str) -> Act:
     return act
 
 
-def _progress(
-    session: Session,
-    domain: Domain,
-    ticket: Ticket,
-    unit: Unit | None,
-    item: DueItem,
-    now: datetime,
-) -> dict[str, Any]:
-    text = messages.progress_request(ticket, domain.taxonomy.name(ticket.category))
-    sent = _staff_message(
-        session, domain, ticket, unit, item, text, messages.progress_keyboard(ticket.code)
-    )
-    ticket.progress_at = now  # the next request counts from this one
+def _progress(job: Job) -> dict[str, Any]:
+    ticket = job.ticket
+    text = messages.progress_request(ticket, job.domain.taxonomy.name(ticket.category))
+    sent = job.tell_unit(text, messages.progress_keyboard(ticket.code))
+    ticket.progress_at = job.now  # the next request counts from this one
     return sent
 
 
-def _visit(
-    session: Session,
-    domain: Domain,
-    ticket: Ticket,
-    unit: Unit | None,
-    item: DueItem,
-    now: datetime,
-) -> dict[str, Any]:
+def _visit(job: Job) -> dict[str, Any]:
+    ticket = job.ticket
     place = ticket.location_text or (ticket.area.name if ticket.area else "—")
-    text = messages.visit_reminder(ticket, domain.settings.timezone, place)
+    text = messages.visit_reminder(ticket, job.domain.settings.timezone, place)
     return {
-        **_staff_message(session, domain, ticket, unit, item, text),
+        **job.tell_unit(text),
         "visit_at": ticket.visit_at.isoformat() if ticket.visit_at else None,
     }
 
 
-def _publish(
-    session: Session,
-    domain: Domain,
-    ticket: Ticket,
-    unit: Unit | None,
-    item: DueItem,
-    now: datetime,
-) -> dict[str, Any]:
-    services.publish(session=session, domain=domain, ticket=ticket)
+def _publish(job: Job) -> dict[str, Any]:
+    services.publish(session=job.session, domain=job.domain, ticket=job.ticket)
     return {"published": True}
 
 
-def _callback(
-    session: Session,
-    domain: Domain,
-    ticket: Ticket,
-    unit: Unit | None,
-    item: DueItem,
-    now: datetime,
-) -> dict[str, Any]:
-    asked = services.ask_callback(session=session, domain=domain, ticket=ticket)
+def _callback(job: Job) -> dict[str, Any]:
+    asked = services.ask_callback(session=job.session, domain=job.domain, ticket=job.ticket)
     if asked:
         return {"asked": asked}
-    return {
-        **_staff_message(
-            session, domain, ticket, unit, item, messages.callback_unreachable(ticket)
-        ),
-        "asked": 0,
-    }
+    return {**job.tell_unit(messages.callback_unreachable(job.ticket)), "asked": 0}
 
 
-def _auto_close(
-    session: Session,
-    domain: Domain,
-    ticket: Ticket,
-    unit: Unit | None,
-    item: DueItem,
-    now: datetime,
-) -> dict[str, Any]:
-    services.close(session=session, domain=domain, ticket=ticket, actor="回访期满", reason="未评价")
+def _auto_close(job: Job) -> dict[str, Any]:
+    services.close(
+        session=job.session, domain=job.domain, ticket=job.ticket, actor="回访期满", reason="未评价"
+    )
     return {"closed": True}
 
 
