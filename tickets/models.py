@@ -984,6 +984,7 @@ class ListEvent(Base):
     actor_label: Mapped[str] = mapped_column(String(100), default="")
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(32), index=True)  # a need, resource or service code
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ModelVersion(Base):
