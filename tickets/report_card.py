@@ -65,7 +65,7 @@ def parse_period(spec: str, tz: ZoneInfo, now: datetime) -> stats.Period:
 
 
 @dataclass(frozen=True)
-class ReportCard:
+class ReportCard(stats.TicketRates):
     unit_code: str
     unit_name: str
     period: stats.Period
@@ -81,22 +81,6 @@ class ReportCard:
     rejected: int
     committed_fen: int
     spent_fen: int
-
-    @staticmethod
-    def _rate(part: int, whole: int) -> float | None:
-        return part / whole if whole else None
-
-    @property
-    def completion_rate(self) -> float | None:
-        return self._rate(self.done, self.accepted)
-
-    @property
-    def on_time_rate(self) -> float | None:
-        return self._rate(self.done_on_time, self.done)
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return self._rate(self.satisfied, self.rated)
 
     def as_json(self) -> dict[str, object]:
         return {

@@ -117,8 +117,35 @@ def parse_period(spec: str, tz: ZoneInfo, now: datetime) -> Period:
     )
 
 
+class TicketRates:
+    """办结率, 按时办结率 and 满意率 from their counts (the definitions above), for every table of
+    figures that has the counts: ``Figures`` and the 成绩单 (``tickets.report_card``)."""
+
+    accepted: int
+    done: int
+    done_on_time: int
+    rated: int
+    satisfied: int
+
+    @staticmethod
+    def _rate(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self._rate(self.done, self.accepted)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self._rate(self.done_on_time, self.done)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self._rate(self.satisfied, self.rated)
+
+
 @dataclass(frozen=True)
-class Figures:
+class Figures(TicketRates):
     key: str
     label: str
     filed: int = 0
@@ -134,25 +161,9 @@ class Figures:
     response_seconds: float = 0.0
     resolution_seconds: float = 0.0
 
-    @staticmethod
-    def _rate(part: int, whole: int) -> float | None:
-        return part / whole if whole else None
-
     @property
     def response_rate(self) -> float | None:
         return self._rate(self.responded_in_time, self.filed)
-
-    @property
-    def completion_rate(self) -> float | None:
-        return self._rate(self.done, self.accepted)
-
-    @property
-    def on_time_rate(self) -> float | None:
-        return self._rate(self.done_on_time, self.done)
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return self._rate(self.satisfied, self.rated)
 
     @property
     def inform_rate(self) -> float | None:
