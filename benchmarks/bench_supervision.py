@@ -9,8 +9,8 @@ stopped is a done row, the next step of each chain is pending, as a supervisor t
 leaves them. Then it measures:
 
 - an idle pass (nothing due: the cost of looking over 100,000 open tickets);
-- the steady state: the next ~300 rows falling due, done in passes of ``PASS_LIMIT`` (one transaction
-  each, as the bot does them);
+- the steady state: the next ~300 rows falling due, done in passes of at most ``PASS_LIMIT`` items and
+  ``--pass-seconds`` (one transaction each, as the bot does them);
 - planning: ``clock.reschedule`` after a ticket change (its due time moved), per ticket;
 - catch-up: the supervisor was down ``--down-hours``; passes until nothing is due (rows/s), while
   tickets are filed through ``services.file_ticket`` in the same process the way the bot does both
@@ -247,23 +247,26 @@ def cpu_timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.thread_time() - cpu, result
 
 
+#: ``run_pass``'s time limit in this run (``--pass-seconds``; None: none).
+PASS_SECONDS: float | None = supervision.PASS_SECONDS
+
+
 def one_pass(db: Database, domain: Domain, now: datetime) -> list[supervision.Step]:
     with db.unit_of_work() as uow:
-        steps = supervision.run_pass(uow.session, domain, now=now)
+        steps = supervision.run_pass(uow.session, domain, now=now, seconds=PASS_SECONDS)
         uow.commit()
     return steps
 
 
 def drain(db: Database, domain: Domain, now: datetime) -> tuple[list[float], list[float], int]:
-    """Passes until fewer than PASS_LIMIT items were handled; (wall and CPU seconds of each pass,
-    items)."""
+    """Passes until one handles nothing; (wall and CPU seconds of each pass, items)."""
     walls, cpus, handled = [], [], 0
     while True:
         wall, cpu, steps = cpu_timed(lambda: one_pass(db, domain, now))
         walls.append(wall)
         cpus.append(cpu)
         handled += len(steps)
-        if len(steps) < supervision.PASS_LIMIT:
+        if not steps:
             return walls, cpus, handled
 
 
@@ -340,7 +343,7 @@ def intake(
 
     def supervision_pass(session: Any, domain: Domain) -> tuple[list[supervision.Step], float]:
         started = time.thread_time()
-        steps = supervision.run_pass(session, domain)
+        steps = supervision.run_pass(session, domain, seconds=PASS_SECONDS)
         return steps, time.thread_time() - started
 
     async def passes(stop: asyncio.Event) -> tuple[list[tuple[float, float]], int]:
@@ -352,7 +355,7 @@ def intake(
                 steps, cpu = await db.run(supervision_pass, supervise)
                 seconds.append((time.perf_counter() - started, cpu))
                 handled += len(steps)
-                if len(steps) < supervision.PASS_LIMIT:
+                if not steps:
                     break
                 await asyncio.sleep(0)
         finally:
@@ -492,7 +495,15 @@ def main() -> None:
     parser.add_argument(
         "--keep-sqlite", metavar="FILE", help="keep a copy of the SQLite seed here (or reuse it)"
     )
+    parser.add_argument(
+        "--pass-seconds",
+        type=float,
+        default=supervision.PASS_SECONDS,
+        help="a pass takes no further batch after this many seconds (0: no time limit)",
+    )
     args = parser.parse_args()
+    global PASS_SECONDS
+    PASS_SECONDS = args.pass_seconds or None
     results = []
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
@@ -523,7 +534,8 @@ def main() -> None:
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"\nSupervision clock over {args.tickets:,} open tickets "
-        f"(passes of {supervision.PASS_LIMIT} items, one transaction each)"
+        f"(passes of at most {supervision.PASS_LIMIT} items and {args.pass_seconds or '∞'} s, "
+        "one transaction each)"
     )
     rows = [
         ("pending due rows (seeded)", "pending", "{:,}"),

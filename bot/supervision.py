@@ -1,8 +1,8 @@
 """The supervision clock in the bot process: a repeating job on PTB's job queue runs passes of
 ``tickets.usecases.supervision`` until nothing due is left.
 
-Each pass is one transaction in a worker thread (``Deps.write``) over at most ``PASS_LIMIT`` items, so
-intake waits at most one short pass for the database; the job never runs twice at once in one process,
+Each pass is one transaction in a worker thread (``Deps.write``) over at most ``PASS_LIMIT`` items and
+``PASS_SECONDS``, so intake waits at most one short pass for the database; the job never runs twice at once in one process,
 and passes in other processes (a second bot, ``python -m tickets supervise``) claim other rows. The
 rows are the clock: a bot that stops loses nothing, and the next pass does what fell due meanwhile.
 """
@@ -37,7 +37,7 @@ async def run_passes(deps: Deps, *, max_passes: int = MAX_PASSES) -> int:
         done = sum(1 for s in steps if s.outcome == "done")
         if done:
             log.info("supervision: %d due items done (%d handled)", done, len(steps))
-        if len(steps) < supervision.PASS_LIMIT:
+        if not steps:
             break
         await asyncio.sleep(0)  # let the bot's own work in between passes
     return total

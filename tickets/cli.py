@@ -86,7 +86,7 @@ def cmd_supervise(args: argparse.Namespace, db: Database, domain: Domain) -> int
             steps.extend(found)
             if not args.dry_run:
                 uow.commit()
-            if len(found) < supervision.PASS_LIMIT:
+            if not found:
                 break
     for step in steps:
         if args.json:

@@ -54,11 +54,16 @@ def sent(session: Session, chat_id: int, kind_prefix: str = "") -> list[OutboxIt
 
 
 def run(db: Database, domain: Domain, clock: Clock, at: datetime) -> list[supervision.Step]:
+    """Passes at ``at`` until one does nothing, as the bot's job and the command do."""
     clock.now = at
-    with db.unit_of_work() as uow:
-        steps = supervision.run_pass(uow.session, domain)
-        uow.commit()
-    return steps
+    steps: list[supervision.Step] = []
+    while True:
+        with db.unit_of_work() as uow:
+            found = supervision.run_pass(uow.session, domain)
+            uow.commit()
+        if not found:
+            return steps
+        steps += found
 
 
 def done(steps: list[supervision.Step]) -> list[tuple[str, str | None]]:
@@ -170,6 +175,30 @@ def test_after_the_clock_was_down_stale_warnings_are_skipped(
         ("warn", "skipped"),
         ("escalate", "done"),
     ]
+
+
+def test_a_pass_out_of_time_stops_after_one_batch_and_the_next_pass_goes_on(
+    db: Database, domain: Domain, clock: Clock
+) -> None:
+    """A pass takes no further batch once its time is up (on SQLite a filing waits for it), but
+    always does one: passes until one does nothing do every due item once."""
+    extra = supervision.CLAIM_BATCH // 2
+    with db.unit_of_work() as uow:
+        for n in range(supervision.CLAIM_BATCH + extra):
+            file(uow.session, domain, f"幸福花园{n % 9 + 1}栋电梯坏了", "elevator")
+        uow.commit()
+    clock.now = local(25, 9)  # each ticket's 24-hour warning is due
+
+    def out_of_time() -> list[supervision.Step]:
+        with db.unit_of_work() as uow:
+            steps = supervision.run_pass(uow.session, domain, seconds=0)
+            uow.commit()
+        return steps
+
+    passes = [out_of_time() for _ in range(3)]
+    assert [len(p) for p in passes] == [supervision.CLAIM_BATCH, extra, 0]
+    warned = [s.ticket for p in passes for s in p if (s.kind, s.outcome) == ("warn", "done")]
+    assert len(warned) == len(set(warned)) == supervision.CLAIM_BATCH + extra
 
 
 def test_finishing_the_ticket_cancels_what_was_planned(

@@ -16,6 +16,7 @@ hours waits until they end. It runs in the bot process (``bot.supervision``) and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,13 +31,19 @@ from tickets.domain import Domain
 from tickets.models import PLANNED_STATUS_SQL, DueItem, LabelFeedback, OutboxItem, Ticket, Unit
 from tickets.usecases import groupstatus
 
-#: Items one pass handles at most (one transaction; the caller runs passes until less is done). On
-#: SQLite a filing waits for the pass in progress: ~6 ms of CPU per item made a 200-item pass hold
-#: intake back by over a second (benchmarks/bench_supervision.py); an empty pass costs ~6 ms, so
-#: smaller passes cost no throughput.
+#: Items one pass handles at most (one transaction; the caller runs passes until one does nothing).
 PASS_LIMIT = 100
+#: Wall-clock seconds after which a pass takes no further batch. On SQLite a filing waits for the
+#: pass in progress (one writer): ~6 ms of CPU per item made a 200-item pass hold intake back by over
+#: a second (benchmarks/bench_supervision.py), and on a loaded machine a 100-item pass still did. An
+#: empty pass costs ~6 ms, so short passes cost little throughput.
+PASS_SECONDS = 0.25
+#: Due rows claimed (and their tickets locked) at a time within a pass.
+CLAIM_BATCH = 20
 #: Tickets planned with other rules (or before the clock existed) re-planned per pass.
 REPLAN_BATCH = 500
+#: ... in chunks of this many, so a pass out of time stops re-planning too.
+REPLAN_CHUNK = 50
 
 
 @dataclass(frozen=True)
@@ -65,17 +72,25 @@ class Step:
 
 
 def run_pass(
-    session: Session, domain: Domain, *, now: datetime | None = None, limit: int = PASS_LIMIT
+    session: Session,
+    domain: Domain,
+    *,
+    now: datetime | None = None,
+    limit: int = PASS_LIMIT,
+    seconds: float | None = PASS_SECONDS,
 ) -> list[Step]:
-    """Do up to ``limit`` due items (steps that become due while the pass runs included)."""
+    """Do up to ``limit`` due items (steps that become due while the pass runs included), taking no
+    further batch of ``CLAIM_BATCH`` once ``seconds`` have passed (the first is always taken;
+    ``None``: no time limit). Callers run passes until one returns nothing."""
     now = now or domain.clock()
-    replan(session, domain, limit=REPLAN_BATCH)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    replan(session, domain, limit=REPLAN_BATCH, deadline=deadline)
     plan_retrain(session, domain, now)
     steps: list[Step] = []
     seen: set[int] = set()
     with workchats.cached(session):  # a pass binds no chat: read them all once, not per message
-        while len(seen) < limit:
-            items = _claim(session, now, limit - len(seen), seen)
+        while len(seen) < limit and (not seen or deadline is None or time.monotonic() < deadline):
+            items = _claim(session, now, min(CLAIM_BATCH, limit - len(seen)), seen)
             if not items:
                 break
             tickets = _lock_tickets(session, {i.ticket_id for i in items if i.ticket_id})
@@ -88,25 +103,34 @@ def run_pass(
     return steps
 
 
-def replan(session: Session, domain: Domain, *, limit: int) -> int:
+def replan(
+    session: Session, domain: Domain, *, limit: int, deadline: float | None = None
+) -> int:
     """Plan the tickets whose steps were planned with other rules (the file changed, or they were
-    filed before the clock existed); returns how many."""
+    filed before the clock existed), ``REPLAN_CHUNK`` at a time until ``limit`` or the ``deadline``
+    (``time.monotonic()``; the first chunk is always done); returns how many."""
     digest = domain.rules.digest
-    tickets: list[Ticket] = []
-    # Digests below and above the current one, one range each: both are empty reads of the partial
-    # index ix_tickets_clock_rules_planned when every ticket is planned (its WHERE clause verbatim,
-    # for SQLite; ``!=`` or an OR of the two ranges would read every open ticket).
-    for other in (Ticket.clock_rules < digest, Ticket.clock_rules > digest):
-        if len(tickets) < limit:
-            tickets += session.scalars(
-                select(Ticket)
-                .where(text(PLANNED_STATUS_SQL), other)
-                .limit(limit - len(tickets))
-                .with_for_update(skip_locked=True)
-            ).all()
-    for ticket in tickets:
-        clock.reschedule(session, domain, ticket)
-    return len(tickets)
+    done = 0
+    while done < limit:
+        tickets: list[Ticket] = []
+        chunk = min(REPLAN_CHUNK, limit - done)
+        # Digests below and above the current one, one range each: both are empty reads of the
+        # partial index ix_tickets_clock_rules_planned when every ticket is planned (its WHERE clause
+        # verbatim, for SQLite; ``!=`` or an OR of the two ranges would read every open ticket).
+        for other in (Ticket.clock_rules < digest, Ticket.clock_rules > digest):
+            if len(tickets) < chunk:
+                tickets += session.scalars(
+                    select(Ticket)
+                    .where(text(PLANNED_STATUS_SQL), other)
+                    .limit(chunk - len(tickets))
+                    .with_for_update(skip_locked=True)
+                ).all()
+        for ticket in tickets:
+            clock.reschedule(session, domain, ticket)
+        done += len(tickets)
+        if len(tickets) < chunk or (deadline is not None and time.monotonic() >= deadline):
+            break
+    return done
 
 
 def plan_retrain(session: Session, domain: Domain, now: datetime) -> None:
