@@ -103,9 +103,7 @@ def run_pass(
     return steps
 
 
-def replan(
-    session: Session, domain: Domain, *, limit: int, deadline: float | None = None
-) -> int:
+def replan(session: Session, domain: Domain, *, limit: int, deadline: float | None = None) -> int:
     """Plan the tickets whose steps were planned with other rules (the file changed, or they were
     filed before the clock existed), ``REPLAN_CHUNK`` at a time until ``limit`` or the ``deadline``
     (``time.monotonic()``; the first chunk is always done); returns how many."""
