@@ -97,7 +97,7 @@ def event_summary(
         parts.append(f"{mode(data.get('from'))} → {mode(data.get('to'))}")
     elif kind == "urgent":
         parts.append("标为紧急" if data.get("urgent") else "取消紧急")
-    elif kind == "place_added":
+    elif kind in ("place_added", "place_corrected"):
         parts.append(f"{data.get('from') or '（无）'} → {data.get('to')}")
     elif kind in ("note", "resident_info"):
         parts.append(str(data.get("text", "")))

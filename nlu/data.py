@@ -18,6 +18,10 @@ from nlu.errors import DataError
 from nlu.resources import NLU_DATA_DIR, read_yaml
 
 DEMAND_PREFIX = "demand_"
+#: ``Example.source`` of staff corrections: read from a file (``nlu.learning.read_corrections``) or
+#: from the database (``tickets.learning``, followed by the feedback id, who and when).
+CORRECTION_SOURCE = "correction"
+FEEDBACK_SOURCE = "feedback:"
 _ENTITY = re.compile(r"\[(?P<text>[^\]]+?)\]\((?P<label>[^)]+)\)")
 
 
@@ -36,6 +40,11 @@ class Example:
     @property
     def is_demand(self) -> bool:
         return self.intent.startswith(DEMAND_PREFIX)
+
+    @property
+    def is_correction(self) -> bool:
+        """A staff correction, not a shipped example."""
+        return self.source == CORRECTION_SOURCE or self.source.startswith(FEEDBACK_SOURCE)
 
     @property
     def category(self) -> str | None:

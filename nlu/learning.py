@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nlu import metrics
-from nlu.data import Example, load_examples
+from nlu.data import CORRECTION_SOURCE, Example, load_examples
 from nlu.evaluate import predict, read_records
 from nlu.normalize import Normalizer
 from nlu.pipeline import load_pipeline, train_pipeline
@@ -231,7 +231,7 @@ def read_corrections(path: Path) -> list[Example]:
                 intent=intent,
                 urgent=bool(record.get("urgent")) and bool(record["is_demand"]),
                 locations=spans if record["is_demand"] else (),
-                source="correction",
+                source=CORRECTION_SOURCE,
             )
         )
     return out

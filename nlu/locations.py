@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from nlu.normalize import Normalized
+from nlu.normalize import Normalized, Normalizer
 from nlu.resources import LEXICON_DIR, read_yaml
 from nlu.segment import Segmenter
 
@@ -460,3 +460,40 @@ def learn_outside_words(
         for w, n in outside.items()
         if n >= 2 and inside.get(w, 0) <= 0.05 * (n + inside.get(w, 0))
     )
+
+
+#: A building, unit, floor or room number at the end of a place (锦绣花园9栋2单元 → 锦绣花园).
+_NUMBERED_TAIL = re.compile(
+    r"(?:(?:[0-9]+[a-z]?|[一二三四五六七八九十百零两〇]+)"
+    r"(?:栋|座|幢|号楼|号|楼|层|单元|室|房|期|区|巷|铺|档|街|坊|队|组))+$"
+)
+
+
+def learn_place_names(
+    extractor: LocationExtractor,
+    normalizer: Normalizer,
+    corrections: Iterable[tuple[Normalized, Iterable[tuple[int, int]]]],
+) -> list[str]:
+    """Names staff taught by correcting a ticket's place, which the extractor does not find whole.
+
+    ``corrections`` pairs a normalised message with its corrected place spans (original offsets). A
+    place the extractor already returns is not learned; otherwise its name (without a trailing
+    building, floor or room number, which the patterns find) is, when it is 2–12 Chinese characters
+    or letters and not a generic place word. The pipeline adds learned names to the gazetteer and
+    the segmenter, so a village name staff gave once is a place in the next message."""
+    learned: set[str] = set()
+    for norm, spans in corrections:
+        found = {(x.start, x.end) for x in extractor.extract(norm)}
+        for start, end in spans:
+            if (start, end) in found:
+                continue
+            place = normalizer.normalize(norm.original[start:end]).text.strip()
+            name = _NUMBERED_TAIL.sub("", place)
+            if (
+                2 <= len(name) <= 12
+                and re.fullmatch(r"[\u3400-\u9fffa-z]+", name)
+                and name not in extractor.generic
+                and name not in extractor.gazetteer
+            ):
+                learned.add(name)
+    return sorted(learned)

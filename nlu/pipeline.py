@@ -29,7 +29,12 @@ from nlu.data import Example, load_examples
 from nlu.errors import ModelInvalid, ModelNotFound
 from nlu.features import Lexicon
 from nlu.gazetteer import Gazetteer, write_resources
-from nlu.locations import LocationExtractor, LocationSpan, learn_outside_words
+from nlu.locations import (
+    LocationExtractor,
+    LocationSpan,
+    learn_outside_words,
+    learn_place_names,
+)
 from nlu.normalize import Framing, Normalized, Normalizer
 from nlu.pii import PiiSpan
 from nlu.resources import DATA_DIR, DEFAULT_MODEL_DIR, LEXICON_DIR, resources_fingerprint
@@ -243,13 +248,12 @@ def load_pipeline(
     resources = directory / "resources"
     normalizer = Normalizer(resources)
     gazetteer = Gazetteer.load(resources)
-    segmenter = Segmenter(resources / "userdict.txt", gazetteer.units, accelerate=fast_segmenter)
-    locations = LocationExtractor(
-        segmenter,
-        gazetteer.places,
-        resources / "places.yml",
+    locations = _extractor(
+        resources,
+        gazetteer,
+        locations_meta.get("learned_places") or (),
         locations_meta["outside_words"],
-        weak=gazetteer.weak,
+        accelerate=fast_segmenter,
     )
     return Pipeline(
         normalizer=normalizer,
@@ -258,6 +262,28 @@ def load_pipeline(
         locations=locations,
         version=str(manifest["version"]),
         batch_size=batch_size,
+    )
+
+
+def _extractor(
+    resources: Path,
+    gazetteer: Gazetteer,
+    learned: Sequence[str] = (),
+    outside_words: Iterable[str] = (),
+    *,
+    accelerate: bool = True,
+) -> LocationExtractor:
+    """The place extractor over the model's resources; ``learned``: place names learned from staff
+    corrections (``learn_place_names``), known to the segmenter and the gazetteer alike."""
+    segmenter = Segmenter(
+        resources / "userdict.txt", [*gazetteer.units, *learned], accelerate=accelerate
+    )
+    return LocationExtractor(
+        segmenter,
+        [*gazetteer.places, *learned],
+        resources / "places.yml",
+        outside_words,
+        weak=gazetteer.weak,
     )
 
 
@@ -326,15 +352,24 @@ def train_pipeline(
         lexicon = Lexicon.load(resources / "features.yml", DATA_DIR / "taxonomy.yml")
         classifier = Classifier.train(items, lexicon, config)
         classifier.save(work)
-        segmenter = Segmenter(resources / "userdict.txt", gazetteer.units)
-        extractor = LocationExtractor(
-            segmenter, gazetteer.places, resources / "places.yml", weak=gazetteer.weak
+        extractor = _extractor(resources, gazetteer)
+        learned = learn_place_names(
+            extractor,
+            normalizer,
+            [
+                (n, ex.locations)
+                for ex, n in zip(examples, norms, strict=True)
+                if ex.locations and ex.is_correction
+            ],
         )
+        if learned:
+            extractor = _extractor(resources, gazetteer, learned)
         outside = learn_outside_words(
             extractor, [(n, ex.locations) for ex, n in zip(examples, norms, strict=True)]
         )
         (work / "locations.json").write_text(
-            json.dumps({"outside_words": outside}, ensure_ascii=False), encoding="utf-8"
+            json.dumps({"outside_words": outside, "learned_places": learned}, ensure_ascii=False),
+            encoding="utf-8",
         )
         version = "minwei-nlu-" + _digest(work)[:12]
         manifest = {

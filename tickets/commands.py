@@ -27,6 +27,7 @@ class Command(StrEnum):
 
     ACCEPT = "accept"
     RECLASSIFY = "reclassify"
+    PLACE = "place"
     MODE = "mode"
     ASSIGN = "assign"
     START = "start"
@@ -58,6 +59,7 @@ class Command(StrEnum):
 LABELS: dict[Command, str] = {
     Command.ACCEPT: "受理",
     Command.RECLASSIFY: "改类别",
+    Command.PLACE: "改地点",
     Command.MODE: "办理方式",
     Command.ASSIGN: "派单",
     Command.START: "开始处理",
@@ -106,6 +108,7 @@ class Args:
     urgent: bool = False  # URGENT
     when: str = ""  # VISIT: the local time of the visit (``tickets.timelimits.parse_when``)
     satisfaction: str = ""  # CALLBACK: the resident's rating on the phone (a Satisfaction value)
+    place: str = ""  # PLACE
 
 
 def allowed(ticket: Ticket, *, helper_only: bool = False) -> list[Command]:
@@ -121,7 +124,7 @@ def allowed(ticket: Ticket, *, helper_only: bool = False) -> list[Command]:
             ok = status in TRANSITIONS[Action.SEND_BACK] and ticket.unit_id is not None
         elif transition is not None:
             ok = status in TRANSITIONS[transition]
-        elif command is Command.RECLASSIFY:
+        elif command in (Command.RECLASSIFY, Command.PLACE):
             ok = status not in (Status.MERGED, Status.CLOSED)
         elif command in (Command.MODE, Command.URGENT, Command.HELP, Command.VISIT):
             ok = status.is_open
@@ -186,6 +189,9 @@ def perform(
             services.reclassify(**common, category=a.category)
             name = domain.taxonomy.name(a.category)
             return f"类别已改为「{name}」，已记录为标注反馈"
+        case Command.PLACE:
+            services.correct_place(**common, place=a.place)
+            return f"地点已改为「{ticket.location_text}」，已记录为标注反馈"
         case Command.MODE:
             try:
                 mode = HandlingMode(a.mode)

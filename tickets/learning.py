@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nlu.data import Example
+from nlu.data import FEEDBACK_SOURCE, Example
 from nlu.pii import redact
 from tickets.models import LabelFeedback, ModelEvent, ModelVersion, Person, Ticket, utcnow
 from tickets.settings import ROOT, VAR_DIR, Settings
@@ -115,7 +115,7 @@ def correction_examples(session: Session, *, require_confirmation: bool = False)
                 intent=intent,
                 urgent=urgent and intent != NOT_DEMAND_INTENT,
                 locations=tuple(spans),
-                source=f"feedback:{item.id} {item.source} {_actor_label(session, item)} {when}",
+                source=f"{FEEDBACK_SOURCE}{item.id} {item.source} {_actor_label(session, item)} {when}",
                 markup=markup(text, spans),
             )
         )

@@ -751,6 +751,61 @@ def reclassify(
     return ticket
 
 
+def correct_place(
+    *, session: Session, domain: Domain, ticket: Ticket, place: str, actor: Actor
+) -> Ticket:
+    """改地点: staff give the ticket's right place; the area and, while nobody has been assigned,
+    the responsible unit follow it, the staff card is edited, and the correction is label feedback
+    (a place named in the message becomes a place span the NLU learns from)."""
+    ensure_can_act(actor, ticket, domain.units(session))
+    if ticket.status in (Status.MERGED, Status.CLOSED):
+        raise InvalidInput(f"工单 {ticket.code} 已{ticket.status.label}，不能改地点")
+    place = _clean_text(place, MAX_PLACE_CHARS, "地点")
+    old = ticket.location_text or ""
+    if place == old:
+        return ticket
+    start = ticket.original_text.find(place)
+    location: dict[str, Any] = {
+        "text": place,
+        "start": start,
+        "end": start + len(place) if start >= 0 else -1,
+        "source": "staff",
+    }
+    for loc in ticket.locations or []:  # a pin the resident sent stays with the ticket
+        if "latitude" in loc and "longitude" in loc:
+            location["latitude"], location["longitude"] = loc["latitude"], loc["longitude"]
+    ticket.locations = [location]
+    ticket.location_text = place[:255]
+    tree = domain.units(session)
+    area = tree.locate([place])
+    ticket.area_id = area.id if area else ticket.area_id
+    data: dict[str, Any] = {"from": old, "to": place, "area": area.code if area else None}
+    if ticket.status in (Status.NEW, Status.ACCEPTED):
+        unit = route(tree, domain.taxonomy.get(ticket.category), area or _area(tree, ticket))
+        ticket.unit_id = unit.id if unit else None
+        data["unit"] = unit.code if unit else None
+    event = _event(session, domain, ticket, actor, EventKind.PLACE_CORRECTED, **data)
+    _feedback(
+        session,
+        domain,
+        ticket,
+        actor,
+        {
+            "is_demand": True,
+            "category": ticket.category,
+            "urgent": ticket.urgent,
+            "locations": [place],
+        },
+    )
+    session.flush()
+    refresh_staff_card(session, domain, ticket, key=f"e{event.id}")
+    return ticket
+
+
+def _area(tree: UnitTree, ticket: Ticket) -> Unit | None:
+    return tree.by_id.get(ticket.area_id) if ticket.area_id else None
+
+
 def recategorize_from_resident(
     *, session: Session, domain: Domain, ticket: Ticket, category: str, resident: Person
 ) -> TicketEvent | None:

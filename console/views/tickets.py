@@ -283,6 +283,7 @@ def ticket_action(
     units: Annotated[list[str] | None, Form()] = None,
     when: Annotated[str, Form()] = "",
     satisfaction: Annotated[str, Form()] = "",
+    place: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     # 退单: a listed reason, free text, or both.
     reason = "：".join(p for p in (reason.strip(), reason_detail.strip()) if p)
@@ -299,6 +300,7 @@ def ticket_action(
         urgent,
         when=when,
         satisfaction=satisfaction,
+        place=place,
     )
     chosen = [u for u in dict.fromkeys(units or []) if u][:20]
     many: commands.Args | list[commands.Args] = (

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from tests.conftest import Clock
 from tests.console.conftest import Seeded, post, sign_in
+from tickets import learning, services
 from tickets.db import Database
 from tickets.models import LabelFeedback, OutboxItem, Ticket
 from tickets.statuses import HandlingMode, Status
@@ -237,3 +238,34 @@ def test_an_advancing_clock_makes_open_tickets_overdue(
     page = sign_in(client, "admin").get("/tickets?overdue=1").text
     assert len(codes_on(page)) == 5
     assert 'class="tag overdue"' in page
+
+
+def test_staff_correct_a_place_and_it_is_routed_and_becomes_a_training_example(
+    client: TestClient, seeded: Seeded, db: Database
+) -> None:
+    """改地点: the corrected place moves the ticket to the right area, is in the timeline, and is a
+    place span in the label feedback (what the NLU learns from)."""
+    sign_in(client, "admin")
+    page = client.get(f"/tickets/{seeded.cuihu}").text
+    assert "改地点" in page
+    response = post(client, f"/tickets/{seeded.cuihu}/place", {"place": "湖景楼"})
+    assert response.status_code == 303
+    with db.session() as session:
+        ticket = services.get_ticket(session, seeded.cuihu)
+        assert ticket.location_text == "湖景楼"
+        assert ticket.area is not None and ticket.area.code == "YX-SG-CH-02"
+        assert [e.data["to"] for e in ticket.events if e.kind == "place_corrected"] == ["湖景楼"]
+        examples = learning.correction_examples(session)
+    # 湖景楼 is not in the message: the example keeps the label and has no span to learn from.
+    assert [(ex.intent, ex.locations) for ex in examples] == [("demand_noise", ())]
+    post(client, f"/tickets/{seeded.cuihu}/place", {"place": "翠湖花园广场"})
+    with db.session() as session:
+        (example,) = learning.correction_examples(session)
+    start, end = example.locations[0]
+    assert example.text[start:end] == "翠湖花园广场"
+    assert "更正地点" in client.get(f"/tickets/{seeded.cuihu}").text
+    # Empty and over-long places are refused with the reason, nothing changed.
+    post(client, f"/tickets/{seeded.cuihu}/place", {"place": " "})
+    post(client, f"/tickets/{seeded.cuihu}/place", {"place": "长" * 500})
+    with db.session() as session:
+        assert services.get_ticket(session, seeded.cuihu).location_text == "翠湖花园广场"

@@ -3,6 +3,7 @@ when it is no worse on the frozen set, refused with the figures otherwise; rollb
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from nlu.data import Example, load_examples, split
 from nlu.learning import Outcome, compare, retrain, training_set
-from nlu.pipeline import load_pipeline
+from nlu.pipeline import load_pipeline, train_pipeline
 from nlu.registry import LiveModel, Registry, RegistryError, read_active
 
 
@@ -183,3 +184,32 @@ def test_the_bots_group_classifier_follows_the_registry_without_start(
     registry.rollback(first.candidate)
     [result] = asyncio.run(classifier.classify(["3栋电梯又坏咗"]))
     assert result.classifier_version == first.candidate
+
+
+def test_a_place_staff_corrected_is_a_place_in_the_next_message(
+    tmp_path: Path, shipped: list[Example]
+) -> None:
+    """A name the extractor cut or missed, given by staff once, is found whole in later messages;
+    a shipped example's spans teach no names (only corrections do)."""
+    text = "禾叉塱嗰边条水管爆咗，水流到成条巷都系"
+    later = ["我住禾叉塱，门口啲路灯坏咗成个礼拜", "禾叉塱3巷有棵树倒咗落嚟"]
+    before = train_pipeline(tmp_path / "before", examples=shipped)
+    found = [[x.text for x in r.locations] for r in load_pipeline(before).classify(later)]
+    assert found[0] == []
+    name = text.index("禾叉塱")
+    taught = Example(
+        text=text,
+        intent="demand_utilities",
+        locations=((name, name + 3),),
+        source="feedback:7 staff 李主任 2026-11-23",
+    )
+    as_shipped = dataclasses.replace(taught, source="data/nlu/demand_utilities.yml")
+    plain = train_pipeline(tmp_path / "plain", examples=[*shipped, as_shipped])
+    assert (
+        json.loads((plain / "locations.json").read_text(encoding="utf-8"))["learned_places"] == []
+    )
+    after = train_pipeline(tmp_path / "after", examples=[*shipped, taught])
+    meta = json.loads((after / "locations.json").read_text(encoding="utf-8"))
+    assert meta["learned_places"] == ["禾叉塱"]
+    found = [[x.text for x in r.locations] for r in load_pipeline(after).classify(later)]
+    assert found == [["禾叉塱"], ["禾叉塱3巷"]]
