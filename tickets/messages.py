@@ -5,6 +5,7 @@ staff group, the words the use cases write into tickets and views, and the few w
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -268,6 +269,16 @@ def hotspot(category_name: str, title: str, reports: int) -> str:
 def shared_location(latitude: float, longitude: float, title: str = "") -> str:
     coords = f"定位 {latitude:.5f},{longitude:.5f}"
     return f"{title}（{coords}）" if title else coords
+
+
+_PIN_TEXT = re.compile(r"（?定位 -?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?）?")
+
+
+def without_pin(place: str) -> str:
+    """``place`` without the coordinates ``shared_location`` wrote into it (for the public pages,
+    which show no pins): 幸福花园（定位 23.1,113.2）→ 幸福花园; 定位 23.1,113.2 → ''."""
+    parts = (_PIN_TEXT.sub("", p).strip() for p in place.split("、"))
+    return "、".join(p for p in parts if p)
 
 
 def pin(latitude: float, longitude: float, near: str | None = None) -> str:
