@@ -137,7 +137,9 @@ def ticket_map(
             tuple(codes),
             tuple(sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))),
         )
-        for unit, codes, categories in grouped.values()
+        for unit, codes, categories in sorted(
+            grouped.values(), key=lambda g: (-len(g[1]), g[0].code)
+        )
     ]
     return TicketMap(pins, units, unplaced, truncated)
 
