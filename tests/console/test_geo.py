@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from console.app import create_app
 from tests.conftest import Clock
 from tests.console.conftest import Seeded, sign_in
 from tests.tickets.factories import file, person
@@ -19,6 +21,7 @@ from tickets.db import Database
 from tickets.domain import Domain
 from tickets.geo import Point
 from tickets.models import Ticket
+from tickets.settings import Settings
 
 API = "/open311/v2"
 #: Beside 幸福社区's and 翠湖社区's centre points in the demo data.
@@ -185,3 +188,34 @@ def test_the_public_page_shows_no_pin(client: TestClient, pinned: dict[str, str]
     assert "23.129" not in public and "113.264" not in public and "定位" not in public
     assert "幸福社区" in public  # the area, not the point
     assert "map-data" not in public
+
+
+def test_a_configured_tile_server_is_used_and_allowed_by_the_csp(
+    app_settings: Settings, db: Database, domain: Domain, staff: dict[str, int], seeded: Seeded
+) -> None:
+    settings = replace(
+        app_settings,
+        map_tiles="https://{s}.tile.example.org/{z}/{x}/{y}.png",
+        map_attribution="© 示例地图",
+    )
+    app = create_app(settings, database=db, domain=domain, classifier=None)
+    with TestClient(app, base_url="http://testserver") as client:
+        sign_in(client, "admin")
+        response = client.get("/tickets/map")
+    assert map_data(response.text)["tiles"] == {
+        "url": "https://{s}.tile.example.org/{z}/{x}/{y}.png",
+        "attribution": "© 示例地图",
+    }
+    assert (
+        "img-src 'self' data: https://*.tile.example.org;"
+        in response.headers["content-security-policy"]
+    )
+
+
+def test_without_tiles_the_csp_allows_images_from_the_console_only(
+    client: TestClient, seeded: Seeded
+) -> None:
+    sign_in(client, "admin")
+    response = client.get("/tickets/map")
+    assert "img-src 'self' data:;" in response.headers["content-security-policy"]
+    assert "离线模式" in response.text
