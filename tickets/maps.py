@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Numeric, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from tickets import messages, queries
@@ -144,6 +145,11 @@ def ticket_map(
     return TicketMap(pins, units, unplaced, truncated)
 
 
+def _rounded(column: Any) -> ColumnElement[Any]:
+    """``column`` rounded to ``HOTSPOT_DECIMALS`` in SQL (PostgreSQL rounds to places only numerics)."""
+    return func.round(cast(column, Numeric), HOTSPOT_DECIMALS)
+
+
 def hotspots(
     session: Session,
     *,
@@ -152,35 +158,38 @@ def hotspots(
     start: datetime,
     end: datetime,
     near_km: float,
-    limit: int = 50_000,
 ) -> list[Hotspot]:
     """Tickets filed in [start, end) within ``scope`` counted per point and category, largest
     first: pinned tickets by their coordinates rounded to ``HOTSPOT_DECIMALS`` (labelled with the unit
     nearest within ``near_km``), the others at the centre of their area or unit. Merged tickets are
-    not counted again."""
+    not counted again. Counted in SQL, one row per category and point or unit."""
+    lat, lng = _rounded(Ticket.latitude), _rounded(Ticket.longitude)
+    pinned = Ticket.latitude.is_not(None) & Ticket.longitude.is_not(None)
+    area = case((pinned, None), else_=Ticket.area_id)
+    unit = case((pinned, None), else_=Ticket.unit_id)
     rows = session.execute(
-        select(Ticket.category, Ticket.latitude, Ticket.longitude, Ticket.area_id, Ticket.unit_id)
+        select(Ticket.category, lat, lng, area, unit, func.count())
         .where(
             scope,
             Ticket.created_at >= start,
             Ticket.created_at < end,
             Ticket.status != Status.MERGED,
         )
-        .limit(limit)
+        .group_by(Ticket.category, lat, lng, area, unit)
     ).all()
     counts: Counter[tuple[float, float, str, bool, str]] = Counter()
     labels: dict[Point, str] = {}
-    for category, lat, lng, area_id, unit_id in rows:
-        if lat is not None and lng is not None:
-            p = Point(lat, lng).rounded(HOTSPOT_DECIMALS)
+    for category, rlat, rlng, area_id, unit_id, n in rows:
+        if rlat is not None and rlng is not None:
+            p = Point(float(rlat), float(rlng))
             if p not in labels:
                 near = tree.nearest(p, near_km)
                 labels[p] = f"近{near[0].name}" if near else "定位"
-            counts[(p.latitude, p.longitude, category, True, labels[p])] += 1
+            counts[(p.latitude, p.longitude, category, True, labels[p])] += n
             continue
         centre = centre_of(tree, area_id) or centre_of(tree, unit_id)
         if centre is not None:
-            counts[(centre.latitude, centre.longitude, category, False, centre.name)] += 1  # type: ignore[index]
+            counts[(centre.latitude, centre.longitude, category, False, centre.name)] += n  # type: ignore[index]
     return [
         Hotspot(Point(lat, lng), category, n, exact, label)
         for (lat, lng, category, exact, label), n in sorted(
