@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.tickets.factories import file, person
-from tickets import services, units
+from tickets import demo, services, units
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import ConfigError, InvalidInput, NotFound
@@ -194,3 +194,16 @@ def test_a_grid_member_pins_an_open_ticket_and_a_stranger_cannot(
         [event] = s.scalars(select(TicketEvent).where(TicketEvent.kind == "pin_added")).all()
         assert event.data["near"] == "YX-SG-XF" and event.actor_id is not None
         assert s.scalars(select(Ticket)).one().latitude == BY_XINGFU.latitude
+
+
+def test_the_demo_data_has_pins_for_the_map_and_its_text_places_still_route(
+    db: Database, domain: Domain
+) -> None:
+    with db.unit_of_work() as uow:
+        demo.load(uow.session, domain)
+        uow.commit()
+    with db.session() as s:
+        tickets = s.scalars(select(Ticket)).all()
+        pinned = [t for t in tickets if t.latitude is not None]
+        assert len(tickets) == 6 and len(pinned) == 3
+        assert {t.area.code for t in tickets if t.area} == {"YX-SG-XF-01", "YX-SG-XF-02"}
