@@ -144,7 +144,9 @@ def test_the_map_view_draws_the_filtered_tickets_in_the_viewer_s_scope(
     assert set(units["幸福社区"]["codes"]) == {seeded.xingfu, seeded.kangle, seeded.with_pii}
     assert seeded.cuihu not in page and pinned["cuihu"] not in page
     assert "/static/vendor/leaflet/leaflet.js" in page
-    assert '<form class="filters" method="get" action="/tickets/map">' in page  # filters stay on the map
+    assert (
+        '<form class="filters" method="get" action="/tickets/map">' in page
+    )  # filters stay on the map
     filtered = map_data(client.get("/tickets/map?category=road_facility").text)
     assert [p["code"] for p in filtered["pins"]] == [pinned["xingfu"]]  # type: ignore[index]
     assert filtered["units"] == []
