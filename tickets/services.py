@@ -38,7 +38,6 @@ from tickets.statuses import (
     Action,
     EventKind,
     HandlingMode,
-    Role,
     Satisfaction,
     Source,
     Status,
@@ -978,7 +977,10 @@ def add_pin(
     has been assigned). The staff card shows it."""
     if not ticket.status.is_open:
         raise InvalidInput(f"工单 {ticket.code} 已结束")
-    if actor.role is Role.RESIDENT and actor.id not in (ticket.reporter_id, ticket.forwarder_id):
+    if not (actor.role.is_staff and actor.active) and actor.id not in (
+        ticket.reporter_id,
+        ticket.forwarder_id,
+    ):
         raise NotFound(f"没有找到工单 {ticket.code}")
     tree = domain.units(session)
     near = _near(domain, tree, point)

@@ -174,7 +174,7 @@ def test_a_pin_given_as_the_place_in_the_dialogue_sets_the_coordinates(
         assert event.data["point"] == [23.1525, 113.2385] and event.data["area"] == "YX-NL-DL"
 
 
-def test_a_grid_member_pins_an_open_ticket_and_a_stranger_cannot(
+def test_a_grid_member_pins_an_open_ticket_and_a_stranger_or_an_observer_cannot(
     db: Database, domain: Domain
 ) -> None:
     with db.unit_of_work() as uow:
@@ -183,6 +183,11 @@ def test_a_grid_member_pins_an_open_ticket_and_a_stranger_cannot(
         with pytest.raises(NotFound):
             services.add_pin(
                 session=s, domain=domain, ticket=ticket, point=BY_XINGFU, actor=person(s, tg=12)
+            )
+        observer = person(s, Role.OBSERVER, tg=14, unit="YX-SG-XF", domain=domain)
+        with pytest.raises(NotFound):  # 民微观察团 see projects, not tickets
+            services.add_pin(
+                session=s, domain=domain, ticket=ticket, point=BY_XINGFU, actor=observer
             )
         member = person(s, Role.GRID_MEMBER, tg=13, unit="YX-SG-XF-01", domain=domain)
         services.add_pin(session=s, domain=domain, ticket=ticket, point=BY_XINGFU, actor=member)
