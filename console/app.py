@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.rasa import RasaClient
-from console import open311
+from console import maps, open311
 from console.classifier import group_classifier as classifier_for_groups
 from console.classifier import load_classifier
 from console.deps import (
@@ -33,6 +33,7 @@ from console.security import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
     SessionMiddleware,
+    csp,
 )
 from console.views import (
     auth,
@@ -143,7 +144,7 @@ def create_app(
         title="民微 MinWei", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.add_middleware(SessionMiddleware, secret_key=key)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, policy=csp(maps.tile_origins(settings)))
     app.add_middleware(BodyLimitMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

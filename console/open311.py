@@ -11,6 +11,10 @@
   request) as ``other``, flagged for review (待复核), and the response's ``service_notice`` says so.
 - Errors use the spec's format, ``[{"code": 400, "description": "..."}]``, with the same HTTP status.
 - Extensions: ``page`` and ``page_size`` (default 100, at most 1000) on the list.
+- ``lat``/``long`` (WGS84): accepted on create (both or neither; a request whose text names no known
+  place goes to the nearest unit); returned exact to a signed-in staff member (their own units'
+  tickets, as on their console), rounded to 3 decimals (≈110 m) for API-key clients, which are outside
+  systems that may publish what they read: a resident's pin is often their door.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from tickets import access, auth, queries, services
 from tickets.classification import Classification
 from tickets.cleaning import scrub
 from tickets.errors import InvalidInput, PermissionDenied
+from tickets.geo import PUBLIC_DECIMALS, Point
 from tickets.models import Ticket
 from tickets.statuses import CLOSED_STATUSES, OPEN_STATUSES, Source, Status
 
@@ -79,7 +84,15 @@ def _status_notes(t: Ticket) -> str:
     return notes
 
 
-def request_json(t: Ticket, console: Console) -> dict[str, Any]:
+def request_json(t: Ticket, console: Console, *, exact: bool = False) -> dict[str, Any]:
+    """One request as GeoReport JSON; ``exact``: coordinates unrounded (a staff reader)."""
+    point = (
+        Point(t.latitude, t.longitude)
+        if t.latitude is not None and t.longitude is not None
+        else None
+    )
+    if point is not None and not exact:
+        point = point.rounded(PUBLIC_DECIMALS)
     return {
         "service_request_id": t.code,
         "status": "open" if t.status in OPEN_STATUSES else "closed",
@@ -95,8 +108,8 @@ def request_json(t: Ticket, console: Console) -> dict[str, Any]:
         "address": t.location_text or (t.area.name if t.area else None),
         "address_id": t.area.code if t.area else None,
         "zipcode": None,
-        "lat": None,
-        "long": None,
+        "lat": point.latitude if point else None,
+        "long": point.longitude if point else None,
         "media_url": None,
     }
 
@@ -203,7 +216,7 @@ def requests_json(request: Request, console: ConsoleDep) -> JSONResponse:
             tz=console.settings.timezone,
             with_count=False,
         )
-        body = [request_json(t, console) for t in found.items]
+        body = [request_json(t, console, exact=scope is not None) for t in found.items]
         uow.commit()  # the API key's last use
     return JSONResponse(body)
 
@@ -217,7 +230,7 @@ def request_one(request: Request, console: ConsoleDep, code: str) -> JSONRespons
             scope is not None and not queries.in_scope(uow.session, ticket, scope)
         ):
             raise Open311Error(404, f"service_request_id not found: {code[:40]}")
-        body = [request_json(ticket, console)]
+        body = [request_json(ticket, console, exact=scope is not None)]
         uow.commit()
     return JSONResponse(body)
 
@@ -320,13 +333,35 @@ async def create_request(request: Request, console: ConsoleDep) -> JSONResponse:
         raise Open311Error(400, "description required")
     address = fields.get("address_string", "").strip()
     media = fields.get("media_url", "").strip()
+    point = _point(fields)
     return await run_in_threadpool(
-        _file, console, key, description, address, fields.get("service_code") or None, media
+        _file, console, key, description, address, fields.get("service_code") or None, media, point
     )
 
 
+def _point(fields: dict[str, str]) -> Point | None:
+    """``lat`` and ``long`` of a new request: both or neither."""
+    lat, lng = fields.get("lat", "").strip(), fields.get("long", "").strip()
+    if not lat and not lng:
+        return None
+    if not (lat and lng):
+        raise Open311Error(400, "lat and long must be given together")
+    try:
+        return Point.parse(lat, lng)
+    except InvalidInput:
+        raise Open311Error(
+            400, "lat must be -90..90 and long -180..180 (decimal degrees)"
+        ) from None
+
+
 def _file(
-    console: Console, key: str, description: str, address: str, code: str | None, media: str
+    console: Console,
+    key: str,
+    description: str,
+    address: str,
+    code: str | None,
+    media: str,
+    point: Point | None,
 ) -> JSONResponse:
     with console.db.unit_of_work() as uow:
         try:
@@ -352,6 +387,7 @@ def _file(
                 area=area,
                 attachments=[media] if media else None,
                 actor=f"Open311：{api_key.name}"[:100],
+                point=point,
             )
         except InvalidInput as e:
             raise Open311Error(400, str(e)) from e

@@ -40,6 +40,13 @@ CSP = (
 )
 
 
+def csp(image_origins: list[str] | None = None) -> str:
+    """``CSP`` with more origins images may come from (the configured map tile server)."""
+    if not image_origins:
+        return CSP
+    return CSP.replace("img-src 'self' data:", "img-src 'self' data: " + " ".join(image_origins))
+
+
 class Session(dict[str, Any]):
     """The decoded session; ``modified`` tells the middleware to write the cookie back."""
 
@@ -218,8 +225,9 @@ class BodyTooLarge(Exception):
 class SecurityHeadersMiddleware:
     """CSP, no sniffing, no framing, no referrer leaks; pages are never cached by shared caches."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: str = CSP) -> None:
         self.app = app
+        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -229,7 +237,7 @@ class SecurityHeadersMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CSP)
+                headers.setdefault("Content-Security-Policy", self.policy)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "same-origin")

@@ -18,6 +18,7 @@ from tickets import services
 from tickets.classification import Classification
 from tickets.domain import Domain
 from tickets.errors import NotFound
+from tickets.geo import Point
 from tickets.models import Need, Person, Project
 from tickets.statuses import Role, Source
 from tickets.usecases import lists, projects
@@ -30,14 +31,21 @@ RESIDENTS = {
 STAFF_USERNAME = "demo-xingfu"
 FIRST_PROJECT = "幸福花园健身器材更新"
 
-#: (resident index, text, category, place)
-TICKETS = (
-    (0, "幸福花园的健身器材全部坏了，老人冇地方锻炼", "greening_space", "幸福花园"),
-    (1, "幸福花园健身器材坏咗好耐，冇人修", "greening_space", "幸福花园"),
-    (2, "幸福花园里面的健身器材生锈坏了，小朋友玩好危险", "greening_space", "幸福花园"),
-    (3, "康乐楼的路灯一到夜晚就唔着，行路好惊", "road_facility", "康乐楼"),
-    (4, "康乐楼门口路灯坏咗成个礼拜", "road_facility", "康乐楼"),
-    (0, "幸福花园老人家食饭唔方便，想有个长者饭堂", "elder_care", "幸福花园"),
+#: (resident index, text, category, place, the pin the resident also sent: demo coordinates near
+#: 幸福社区's demo centre point, so the console's map has something to draw)
+TICKETS: tuple[tuple[int, str, str, str, Point | None], ...] = (
+    (0, "幸福花园的健身器材全部坏了，老人冇地方锻炼", "greening_space", "幸福花园", None),
+    (1, "幸福花园健身器材坏咗好耐，冇人修", "greening_space", "幸福花园", Point(23.1294, 113.2638)),
+    (2, "幸福花园里面的健身器材生锈坏了，小朋友玩好危险", "greening_space", "幸福花园", None),
+    (
+        3,
+        "康乐楼的路灯一到夜晚就唔着，行路好惊",
+        "road_facility",
+        "康乐楼",
+        Point(23.1283, 113.2655),
+    ),
+    (4, "康乐楼门口路灯坏咗成个礼拜", "road_facility", "康乐楼", Point(23.1284, 113.2653)),
+    (0, "幸福花园老人家食饭唔方便，想有个长者饭堂", "elder_care", "幸福花园", None),
 )
 
 
@@ -93,7 +101,7 @@ def load(session: Session, domain: Domain) -> DemoResult:
         people[tg] = p
     session.flush()
     residents = list(people.values())
-    for index, text, category, place in TICKETS:
+    for index, text, category, place, pin in TICKETS:
         services.file_ticket(
             session=session,
             domain=domain,
@@ -101,6 +109,7 @@ def load(session: Session, domain: Domain) -> DemoResult:
             source=Source.PRIVATE,
             classification=_classified(text, category, place),
             reporter=residents[index],
+            point=pin,
         )
     actor = staff
     needs = lists.needs_from_cases(session, domain, actor, community.code)

@@ -242,6 +242,8 @@ def units_yaml(divisions: Divisions, code: str, *, grids_per_community: int = 1)
         "# division codes; villages and communities are '<town code>-<name>' (the data has no codes for them).",
         "# The grids are placeholders (第一网格 …): rename them, add estates, roads and markets to `places`,",
         "# and add departments, then load with  python -m tickets load-units FILE",
+        "# The data has no coordinates: give units a centre point (lat: 22.94, lng: 113.38; WGS84) to route",
+        "# pinned tickets that name no known place to the nearest one and to draw them on the console's maps.",
         "version: 1",
         "units:",
         f"  - code: {_q(_unit_code(district))}",

@@ -5,6 +5,7 @@ staff group, the words the use cases write into tickets and views, and the few w
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,9 +74,11 @@ def staff_card(
     unit_name: str | None,
     additions: list[str] | None = None,
     helpers: list[tuple[str, bool]] | None = None,
+    pin: str | None = None,
 ) -> str:
     """The ticket card posted in the staff group (redacted text only), with the resident's latest
-    additions (redacted) when there are any, and the 协办 units with whether their part is done."""
+    additions (redacted) when there are any, the 协办 units with whether their part is done, and
+    where the ticket's pin is (``pin``)."""
     mark = "🔴 紧急 " if ticket.urgent else ""
     place = ticket.location_text or area_name or "未识别"
     source = Source(ticket.source).label
@@ -94,6 +97,8 @@ def staff_card(
     if helpers:
         done = "、".join(f"{name}（{'已完成' if ok else '协办中'}）" for name, ok in helpers)
         lines.insert(4 if unit_name else 3, f"协办单位：{done}")
+    if pin:
+        lines.insert(2, pin)
     if ticket.visit_at is not None and ticket.status.is_open:
         lines.append(f"预约上门：{when(ticket.visit_at, tz)}")
     if ticket.sent_back_count:
@@ -264,6 +269,22 @@ def hotspot(category_name: str, title: str, reports: int) -> str:
 def shared_location(latitude: float, longitude: float, title: str = "") -> str:
     coords = f"定位 {latitude:.5f},{longitude:.5f}"
     return f"{title}（{coords}）" if title else coords
+
+
+_PIN_TEXT = re.compile(r"（?定位 -?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?）?")
+
+
+def without_pin(place: str) -> str:
+    """``place`` without the coordinates ``shared_location`` wrote into it (for the public pages,
+    which show no pins): 幸福花园（定位 23.1,113.2）→ 幸福花园; 定位 23.1,113.2 → ''."""
+    parts = (_PIN_TEXT.sub("", p).strip() for p in place.split("、"))
+    return "、".join(p for p in parts if p)
+
+
+def pin(latitude: float, longitude: float, near: str | None = None) -> str:
+    """Where a ticket's pin is, for staff: 定位（23.12910, 113.26440）· 近 幸福社区."""
+    coords = f"定位（{latitude:.5f}, {longitude:.5f}）"
+    return f"{coords}· 近 {near}" if near else coords
 
 
 def summary(text: str, limit: int = 40) -> str:

@@ -102,6 +102,10 @@ class Unit(Base):
     places: Mapped[list[Any]] = mapped_column(default=list)  # gazetteer names inside this unit
     routes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # category → unit code override
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The unit's centre point (WGS84 degrees), when units.yml gives one (migration 0013): tickets with
+    # a pin and no place the gazetteer knows go to the nearest unit (tickets.geo).
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")
@@ -394,6 +398,10 @@ class Ticket(Base):
     callback_at: Mapped[datetime | None]
     # The digest of the supervision rules the ticket's due items were planned with (tickets.clock).
     clock_rules: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # Where the ticket is on the map (WGS84 degrees): a Telegram location pin or venue, or Open311's
+    # lat/long (migration 0013). Both or neither.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
     reporter: Mapped[Person | None] = relationship(foreign_keys=[reporter_id])
     forwarder: Mapped[Person | None] = relationship(foreign_keys=[forwarder_id])

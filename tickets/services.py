@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from nlu.pii import redact
 from nlu.place_text import merge_place
-from tickets import clock, clustering, codes, messages, outbox, workchats
+from tickets import clock, clustering, codes, maps, messages, outbox, workchats
 from tickets.access import ensure_can_act, ensure_can_help, helping_unit
 from tickets.classification import Classification
 from tickets.cleaning import clean, clean_text
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, UnknownCategory
+from tickets.geo import Point
 from tickets.models import (
     Case,
     LabelFeedback,
@@ -151,6 +152,7 @@ def staff_card_text(session: Session, domain: Domain, ticket: Ticket, footer: st
             for h in ticket.helpers
             if h.unit_id in tree.by_id
         ],
+        pin=maps.pin_label(tree, ticket, domain.settings.nearest_unit_km),
     )
     return f"{text}\n{footer}" if footer else text
 
@@ -252,6 +254,7 @@ def _post_staff_card(
         domain.settings.timezone,
         area_name=area.name if area else None,
         unit_name=unit.name if unit else None,
+        pin=maps.pin_label(tree, ticket, domain.settings.nearest_unit_km),
     )
     outbox.enqueue(
         session,
@@ -290,10 +293,13 @@ def file_ticket(
     attachments: list[str] | None = None,
     actor: Actor = "system",
     truncate: bool = False,
+    point: Point | None = None,
 ) -> Ticket:
     """File a ticket from a classified message; idempotent for the same (chat, message).
 
-    Redacts PII, finds the area (given, or from the locations via the gazetteer), routes it, sets the
+    ``point``: where the ticket is on the map (a pin, Open311's lat/long; else a location span's
+    ``latitude``/``longitude``). Redacts PII, finds the area (given, or from the locations via the
+    gazetteer, or the unit nearest the point when they name no known place), routes it, sets the
     handling mode (立即办 when urgent) and due time, clusters it into a case, writes the ``filed`` event and
     posts the staff card. A text over ``MAX_TEXT_CHARS`` is refused, or with ``truncate`` cut and marked
     (the caller keeps the whole text, e.g. in the review item it files from).
@@ -311,7 +317,10 @@ def file_ticket(
     locations = [
         loc for loc in classification.locations if isinstance(loc, dict) and loc.get("text")
     ]
+    point = point or _pinned(locations)
     area_unit = area or tree.locate([loc["text"] for loc in locations])
+    near = _near(domain, tree, point) if area_unit is None and point is not None else None
+    area_unit = area_unit or (near[0] if near else None)
     mode = HandlingMode.IMMEDIATE if classification.urgent else category.handling_mode
     unit = route(tree, category, area_unit)
     redacted = redact(text)
@@ -367,6 +376,8 @@ def file_ticket(
         needs_review=classification.category_confidence < REVIEW_BELOW,
         contact_allowed=contact_allowed,
         attachments=list(attachments or []),
+        latitude=point.latitude if point else None,
+        longitude=point.longitude if point else None,
         created_at=now,
         updated_at=now,
         due_at=due_at(now, mode, category, domain.taxonomy, domain.calendar, tz),
@@ -387,11 +398,28 @@ def file_ticket(
         similarity=round(score, 3),
         unit=unit.code if unit else None,
         area=area_unit.code if area_unit else None,
+        **({"near_km": round(near[1], 2)} if near else {}),
     )
     _post_staff_card(session, domain, ticket, area_unit, unit)
     session.flush()
     clock.reschedule(session, domain, ticket, new=True)
     return ticket
+
+
+def _pinned(locations: list[dict[str, Any]]) -> Point | None:
+    """The first location span that carries coordinates (a pin the dialogue gave as the place)."""
+    for loc in locations:
+        if loc.get("latitude") is not None and loc.get("longitude") is not None:
+            try:
+                return Point.parse(loc["latitude"], loc["longitude"])
+            except InvalidInput:
+                return None
+    return None
+
+
+def _near(domain: Domain, tree: UnitTree, point: Point) -> tuple[Unit, float] | None:
+    """The unit nearest a pin within the configured distance, with its distance in km."""
+    return tree.nearest(point, domain.settings.nearest_unit_km)
 
 
 def _transition(
@@ -967,14 +995,23 @@ def add_place(
     if new == old and coordinates is None:
         return None
     tree = domain.units(session)
-    area = tree.locate([new]) or (tree.by_id.get(ticket.area_id) if ticket.area_id else None)
+    point = Point.parse(*coordinates) if coordinates is not None else None
+    near = _near(domain, tree, point) if point is not None else None
+    area = (
+        tree.locate([new])
+        or (near[0] if near else None)
+        or (tree.by_id.get(ticket.area_id) if ticket.area_id else None)
+    )
     location: dict[str, Any] = {"text": new, "start": -1, "end": -1, "source": "resident"}
-    if coordinates is not None:
-        location["latitude"], location["longitude"] = coordinates
+    if point is not None:
+        location["latitude"], location["longitude"] = point.as_pair()
+        ticket.latitude, ticket.longitude = point.as_pair()
     ticket.locations = [location]
     ticket.location_text = new
     ticket.area_id = area.id if area else None
     data: dict[str, Any] = {"from": old, "to": new, "area": area.code if area else None}
+    if point is not None:
+        data["point"] = [point.latitude, point.longitude]
     if ticket.status in (Status.NEW, Status.ACCEPTED):
         unit = route(tree, domain.taxonomy.get(ticket.category), area)
         ticket.unit_id = unit.id if unit else None
@@ -983,6 +1020,39 @@ def add_place(
     session.flush()
     notice = messages.place_notice(ticket, new) if ticket.urgent else None
     refresh_staff_card(session, domain, ticket, key=f"e{event.id}", notice=notice)
+    return event
+
+
+def add_pin(
+    *, session: Session, domain: Domain, ticket: Ticket, point: Point, actor: Person
+) -> TicketEvent:
+    """A pin for an open ticket from its reporter or forwarder, or a grid member or staff member (a
+    location shared in reply to the ticket's message in a grid group): the ticket's coordinates are
+    set; a ticket with no area yet goes to the unit nearest the pin (and is routed there while nobody
+    has been assigned). The staff card shows it."""
+    if not ticket.status.is_open:
+        raise InvalidInput(f"工单 {ticket.code} 已结束")
+    if not (actor.role.is_staff and actor.active) and actor.id not in (
+        ticket.reporter_id,
+        ticket.forwarder_id,
+    ):
+        raise NotFound(f"没有找到工单 {ticket.code}")
+    tree = domain.units(session)
+    near = _near(domain, tree, point)
+    data: dict[str, Any] = {"point": [point.latitude, point.longitude]}
+    if near is not None:
+        data["near"], data["near_km"] = near[0].code, round(near[1], 2)
+    ticket.latitude, ticket.longitude = point.as_pair()
+    if ticket.area_id is None and near is not None:
+        ticket.area_id = near[0].id
+        data["area"] = near[0].code
+        if ticket.status in (Status.NEW, Status.ACCEPTED):
+            unit = route(tree, domain.taxonomy.get(ticket.category), near[0])
+            ticket.unit_id = unit.id if unit else None
+            data["unit"] = unit.code if unit else None
+    event = _event(session, domain, ticket, actor, EventKind.PIN_ADDED, **data)
+    session.flush()
+    refresh_staff_card(session, domain, ticket, key=f"e{event.id}")
     return event
 
 

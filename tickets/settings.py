@@ -83,6 +83,14 @@ class Settings:
     model_registry: Path | None = None
     learning_require_confirmation: bool = False
     learning_tolerance: float = 0.005
+    # A pinned ticket whose text names no place the gazetteer knows goes to the nearest unit with a
+    # centre point (units.yml lat/lng) at most this many kilometres away; farther, the place is unknown.
+    nearest_unit_km: float = 3.0
+    # The console's map tiles: a URL template such as https://tile.openstreetmap.org/{z}/{x}/{y}.png
+    # (mind the tile server's usage policy) and the attribution it requires. Empty: no tiles, the map
+    # draws the points on a plain background (offline).
+    map_tiles: str = ""
+    map_attribution: str = ""
 
     @classmethod
     def from_env(
@@ -140,4 +148,7 @@ class Settings:
             learning_require_confirmation=(get("LEARNING_REQUIRE_CONFIRMATION") or "").lower()
             in ("1", "true", "yes"),
             learning_tolerance=float(get("LEARNING_TOLERANCE") or defaults.learning_tolerance),
+            nearest_unit_km=float(get("MINWEI_NEAREST_UNIT_KM") or defaults.nearest_unit_km),
+            map_tiles=get("MINWEI_MAP_TILES") or "",
+            map_attribution=get("MINWEI_MAP_ATTRIBUTION") or "",
         )

@@ -126,6 +126,7 @@ class EventKind(StrEnum):
     RESIDENT_INFO = "resident_info"
     PLACE_ADDED = "place_added"
     PLACE_CORRECTED = "place_corrected"
+    PIN_ADDED = "pin_added"
     RATED = "rated"
     REVIEW_CONFIRMED = "review_confirmed"
     SEND_BACK = "send_back"
@@ -178,6 +179,7 @@ EVENT_WORDS: dict[EventKind, tuple[str, str | None, bool]] = {
     EventKind.RESIDENT_INFO: ("居民补充", "您补充了信息", False),
     EventKind.PLACE_ADDED: ("居民补充地点", "您补充了地点", False),
     EventKind.PLACE_CORRECTED: ("更正地点", None, False),
+    EventKind.PIN_ADDED: ("补充定位", None, False),
     EventKind.RATED: ("居民评价", None, False),
     EventKind.REVIEW_CONFIRMED: ("复核确认类别", None, False),
     EventKind.SEND_BACK: ("退单", None, False),

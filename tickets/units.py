@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from tickets import yamlfile
-from tickets.errors import ConfigError, NotFound
+from tickets.errors import ConfigError, InvalidInput, NotFound
+from tickets.geo import Point, nearest
 from tickets.models import Unit
 
 LEVELS = ("district", "street", "community", "grid")
 _UNIT_KEYS = {"code", "name", "level"}
-_UNIT_OPTIONAL = frozenset({"dept_type", "places", "routes", "children"})
+_UNIT_OPTIONAL = frozenset({"dept_type", "places", "routes", "children", "lat", "lng"})
 
 
 @dataclass
@@ -28,6 +29,8 @@ class UnitSpec:
     dept_type: str | None = None
     places: list[str] = field(default_factory=list)
     routes: dict[str, str] = field(default_factory=dict)
+    #: The unit's centre point (``lat``/``lng`` in the file), when given.
+    point: Point | None = None
 
 
 def parse_units(path: Path) -> list[UnitSpec]:
@@ -88,6 +91,7 @@ def parse_units(path: Path) -> list[UnitSpec]:
                 item.get("dept_type"),
                 list(places),
                 dict(routes),
+                _point(path, item, what),
             )
             specs.append(spec)
             if "children" in item:
@@ -107,6 +111,20 @@ def parse_units(path: Path) -> list[UnitSpec]:
     return specs
 
 
+def _point(path: Path, item: yamlfile.LineMap, what: str) -> Point | None:
+    """``lat`` and ``lng`` of a unit: both or neither (empty values count as neither)."""
+    lat, lng = item.get("lat"), item.get("lng")
+    if lat in (None, "") and lng in (None, ""):
+        return None
+    line = item.key_lines.get("lat", item.key_lines.get("lng", item.line))
+    if lat in (None, "") or lng in (None, ""):
+        raise ConfigError(f"{path}:{line}: {what}: give both lat and lng, or neither")
+    try:
+        return Point.parse(lat, lng)
+    except InvalidInput as e:
+        raise ConfigError(f"{path}:{line}: {what}: {e}") from e
+
+
 def load_units(session: Session, path: Path) -> tuple[int, int]:
     """Insert or update the units of ``path`` by code; returns (created, updated). Never deletes."""
     specs = parse_units(path)
@@ -123,6 +141,7 @@ def load_units(session: Session, path: Path) -> tuple[int, int]:
             updated += 1
         unit.name, unit.level, unit.dept_type = spec.name, spec.level, spec.dept_type
         unit.places, unit.routes, unit.active = spec.places, spec.routes, True
+        unit.latitude, unit.longitude = spec.point.as_pair() if spec.point else (None, None)
         unit.parent = existing[spec.parent] if spec.parent else None
     session.flush()
     return created, updated
@@ -239,6 +258,18 @@ class UnitTree:
 
     def _depth(self, unit: Unit) -> int:
         return sum(1 for _ in self.ancestors(unit))
+
+    def nearest(self, point: Point, max_km: float) -> tuple[Unit, float] | None:
+        """The leaf area nearest ``point`` within ``max_km``, with its distance: of the areas with a
+        centre point (departments have none), those with no point below them (a community whose
+        grids have none; a grid when grids have them)."""
+        pointed = [
+            u
+            for u in self.by_id.values()
+            if u.level != "department" and u.latitude is not None and u.longitude is not None
+        ]
+        above = {a.id for u in pointed for a in list(self.ancestors(u))[1:]}
+        return nearest(point, (u for u in pointed if u.id not in above), max_km)
 
     def area_at(self, unit: Unit | None, level: str) -> Unit | None:
         """The ancestor-or-self of ``unit`` at ``level`` (e.g. the community of a grid)."""

@@ -63,6 +63,9 @@ def table() -> dict[int, list[BaseHandler[Any, Any, Any]]]:
             MessageHandler(
                 GROUPS & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, grid.group_message
             ),
+            MessageHandler(
+                GROUPS & (filters.LOCATION | filters.VENUE) & filters.REPLY, grid.group_location
+            ),
             ChatMemberHandler(grid.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
             PollAnswerHandler(projects.poll_answer),
             CallbackQueryHandler(projects.rate_button, pattern=r"^prate:"),

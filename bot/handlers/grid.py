@@ -148,6 +148,30 @@ async def group_message(update: Update, context: Context) -> None:
             processing.fail(str(e))
 
 
+async def group_location(update: Update, context: Context) -> None:
+    """A location or venue in a bound group, in reply to a message that was filed: the ticket's pin
+    (silently; the staff card shows it)."""
+    message = update.effective_message
+    assert message is not None
+    deps = deps_of(context)
+    where = message.venue.location if message.venue is not None else message.location
+    replied, user = message.reply_to_message, message.from_user
+    if where is None or replied is None or user is None:
+        return
+    if await deps.binding(message.chat_id) is None:
+        return
+    await deps.write(
+        groups.pin_group_message,
+        deps.domain,
+        chat_id=message.chat_id,
+        message_id=replied.message_id,
+        telegram_user_id=user.id,
+        name=user.full_name,
+        latitude=where.latitude,
+        longitude=where.longitude,
+    )
+
+
 async def edited(update: Update, context: Context) -> None:
     """An edited message: in a bound group it is looked at again; in private we say how to correct."""
     message = update.edited_message

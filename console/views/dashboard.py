@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import ColumnElement
 
 from console import charts, texts
+from console import maps as console_maps
 from console.deps import Console, get_console
-from tickets import access, stats
+from console.views.tickets import scope_units
+from tickets import access, maps, stats
 from tickets.errors import InvalidInput
 
 router = APIRouter()
@@ -29,6 +31,7 @@ class Board:
     hotspots: list[stats.Hotspot]
     follow: stats.FollowFigures
     follow_units: dict[str, stats.FollowFigures]
+    spots: list[maps.Hotspot]
 
 
 def _period_spec(period: str, start: str, end: str) -> str:
@@ -93,6 +96,14 @@ def build_board(console: Console, scope: ColumnElement[bool], period: stats.Peri
                     session, period=period, now=now, scope=scope, by="unit"
                 )
             },
+            spots=maps.hotspots(
+                session,
+                scope=scope,
+                tree=console.domain.units(session),
+                start=period.start,
+                end=period.end,
+                near_km=console.settings.nearest_unit_km,
+            ),
         )
 
 
@@ -143,6 +154,15 @@ def dashboard(
                 "trend_chart": trend_chart,
                 "category_chart": category_chart,
                 "area_name": lambda uid: tree.by_id[uid].name if uid in tree.by_id else "—",
+                "map_data": console_maps.hotspot_data(
+                    board.spots,
+                    taxonomy=console.domain.taxonomy,
+                    settings=console.settings,
+                    labels=console_maps.unit_labels(u for u, _ in scope_units(tree, viewer)),
+                ),
+                "legend": console_maps.legend(
+                    console.domain.taxonomy, {h.category for h in board.spots}
+                ),
             },
             viewer=viewer,
         )

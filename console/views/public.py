@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from console import qr
 from console.deps import Console, get_console
-from tickets import queries
+from tickets import messages, queries
 from tickets.errors import NotFound
 from tickets.statuses import EventKind
 
@@ -65,7 +65,8 @@ def public_page(request: Request, console: ConsoleDep, code: str, k: str = "") -
                 "code": ticket.code,
                 "status": ticket.status,
                 "category": console.category_name(ticket.category),
-                "place": ticket.location_text or (ticket.area.name if ticket.area else ""),
+                "place": messages.without_pin(ticket.location_text)
+                or (ticket.area.name if ticket.area else ""),
                 "unit": ticket.unit.name if ticket.unit else "",
                 "summary": summary(ticket.redacted_text),
                 "created": ticket.created_at,

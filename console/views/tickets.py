@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from console import filters, qr
+from console import maps as console_maps
 from console.deps import Console, flash, get_console, redirect
-from tickets import access, commands, messages, queries
+from tickets import access, commands, maps, messages, queries
 from tickets.errors import InvalidInput, NotFound, TicketError
 from tickets.models import Case, Person, Ticket
 from tickets.statuses import HandlingMode, Satisfaction
@@ -111,6 +112,39 @@ def ticket_facets(request: Request, console: ConsoleDep) -> HTMLResponse:
         return console.render(request, "_facets.html", {**context, "counts": counts}, viewer=viewer)
 
 
+@router.get("/tickets/map", response_class=HTMLResponse)
+def ticket_map(request: Request, console: ConsoleDep) -> HTMLResponse:
+    """The filtered list as a map: pinned tickets where they are, the others at their unit's centre."""
+    with console.db.session() as session:
+        viewer, tree, f, _, context = _list_context(request, console, session)
+        scope = access.visible_tickets(viewer, tree)
+        found = maps.ticket_map(
+            session, f, scope=scope, tree=tree, now=console.now(), tz=console.settings.timezone
+        )
+        areas = scope_units(tree, viewer)
+        taxonomy = console.domain.taxonomy
+        used = {p.category for p in found.pins} | {c for u in found.units for c, _ in u.categories}
+        return console.render(
+            request,
+            "tickets_map.html",
+            {
+                **context,
+                "found": found,
+                "areas": areas,
+                "all_units": sorted(tree.by_id.values(), key=lambda u: u.code),
+                "map_data": console_maps.ticket_map_data(
+                    found,
+                    taxonomy=taxonomy,
+                    settings=console.settings,
+                    labels=console_maps.unit_labels(u for u, _ in areas),
+                ),
+                "legend": console_maps.legend(taxonomy, used),
+                "limit": maps.MAP_LIMIT,
+            },
+            viewer=viewer,
+        )
+
+
 def visible_ticket(session: Session, code: str, viewer: Person, tree: UnitTree) -> Ticket:
     """The ticket ``code`` if ``viewer`` may see it; NotFound otherwise (existence is not revealed)."""
     if len(code) > 40:
@@ -186,6 +220,7 @@ def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLRespo
             "ticket.html",
             {
                 "t": ticket,
+                "pin": maps.pin_label(tree, ticket, console.settings.nearest_unit_km),
                 "pieces": highlight(ticket.text_for(viewer), ticket.locations or []),
                 "redacted_pieces": highlight(ticket.redacted_text, ticket.locations or []),
                 "sees_pii": viewer.can_see_pii,

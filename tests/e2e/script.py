@@ -3,6 +3,7 @@
 A script names its people and groups, then lists steps; each step is one mapping:
 
 - ``say: 文本`` (``as: person``, ``in: group`` for a group message)
+- ``pin: [纬度, 经度]`` a Telegram location pin (``title:`` makes it a venue), ``as:``/``in:`` as for say
 - ``press: 按钮`` under the latest message in ``chat:`` (the person's private chat by default, ``staff``)
 - ``reply: 文本`` to the latest bot message in ``chat:`` containing ``to:``
 - ``forward: [{from: person | "hidden:名字", text: …}, …]`` forwarded by ``as:`` in one burst
@@ -91,6 +92,14 @@ class Runner:
 
     def _say(self, step: dict[str, Any]) -> None:
         self.stack.telegram.message(self.users[step["as"]], str(step["say"]), chat=self._chat(step))
+
+    def _pin(self, step: dict[str, Any]) -> None:
+        lat, lng = step["pin"]
+        where = {"latitude": float(lat), "longitude": float(lng)}
+        extra: dict[str, Any] = {"location": where}
+        if step.get("title"):
+            extra["venue"] = {"location": where, "title": step["title"], "address": ""}
+        self.stack.telegram.message(self.users[step["as"]], None, chat=self._chat(step), **extra)
 
     def _press(self, step: dict[str, Any]) -> None:
         chat_id = self.chats[step.get("chat", step["as"])]
@@ -317,4 +326,4 @@ def _mismatch(t: Ticket, expected: dict[str, Any]) -> str:
     return ""
 
 
-STEPS = ("say", "press", "reply", "forward", "expect", "silence", "tickets", "seed", "bot")
+STEPS = ("say", "pin", "press", "reply", "forward", "expect", "silence", "tickets", "seed", "bot")

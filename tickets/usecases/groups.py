@@ -15,6 +15,7 @@ from tickets.classification import Classification
 from tickets.cleaning import scrub
 from tickets.domain import Domain
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, TicketError
+from tickets.geo import Point
 from tickets.models import ChatBinding, Person, ReviewItem, Ticket, Unit
 from tickets.statuses import OPEN_STATUSES, Role, Source, Status
 from tickets.usecases import groupstatus
@@ -409,3 +410,37 @@ def digest(
         ],
         pending_review=int(pending or 0),
     )
+
+
+def pin_group_message(
+    session: Session,
+    domain: Domain,
+    *,
+    chat_id: int,
+    message_id: int,
+    telegram_user_id: int,
+    name: str,
+    latitude: float,
+    longitude: float,
+) -> str | None:
+    """A location shared in a grid group in reply to a message that was filed: the ticket's pin (from
+    its reporter, a grid member or staff). The ticket's code, or None when the message was not filed,
+    the ticket is closed or the sender may not place it."""
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.chat_id == chat_id, Ticket.message_id == message_id)
+    )
+    if ticket is None:
+        return None
+    person = residents_for(session, {telegram_user_id: (name, None)})[telegram_user_id]
+    try:
+        services.add_pin(
+            session=session,
+            domain=domain,
+            ticket=ticket,
+            point=Point.parse(latitude, longitude),
+            actor=person,
+        )
+    except (NotFound, InvalidInput) as e:
+        log.info("pin for %s from %s not taken: %s", ticket.code, telegram_user_id, e)
+        return None
+    return ticket.code

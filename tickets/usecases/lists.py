@@ -128,7 +128,8 @@ def needs_from_cases(
         if not tickets:
             continue
         reporters = {t.reporter_id or -t.id for t in tickets}
-        places = [t.location_text for t in tickets if t.location_text]
+        # Needs go on the public lists: a pin's coordinates stay out.
+        places = [p for t in tickets if (p := messages.without_pin(t.location_text))]
         case_area = tree.by_id.get(case.area_id) if case.area_id else None
         need = Need(
             code=codes.next_code(session, "need", now, domain.settings.timezone),

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from tickets import messages
 from tickets.models import Ticket, TicketEvent, Unit
 from tickets.statuses import EventKind, Status
 from tickets.units import UnitTree
@@ -111,7 +112,7 @@ def board(session: Session, *, tree: UnitTree, unit: Unit | None) -> PublicBoard
         PublicTicket(
             code=t.code,
             category=t.category,
-            place=masked(t.location_text, _names(t))
+            place=masked(messages.without_pin(t.location_text), _names(t))
             or (tree.by_id[t.area_id].name if t.area_id in tree.by_id else ""),
             summary=summary(t.redacted_text, _names(t)),
             status=t.status,
