@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -301,6 +302,24 @@ def running(settings: Settings) -> bool:
 
 #: Retrain processes this process started (kept so that they are reaped when they end).
 _JOBS: list[subprocess.Popen[bytes]] = []
+
+
+def stop_retrain(settings: Settings, *, timeout: float = 30.0) -> bool:
+    """Stop the running retrain (SIGTERM to its process group) and, when this process started it,
+    wait for it to end; False when none was running."""
+    pid_file = registry_root(settings) / "retrain.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.killpg(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return False
+    for job in [j for j in _JOBS if j.pid == pid]:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            job.wait(timeout=timeout)
+        _JOBS.remove(job)
+    with contextlib.suppress(OSError):
+        pid_file.unlink()
+    return True
 
 
 def start_retrain(

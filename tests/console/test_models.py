@@ -3,10 +3,7 @@ roll back; everyone else is refused; every action is in the models' audit log.""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from nlu.data import load_examples, split
 from nlu.learning import retrain
 from nlu.registry import Registry, read_active
 from tests.console.conftest import post, sign_in
+from tickets import learning
 from tickets.db import Database
 from tickets.models import ModelEvent, ModelVersion
 from tickets.settings import Settings
@@ -87,7 +85,6 @@ def test_the_retrain_button_starts_a_background_job(
     sign_in(client, "admin")
     response = post(client, "/models/retrain", {}, page="/models")
     assert response.status_code == 303  # type: ignore[attr-defined]
-    pid_file = app_settings.model_registry / "retrain.pid"  # type: ignore[operator]
     try:
         page = client.get("/models").text
         assert "已开始再训练" in page and "再训练进行中" in page
@@ -97,6 +94,5 @@ def test_the_retrain_button_starts_a_background_job(
             event = s.scalars(select(ModelEvent)).one()
             assert (event.kind, event.actor_label) == ("requested", "admin")
     finally:
-        # Stop the retrain this test started (by its id) instead of training for minutes.
-        with contextlib.suppress(ProcessLookupError, FileNotFoundError):
-            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+        # Stop the retrain this test started instead of training for minutes.
+        assert learning.stop_retrain(app_settings)

@@ -4,11 +4,8 @@ planned on the supervision clock."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
-import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -225,7 +222,6 @@ def test_the_weekly_retrain_is_planned_and_started_on_the_supervision_clock(
             assert pending.due_at == clock() - timedelta(minutes=1) + timedelta(days=7)
             uow.commit()
     finally:
-        # The retrain process this test started: stop it (by its id) rather than train for minutes.
-        pid = int((tmp_path / "reg" / "retrain.pid").read_text())
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
+        # The retrain process this test started: stop it rather than train for minutes.
+        assert learning.stop_retrain(domain.settings)
+        assert not learning.running(domain.settings)
