@@ -83,6 +83,10 @@ class Settings:
     model_registry: Path | None = None
     learning_require_confirmation: bool = False
     learning_tolerance: float = 0.005
+    # Photos (tickets.photos): the largest file accepted, in bytes (a resident sending a larger one is
+    # told so); Telegram's file downloads (default: the API address with /file/ before /bot).
+    photo_max_bytes: int = 5 * 1024 * 1024
+    telegram_file_base_url: str = ""
 
     @classmethod
     def from_env(
@@ -140,4 +144,16 @@ class Settings:
             learning_require_confirmation=(get("LEARNING_REQUIRE_CONFIRMATION") or "").lower()
             in ("1", "true", "yes"),
             learning_tolerance=float(get("LEARNING_TOLERANCE") or defaults.learning_tolerance),
+            photo_max_bytes=int(get("PHOTO_MAX_BYTES") or defaults.photo_max_bytes),
+            telegram_file_base_url=get("TELEGRAM_FILE_BASE_URL") or "",
         )
+
+    @property
+    def file_base_url(self) -> str:
+        """Where Telegram's files are downloaded from: ``https://api.telegram.org/file/bot`` for the
+        default API address, and likewise for a local Bot API server or the tests' fake."""
+        if self.telegram_file_base_url:
+            return self.telegram_file_base_url
+        base = self.telegram_api_base_url.rstrip("/")
+        head, _, tail = base.rpartition("/")
+        return f"{head}/file/{tail}"
