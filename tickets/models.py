@@ -409,6 +409,8 @@ class Ticket(Base):
     helpers: Mapped[list[TicketHelper]] = relationship(
         back_populates="ticket", order_by="TicketHelper.id"
     )
+    #: Its photos (``tickets.photos``); the images themselves load only when asked for.
+    photos: Mapped[list[Photo]] = relationship(order_by="Photo.id", viewonly=True)
 
     def text_for(self, viewer: Person | None) -> str:
         """The ticket text as ``viewer`` may see it: original only with the PII privilege."""
