@@ -33,6 +33,7 @@ from tickets.cleaning import scrub
 from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import Ticket
 from tickets.statuses import CLOSED_STATUSES, OPEN_STATUSES, Source, Status
+from tickets.usecases import photos
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/open311/v2")
@@ -79,7 +80,13 @@ def _status_notes(t: Ticket) -> str:
     return notes
 
 
-def request_json(t: Ticket, console: Console) -> dict[str, Any]:
+def media_url(console: Console, token: str | None) -> str | None:
+    """The public address of a photo staff approved (re-encoded without EXIF), or None."""
+    return f"{console.settings.public_base_url}/p/photos/{token}.jpg" if token else None
+
+
+def request_json(t: Ticket, console: Console, *, photo: str | None = None) -> dict[str, Any]:
+    """One request as GeoReport v2 has it; ``photo`` is the token of its first approved photo."""
     return {
         "service_request_id": t.code,
         "status": "open" if t.status in OPEN_STATUSES else "closed",
@@ -97,7 +104,7 @@ def request_json(t: Ticket, console: Console) -> dict[str, Any]:
         "zipcode": None,
         "lat": None,
         "long": None,
-        "media_url": None,
+        "media_url": media_url(console, photo),
     }
 
 
@@ -203,7 +210,8 @@ def requests_json(request: Request, console: ConsoleDep) -> JSONResponse:
             tz=console.settings.timezone,
             with_count=False,
         )
-        body = [request_json(t, console) for t in found.items]
+        shown = photos.public_tokens(uow.session, [t.id for t in found.items])
+        body = [request_json(t, console, photo=shown.get(t.id)) for t in found.items]
         uow.commit()  # the API key's last use
     return JSONResponse(body)
 
@@ -217,7 +225,8 @@ def request_one(request: Request, console: ConsoleDep, code: str) -> JSONRespons
             scope is not None and not queries.in_scope(uow.session, ticket, scope)
         ):
             raise Open311Error(404, f"service_request_id not found: {code[:40]}")
-        body = [request_json(ticket, console)]
+        shown = photos.public_tokens(uow.session, [ticket.id])
+        body = [request_json(ticket, console, photo=shown.get(ticket.id))]
         uow.commit()
     return JSONResponse(body)
 

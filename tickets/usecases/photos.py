@@ -363,3 +363,22 @@ def own_photo_count(session: Session, ticket_id: int) -> int:
         )
         or 0
     )
+
+
+def latest_project_photos(session: Session, project_ids: list[int]) -> dict[int, str]:
+    """The token of each project's latest public photo (the public board's thumbnail)."""
+    if not project_ids:
+        return {}
+    found: dict[int, str] = {}
+    for project_id, token in session.execute(
+        select(ProjectUpdate.project_id, Photo.public_token)
+        .join(Photo, Photo.project_update_id == ProjectUpdate.id)
+        .where(
+            ProjectUpdate.project_id.in_(project_ids),
+            Photo.status == "stored",
+            Photo.approved_public.is_(True),
+        )
+        .order_by(Photo.id.desc())
+    ):
+        found.setdefault(project_id, token)
+    return found
