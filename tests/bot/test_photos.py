@@ -5,20 +5,35 @@ large or not an image → the resident is told; a fetch a dead process held is p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import replace
+import re
+import warnings
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.app import build_application, post_init, run
 from bot.config import BotConfig
-from tests.bot.conftest import Harness
+from bot.rasa import RasaClient
+from console.app import create_app
+from tests.bot.conftest import TOKEN, FakeClassifier, FakeRasa, Harness
 from tests.conftest import STAFF_CHAT_ID
+from tests.support.fake_telegram import FakeTelegram, FakeTelegramServer
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers the httpx2 fork for its test client; httpx (already locked) works the same.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
 from tests.support.images import exif_of, gps_of, phone_jpeg, size_of
 from tests.tickets.factories import file
-from tickets import photos, services
+from tickets import auth, photos, services
+from tickets.db import Database
+from tickets.domain import Domain
 from tickets.models import Person, Photo, Ticket, utcnow
+from tickets.statuses import Role
 from tickets.usecases import reports
 from tickets.usecases.people import Speaker
 
@@ -205,3 +220,155 @@ async def test_a_fetch_that_failed_on_the_network_is_retried(
         uow.commit()
     await _until(_stored(bot), "stored on the second attempt")
     assert _photos(bot)[0][2] == 2
+
+
+@dataclass
+class LoopbackHarness(Harness):
+    """The same bot, talking to the fake Bot API over HTTP on 127.0.0.1 with its real HTTP client
+    (multipart uploads, the file download route) instead of the in-process request layer."""
+
+    base_url: str = ""
+
+    async def start(self) -> None:
+        settings = replace(
+            self.domain.settings, telegram_bot_token=TOKEN, telegram_api_base_url=self.base_url
+        )
+        app = build_application(settings, self.config)
+        await app.initialize()
+        self.stack = await post_init(
+            app,
+            settings,
+            self.config,
+            db=self.db,
+            domain=self.domain,
+            rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(self.rasa)),
+            classifier=self.classifier,
+        )
+        await app.start()
+        self._stopping = asyncio.Event()
+        self._running = asyncio.create_task(run(self.stack, self._stopping))
+
+
+@pytest.fixture
+async def loopback(
+    db: Database,
+    domain: Domain,
+    telegram: FakeTelegram,
+    bot_config: BotConfig,
+    no_errors: Callable[[], None],
+) -> AsyncIterator[LoopbackHarness]:
+    server = FakeTelegramServer(telegram).start()
+    harness = LoopbackHarness(
+        telegram, FakeRasa(), FakeClassifier(), db, domain, bot_config, base_url=server.base_url
+    )
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+        server.stop()
+    no_errors()
+
+
+def _console(db: Database, domain: Domain) -> TestClient:
+    settings = replace(domain.settings, console_secret_key="photos-console-key")
+    with db.unit_of_work() as uow:
+        uow.session.add(
+            Person(
+                username="xingfu",
+                password_hash=auth.hash_password("correct horse battery"),
+                role=Role.COMMUNITY_STAFF,
+                unit_id=domain.units(uow.session).get("YX-SG-XF").id,
+                display_name="幸福社区小李",
+            )
+        )
+        _, key = auth.create_api_key(uow.session, name="12345热线对接")
+        uow.commit()
+    client = TestClient(create_app(settings, database=db, domain=domain, classifier=None))
+    client.__enter__()
+    client.headers["x-test-api-key"] = key
+    return client
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found, path
+    return found.group(1)
+
+
+async def test_a_photo_from_telegram_reaches_the_console_then_the_public_page_and_open311(
+    loopback: LoopbackHarness, db: Database, domain: Domain
+) -> None:
+    chen = loopback.telegram.user(RESIDENT, "陈姨", "chenyi")
+    sent = phone_jpeg((160, 120), orientation=6)
+    message = loopback.telegram.send_photo(chen, sent, caption="幸福花园3栋门口路灯唔着")
+    await loopback.settle()
+    [turn] = loopback.rasa.turns
+    with db.unit_of_work() as uow:  # what the action server does when the resident confirms
+        filed = reports.file_report(
+            uow.session,
+            domain,
+            reports.Report(
+                speaker=Speaker(telegram_user_id=RESIDENT, name="陈姨"),
+                text=turn["message"],
+                nlu={"category": "road_facility"},
+                category="road_facility",
+                urgent=False,
+                location="幸福花园3栋",
+                chat_id=RESIDENT,
+                message_id=message["message_id"],
+                contact_allowed=True,
+                photo=turn["metadata"]["photo"],
+            ),
+        )
+        uow.commit()
+    loopback.stack.deps.outbox_ready.set()
+    await _until(_stored(loopback), "the photo stored")
+    await _until(
+        lambda: bool(loopback.telegram.photos_sent(STAFF_CHAT_ID)), "the photo on the card"
+    )
+    await loopback.settle()
+    [(_, data, _)] = _photos(loopback)
+    assert data is not None and gps_of(data) == {} and exif_of(data) == {}
+    [on_card] = loopback.telegram.photos_sent(STAFF_CHAT_ID)
+    assert on_card["photo_bytes"] == data  # uploaded as multipart over HTTP
+    assert [c.method for c in loopback.telegram.calls if c.method in ("getFile", "download")] == [
+        "getFile",
+        "download",
+    ]
+
+    def through_the_console() -> None:
+        client = _console(db, domain)
+        key = client.headers.pop("x-test-api-key")
+        try:
+            form = {
+                "username": "xingfu",
+                "password": "correct horse battery",
+                "csrf_token": _csrf(client, "/login"),
+            }
+            assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+            page = f"/tickets/{filed.code}"
+            html = client.get(page).text
+            [photo_id] = re.findall(rf"/tickets/{filed.code}/photos/(\d+)/thumb", html)
+            thumb = client.get(f"{page}/photos/{photo_id}/thumb")
+            assert thumb.status_code == 200 and gps_of(thumb.content) == {}
+            public = re.search(r'href="(http://testserver/p/[^"]+)"', html)
+            assert public is not None
+            public_page = public.group(1).replace("&amp;", "&")
+            one = f"/open311/v2/requests/{filed.code}.json"
+            assert "/p/photos/" not in client.get(public_page).text
+            assert client.get(one, params={"api_key": key}).json()[0]["media_url"] is None
+
+            approve = {"public": "true", "csrf_token": _csrf(client, page)}
+            client.post(f"{page}/photos/{photo_id}/public", data=approve, follow_redirects=False)
+
+            assert "/p/photos/" in client.get(public_page).text
+            media = client.get(one, params={"api_key": key}).json()[0]["media_url"]
+            assert media.startswith(domain.settings.public_base_url + "/p/photos/")
+            shown = client.get(media.removeprefix(domain.settings.public_base_url))
+            assert shown.status_code == 200 and shown.content == data
+            assert gps_of(shown.content) == {} and exif_of(shown.content) == {}
+        finally:
+            client.__exit__(None, None, None)
+
+    await asyncio.to_thread(through_the_console)

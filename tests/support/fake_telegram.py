@@ -699,9 +699,9 @@ class FakeTelegramServer:
                 if content_type.startswith("application/json"):
                     params.update(await request.json())
                 else:
-                    form = await request.form()
-                    for k, v in form.items():
-                        params[k] = v if isinstance(v, str) else await v.read()
+                    async with request.form() as form:  # closes the uploads' temporary files
+                        for k, v in form.items():
+                            params[k] = v if isinstance(v, str) else await v.read()
                     # An upload is named by attach://<part>; the part holds the bytes.
                     for k, v in list(params.items()):
                         if isinstance(v, str) and v.startswith("attach://"):
