@@ -372,3 +372,15 @@ async def test_a_photo_from_telegram_reaches_the_console_then_the_public_page_an
             client.__exit__(None, None, None)
 
     await asyncio.to_thread(through_the_console)
+
+
+async def test_a_file_telegram_will_never_give_is_marked_failed_not_retried(
+    bot: Harness, chen: dict[str, object]
+) -> None:
+    await asyncio.to_thread(_ticket_with, bot, "AgACunknownfileid")
+    await _until(lambda: [p[0] for p in _photos(bot)] == ["failed"], "marked failed")
+    await asyncio.sleep(0.3)
+    assert len(bot.telegram.calls_to("getFile")) == 1
+    with bot.db.session() as s:
+        [photo] = s.scalars(select(Photo)).all()
+        assert photo.last_error is not None and "Invalid file_id" in photo.last_error
