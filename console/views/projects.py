@@ -29,7 +29,7 @@ from tickets.photos import PhotoTooLarge, megabytes
 from tickets.projectstatus import ProjectStatus, project_event_label
 from tickets.statuses import Role, Satisfaction
 from tickets.units import UnitTree
-from tickets.usecases import evaluations, lists, projects, votes
+from tickets.usecases import evaluations, lists, photos, projects, votes
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -382,6 +382,11 @@ def _project_context(
         .order_by(ProjectEvaluation.at)
     ).all()
     mine = next((e for e in given if e.person_id == viewer.id), None)
+    updates = session.scalars(
+        select(ProjectUpdate)
+        .where(ProjectUpdate.project_id == project.id)
+        .order_by(ProjectUpdate.at)
+    ).all()
     return {
         "project": project,
         "unit": tree.by_id.get(project.unit_id),
@@ -401,11 +406,8 @@ def _project_context(
             .where(ProjectMeeting.project_id == project.id)
             .order_by(ProjectMeeting.held_on)
         ).all(),
-        "updates": session.scalars(
-            select(ProjectUpdate)
-            .where(ProjectUpdate.project_id == project.id)
-            .order_by(ProjectUpdate.at)
-        ).all(),
+        "updates": updates,
+        "update_photos": photos.update_tokens(session, [u.id for u in updates]),
         "tickets": [t for t in tickets if t.id in may_see_tickets],
         "hidden_tickets": len(tickets) - len(may_see_tickets),
         "events": session.scalars(

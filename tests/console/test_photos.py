@@ -170,7 +170,8 @@ def test_photos_uploaded_with_a_project_update_show_on_the_public_project_page_a
         [("site.jpg", phone_jpeg(), "image/jpeg"), ("plan.png", png(), "image/png")],
     )
     assert response.status_code == 303
-    assert "附照片 2 张" in client.get(f"/projects/{implementing}").text
+    staff_page = client.get(f"/projects/{implementing}").text
+    assert "附照片 2 张" in staff_page
     with db.session() as s:
         rows = s.scalars(select(Photo).order_by(Photo.id)).all()
         assert [(r.source, r.status, r.approved_public) for r in rows] == [
@@ -179,6 +180,7 @@ def test_photos_uploaded_with_a_project_update_show_on_the_public_project_page_a
         ]
         tokens = [r.public_token for r in rows]
         assert all(r.project_update_id is not None for r in rows)
+    assert all(f"/p/photos/{t}/thumb.jpg" in staff_page for t in tokens)
     anonymous = TestClient(client.app)
     project_page = anonymous.get(f"/p/projects/{implementing}").text
     assert all(f"/p/photos/{t}/thumb.jpg" in project_page for t in tokens)
