@@ -284,7 +284,7 @@ def test_staff_approve_and_withdraw_a_photo_for_the_public_as_audited_events(
             photo_cases.public_image(s, view.token, thumb=False)
 
 
-def test_a_photo_long_in_the_queue_keeps_its_due_time(
+def test_a_photo_is_not_fetched_before_its_due_time(
     db: Database, domain: Domain, clock: Clock
 ) -> None:
     _ticket_with_photo(db, domain)
