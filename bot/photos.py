@@ -80,13 +80,17 @@ class PhotoFetcher:
             log.warning("photos: could not fetch photo %s: %s", job.photo_id, e)
             await self._retry(job, f"{type(e).__name__}: {e}")
             return
+        # Decoding and re-encoding takes a few tenths of a second: in a thread, outside the transaction.
+        image = await asyncio.to_thread(
+            store.checked, raw, max_bytes=self.deps.settings.photo_max_bytes
+        )
         try:
             result = await self.deps.write(
                 photos.fetched,
                 self.deps.domain,
                 photo_id=job.photo_id,
                 owner=self.deps.owner,
-                raw=raw,
+                image=image,
             )
         except StoreUnavailable as e:  # the lease runs out and the photo is fetched again
             log.warning("photos: could not store photo %s: %s", job.photo_id, e)

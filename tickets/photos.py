@@ -124,6 +124,15 @@ def clean_image(raw: bytes, *, max_bytes: int) -> CleanImage:
     )
 
 
+def checked(raw: bytes, *, max_bytes: int) -> CleanImage | PhotoError:
+    """``clean_image``, with the refusal returned rather than raised: callers clean outside their
+    transaction (a 12-megapixel photo takes a few tenths of a second) and record either outcome in it."""
+    try:
+        return clean_image(raw, max_bytes=max_bytes)
+    except PhotoError as e:
+        return e
+
+
 def _jpeg(image: object) -> bytes:
     """Encode as a new JPEG: no ``exif``, ``icc_profile`` or comment is passed, so none is written."""
     out = io.BytesIO()

@@ -25,7 +25,7 @@ from tickets.models import (
     ProjectUpdate,
     Unit,
 )
-from tickets.photos import PhotoTooLarge, megabytes
+from tickets.photos import CleanImage, NotAnImage, PhotoTooLarge, clean_image, megabytes
 from tickets.projectstatus import ProjectStatus, project_event_label
 from tickets.statuses import Role, Satisfaction
 from tickets.units import UnitTree
@@ -461,9 +461,10 @@ async def evaluate(request: Request, console: ConsoleDep, code: str) -> Redirect
     return await run_in_threadpool(_act, console, request, target, work)
 
 
-def _read_uploads(console: Console, uploads: list[UploadFile]) -> list[bytes]:
-    """The chosen files' bytes (an empty file field sends a part with no name: skipped); more than
-    ``MAX_UPLOADS`` or one over the size limit is refused before anything is recorded."""
+def _read_uploads(console: Console, uploads: list[UploadFile]) -> list[CleanImage]:
+    """The chosen files, each checked and re-encoded without EXIF before any transaction starts (an
+    empty file field sends a part with no name: skipped). More than ``MAX_UPLOADS``, one over the size
+    limit or one that is not an image is refused before anything is recorded."""
     chosen = [u for u in uploads if u.filename]
     if len(chosen) > MAX_UPLOADS:
         raise InvalidInput(f"每次进展最多上传 {MAX_UPLOADS} 张照片")
@@ -473,7 +474,10 @@ def _read_uploads(console: Console, uploads: list[UploadFile]) -> list[bytes]:
         data = upload.file.read(limit + 1)
         if len(data) > limit:
             raise PhotoTooLarge(upload.size or len(data), limit)
-        found.append(data)
+        try:
+            found.append(clean_image(data, max_bytes=limit))
+        except NotAnImage as e:
+            raise NotAnImage(f"{upload.filename}：{e}") from e
     return found
 
 

@@ -67,18 +67,27 @@ class Fetched:
     message: str = ""
 
 
-def fetched(session: Session, domain: Domain, *, photo_id: int, owner: str, raw: bytes) -> Fetched:
-    """Store the bytes the bot downloaded for the photo row it holds."""
+def fetched(
+    session: Session,
+    domain: Domain,
+    *,
+    photo_id: int,
+    owner: str,
+    raw: bytes | None = None,
+    image: photos.CleanImage | photos.PhotoError | None = None,
+) -> Fetched:
+    """Store what the bot downloaded for the photo row it holds: the image it cleaned outside the
+    transaction (``tickets.photos.checked``), or the bytes to clean here."""
     photo = photos.held(session, photo_id, owner)
     if photo is None:
         return Fetched("lost", photo_id)
     now = domain.clock()
-    try:
-        image = photos.clean_image(raw, max_bytes=domain.settings.photo_max_bytes)
-    except photos.PhotoTooLarge as e:
-        return _refused(session, photo, "too_large", str(e))
-    except photos.NotAnImage as e:
-        return _refused(session, photo, "rejected", f"照片没有保存：{e}")
+    if image is None:
+        image = photos.checked(raw or b"", max_bytes=domain.settings.photo_max_bytes)
+    if isinstance(image, photos.PhotoTooLarge):
+        return _refused(session, photo, "too_large", str(image))
+    if isinstance(image, photos.PhotoError):
+        return _refused(session, photo, "rejected", f"照片没有保存：{image}")
     same = photos.same_image(session, photo, image.sha256)
     if same is not None:
         _duplicate(photo, same)
@@ -298,17 +307,16 @@ def add_upload(
     domain: Domain,
     *,
     update: ProjectUpdate,
-    raw: bytes,
+    image: photos.CleanImage,
     actor: Person | str,
 ) -> Photo | None:
-    """A photo uploaded with a project update: cleaned and stored once per update, public with it.
-    Raises ``PhotoTooLarge`` / ``NotAnImage`` (the whole update is then not recorded)."""
-    image_ = photos.clean_image(raw, max_bytes=domain.settings.photo_max_bytes)
+    """A photo uploaded with a project update (cleaned by the caller, ``tickets.photos.clean_image``),
+    stored once per update and public with it; None when the update has the same image already."""
     session.flush()
     if (
         session.scalar(
             select(Photo.id).where(
-                Photo.project_update_id == update.id, Photo.sha256 == image_.sha256
+                Photo.project_update_id == update.id, Photo.sha256 == image.sha256
             )
         )
         is not None
@@ -328,7 +336,7 @@ def add_upload(
         created_at=now,
         attempts=0,
     )
-    photos.keep(photo, image_, now=now)
+    photos.keep(photo, image, now=now)
     session.add(photo)
     session.flush()
     return photo

@@ -37,6 +37,7 @@ from tickets.models import (
     Ticket,
     Unit,
 )
+from tickets.photos import CleanImage
 from tickets.projectstatus import (
     PROJECT_TRANSITIONS,
     ProjectAction,
@@ -460,7 +461,7 @@ class Args:
     text: str = ""  # UPDATE
     spent: str = ""  # UPDATE: yuan spent since the last update
     photos: tuple[str, ...] = ()  # UPDATE: Telegram file ids or URLs
-    uploads: tuple[bytes, ...] = ()  # UPDATE: uploaded images (stored cleaned, tickets.photos)
+    uploads: tuple[CleanImage, ...] = ()  # UPDATE: uploaded images, cleaned (tickets.photos)
     tickets: str = ""  # LINK: ticket codes separated by spaces or commas
     close_tickets: bool = False  # ACCEPT: also resolve the linked open tickets with the result
 
@@ -582,8 +583,8 @@ def perform(
             session.add(update)
             session.flush()
             kept = [
-                photos.add_upload(session, domain, update=update, raw=raw, actor=actor)
-                for raw in a.uploads
+                photos.add_upload(session, domain, update=update, image=image, actor=actor)
+                for image in a.uploads
             ]
             project.spent_fen += spent
             record_event(
