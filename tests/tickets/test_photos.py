@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -18,6 +19,7 @@ from tickets import photos, services
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import OutboxItem, Person, Photo, Ticket, TicketEvent
+from tickets.settings import Settings
 from tickets.statuses import Role
 from tickets.usecases import photos as photo_cases
 
@@ -293,3 +295,27 @@ def test_a_photo_is_not_fetched_before_its_due_time(
             photos.claim_fetches(uow.session, owner="bot", now=clock() - timedelta(seconds=1)) == []
         )
         uow.commit()
+
+
+@pytest.mark.parametrize(
+    ("environ", "file_base", "limit"),
+    [
+        ({}, "https://api.telegram.org/file/bot", 5 * 1024 * 1024),
+        (
+            {"TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot", "PHOTO_MAX_BYTES": "1000000"},
+            "http://127.0.0.1:8081/file/bot",
+            1_000_000,
+        ),
+        (
+            {"TELEGRAM_FILE_BASE_URL": "http://files.local/file/bot"},
+            "http://files.local/file/bot",
+            5 * 1024 * 1024,
+        ),
+    ],
+    ids=["telegram", "local-bot-api", "explicit"],
+)
+def test_where_files_are_downloaded_from_and_the_size_limit_are_configurable(
+    environ: dict[str, str], file_base: str, limit: int, tmp_path: Path
+) -> None:
+    settings = Settings.from_env(environ=environ, env_file=tmp_path / "none.env")
+    assert (settings.file_base_url, settings.photo_max_bytes) == (file_base, limit)
