@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from tickets.messages import when
+from tickets.messages import own_photos, when
 from tickets.usecases.views import TicketView
 
 
@@ -130,6 +130,8 @@ def ticket_status(t: TicketView, tz: ZoneInfo) -> str:
         lines.append(f"办理时限：{when(t.due_at, tz)} 前")
     if t.latest:
         lines.append(f"最新进展：{t.latest}")
+    if t.photos:
+        lines.append(own_photos(t.photos))
     if t.is_open:
         lines.append("如需补充信息，直接回复这条消息即可。")
     return "\n".join(lines)

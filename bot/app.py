@@ -4,7 +4,8 @@
 
 - ``post_init`` creates the dependencies (nothing connects at import time) and the workers;
 - ingest (polling or webhook) writes updates to the inbox; the inbox worker runs them through the handlers;
-  the outbox sender delivers what they queued; the supervision clock runs on the job queue;
+  the outbox sender delivers what they queued; the photo fetcher downloads the photos residents sent;
+  the supervision clock runs on the job queue;
 - at stop, intake stops first, the updates in flight finish, open forward bursts are filed, the outbox is
   drained, and ``post_shutdown`` closes everything.
 """
@@ -28,6 +29,7 @@ from bot.forwarding import ForwardCoalescer
 from bot.ingest import PollingIngest, WebhookIngest
 from bot.intake import GroupIntake
 from bot.journal import SendJournal
+from bot.photos import PhotoFetcher
 from bot.rasa import RasaClient, RasaParseClassifier
 from bot.sender import OutboxSender
 from bot.worker import InboxWorker
@@ -57,6 +59,7 @@ def build_application(
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.file_base_url)
         .updater(None)
     )
     if request is not None:
@@ -81,6 +84,7 @@ class Stack:
     forwards: ForwardCoalescer
     sender: OutboxSender
     ingest: PollingIngest | WebhookIngest
+    photos: PhotoFetcher
 
 
 async def make_classifier(settings: Settings, rasa: RasaClient) -> Classifier:
@@ -157,7 +161,7 @@ async def post_init(
         classifier.name,
         db.engine.url.render_as_string(hide_password=True),
     )
-    return Stack(app, deps, worker, intake, forwards, sender, ingest)
+    return Stack(app, deps, worker, intake, forwards, sender, ingest, PhotoFetcher(app.bot, deps))
 
 
 async def post_shutdown(stack: Stack) -> None:
@@ -203,6 +207,8 @@ async def _run(stack: Stack, stopping: asyncio.Event) -> None:
         asyncio.create_task(stack.sender.run(stopping), name="outbox"),
         asyncio.create_task(stack.forwards.run(stopping), name="forwards"),
     ]
+    if stack.deps.config.photo_poll_seconds > 0:
+        tasks.append(asyncio.create_task(stack.photos.run(stopping), name="photos"))
     await stopping.wait()
     await asyncio.gather(*tasks[:2], return_exceptions=True)
     await stack.worker.drain()
@@ -210,7 +216,7 @@ async def _run(stack: Stack, stopping: asyncio.Event) -> None:
     await stack.forwards.close()
     await stack.intake.close()
     await stack.worker.drain()
-    await asyncio.gather(tasks[2], return_exceptions=True)
+    await asyncio.gather(tasks[2], *tasks[4:], return_exceptions=True)
     await stack.sender.drain()
 
 

@@ -68,6 +68,8 @@ class BotConfig:
     #: How often the supervision clock (warnings, 督办, 回访 …) runs in this process; 0: not here (it
     #: then runs elsewhere, e.g. ``python -m tickets supervise`` from cron).
     supervision_seconds: float = 60.0
+    #: How often this process looks for photos to fetch from Telegram (``bot.photos``); 0: not here.
+    photo_poll_seconds: float = 2.0
 
     @classmethod
     def from_env(
@@ -118,4 +120,5 @@ class BotConfig:
                 else None
             ),
             supervision_seconds=float(get("BOT_SUPERVISION_SECONDS", str(d.supervision_seconds))),
+            photo_poll_seconds=float(get("BOT_PHOTO_POLL_SECONDS", str(d.photo_poll_seconds))),
         )

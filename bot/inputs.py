@@ -45,7 +45,7 @@ def kind_of(message: Message) -> Kind:
         return Kind.VOICE
     if message.location is not None or message.venue is not None:
         return Kind.LOCATION
-    if message.photo:
+    if photo_of(message) is not None:
         return Kind.PHOTO
     raw = message.text if message.text is not None else message.caption
     if raw is None:
@@ -58,6 +58,18 @@ def kind_of(message: Message) -> Kind:
     if is_emoji_only(text):
         return Kind.EMOJI_ONLY
     return Kind.TEXT
+
+
+def photo_of(message: Message) -> tuple[str, int | None] | None:
+    """The file id and size (when Telegram gave it) of the photo in ``message``: its largest size, or
+    an image sent as a document (a file keeps its EXIF, which ``tickets.photos`` strips)."""
+    if message.photo:
+        largest = message.photo[-1]
+        return largest.file_id, largest.file_size
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        return document.file_id, document.file_size
+    return None
 
 
 def text_of(message: Message) -> str:

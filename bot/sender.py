@@ -19,6 +19,7 @@ from telegram import (
     Bot,
     ForceReply,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     ReplyKeyboardRemove,
     ReplyParameters,
@@ -30,7 +31,7 @@ from bot.deps import Deps
 from bot.limits import SendLimits, make_limits
 from tickets import queues
 from tickets.errors import StoreUnavailable
-from tickets.usecases import groupstatus
+from tickets.usecases import groupstatus, photos
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,15 @@ async def _edit_markup(bot: Bot, p: dict[str, Any]) -> Any:
 
 
 async def _send_photo(bot: Bot, p: dict[str, Any]) -> Any:
+    """A photo by Telegram file id, or the bytes of a stored photo (``photo_bytes``, filled in by the
+    sender from ``photo_id``: the cleaned image without EXIF, never the file as the resident sent it)."""
+    photo = p["photo_bytes"] if "photo_bytes" in p else p["photo"]
     return await bot.send_photo(
         chat_id=p["chat_id"],
-        photo=p["photo"],
+        photo=InputFile(photo, filename="photo.jpg") if isinstance(photo, bytes) else photo,
         caption=p.get("text") or None,
         reply_markup=markup(p.get("reply_markup"), bot),
+        reply_parameters=_reply_parameters(p),
     )
 
 
@@ -290,6 +295,10 @@ class OutboxSender:
         call = METHODS.get(row.method)
         if call is None:
             raise BadRequest(f"unknown outbox method {row.method}")
+        if row.method == "sendPhoto" and "photo_id" in payload:
+            payload["photo_bytes"] = await self.deps.read(
+                photos.outbox_image, int(payload["photo_id"])
+            )
         message_id: int | None = None
         poll_id: str | None = None
         for piece in pieces:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from tickets.messages import when
+from tickets.messages import own_photos, when
 
 if TYPE_CHECKING:
     from tickets.usecases.views import (
@@ -100,6 +100,8 @@ def my_tickets(tickets: Sequence[TicketView], tz: ZoneInfo) -> str:
         )
         if t.latest:
             lines.append(f"最新进展：{t.latest}")
+        if t.photos:
+            lines.append(own_photos(t.photos))
     lines.append(
         "\n想补充信息，回复该工单的通知消息即可；问进度可以直接问我，例如：我上周报的路灯修好了吗？"
     )

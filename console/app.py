@@ -42,6 +42,7 @@ from console.views import (
     exports,
     follow,
     models,
+    photos,
     projects,
     public,
     public_projects,
@@ -49,6 +50,7 @@ from console.views import (
     tickets,
     tryout,
 )
+from console.views.projects import MAX_UPLOADS
 from tickets import links
 from tickets.classification import Classifier as GroupClassifier
 from tickets.db import Database
@@ -145,11 +147,26 @@ def create_app(
     )
     app.add_middleware(SessionMiddleware, secret_key=key)
     app.add_middleware(SecurityHeadersMiddleware, policy=csp(maps.tile_origins(settings)))
-    app.add_middleware(BodyLimitMiddleware)
+    # The project update form takes photos: its body may hold a few of them.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        uploads=((r"/projects/[^/]+/update", settings.photo_max_bytes * MAX_UPLOADS + 65536),),
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     protected = [Depends(check_csrf)]
-    for views in (auth, tickets, review, follow, dashboard, exports, tryout, projects, models):
+    for views in (
+        auth,
+        tickets,
+        photos,
+        review,
+        follow,
+        dashboard,
+        exports,
+        tryout,
+        projects,
+        models,
+    ):
         app.include_router(views.router, dependencies=protected)
     app.include_router(board.router)  # /p/board before /p/{code}
     app.include_router(public_projects.router)  # before /p/{code}

@@ -38,6 +38,7 @@ from tickets.errors import InvalidInput, PermissionDenied
 from tickets.geo import PUBLIC_DECIMALS, Point
 from tickets.models import Ticket
 from tickets.statuses import CLOSED_STATUSES, OPEN_STATUSES, Source, Status
+from tickets.usecases import photos
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/open311/v2")
@@ -84,8 +85,16 @@ def _status_notes(t: Ticket) -> str:
     return notes
 
 
-def request_json(t: Ticket, console: Console, *, exact: bool = False) -> dict[str, Any]:
-    """One request as GeoReport JSON; ``exact``: coordinates unrounded (a staff reader)."""
+def media_url(console: Console, token: str | None) -> str | None:
+    """The public address of a photo staff approved (re-encoded without EXIF), or None."""
+    return f"{console.settings.public_base_url}/p/photos/{token}.jpg" if token else None
+
+
+def request_json(
+    t: Ticket, console: Console, *, exact: bool = False, photo: str | None = None
+) -> dict[str, Any]:
+    """One request as GeoReport JSON; ``exact``: coordinates unrounded (a staff reader); ``photo``:
+    the token of its first approved photo."""
     point = (
         Point(t.latitude, t.longitude)
         if t.latitude is not None and t.longitude is not None
@@ -110,7 +119,7 @@ def request_json(t: Ticket, console: Console, *, exact: bool = False) -> dict[st
         "zipcode": None,
         "lat": point.latitude if point else None,
         "long": point.longitude if point else None,
-        "media_url": None,
+        "media_url": media_url(console, photo),
     }
 
 
@@ -216,7 +225,11 @@ def requests_json(request: Request, console: ConsoleDep) -> JSONResponse:
             tz=console.settings.timezone,
             with_count=False,
         )
-        body = [request_json(t, console, exact=scope is not None) for t in found.items]
+        shown = photos.public_tokens(uow.session, [t.id for t in found.items])
+        body = [
+            request_json(t, console, exact=scope is not None, photo=shown.get(t.id))
+            for t in found.items
+        ]
         uow.commit()  # the API key's last use
     return JSONResponse(body)
 
@@ -230,7 +243,8 @@ def request_one(request: Request, console: ConsoleDep, code: str) -> JSONRespons
             scope is not None and not queries.in_scope(uow.session, ticket, scope)
         ):
             raise Open311Error(404, f"service_request_id not found: {code[:40]}")
-        body = [request_json(ticket, console, exact=scope is not None)]
+        shown = photos.public_tokens(uow.session, [ticket.id])
+        body = [request_json(ticket, console, exact=scope is not None, photo=shown.get(ticket.id))]
         uow.commit()
     return JSONResponse(body)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Mapping, MutableMapping
@@ -158,19 +159,32 @@ def password_fingerprint(password_hash: str | None) -> str:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``limit`` bytes with 413 and a clear message (before reading them)."""
+    """Refuse request bodies over ``limit`` bytes with 413 and a clear message (before reading them).
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    ``uploads`` gives paths (regular expressions) that take files, with their own larger limit (the
+    project update form's photos)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int = MAX_BODY_BYTES,
+        uploads: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.uploads = tuple((re.compile(p), n) for p, n in uploads)
+
+    def _limit_for(self, path: str) -> int:
+        return next((n for p, n in self.uploads if p.fullmatch(path)), self.default_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
             return
         received = 0
         started = False
@@ -180,7 +194,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge()
             return message
 
@@ -194,10 +208,10 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        mb = self.limit // 1024
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        mb = limit // 1024
         text = f"提交的内容过大（上限 {mb} KB），请删减后再提交。"
         path = scope.get("path", "")
         if path.startswith("/open311/"):

@@ -251,6 +251,12 @@ NOT_A_DEMAND_REASON = "网格员核实：不是诉求"
 PHOTO_ONLY_INFO = "（补充了一张照片）"
 
 
+def own_photos(count: int) -> str:
+    """The resident's photos on their ticket, in its status (staff see them; the public only after
+    staff approve, without location data)."""
+    return f"您发送的照片：{count} 张（已去除位置信息，工作人员可见；经审核后才会公开）"
+
+
 UNKNOWN_ORIGIN = "（未知）"
 
 

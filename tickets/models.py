@@ -17,13 +17,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from tickets.projectstatus import EvaluatorKind, ProjectStatus, VoteChoice
 from tickets.search import search_text as _bigrams
@@ -416,6 +417,8 @@ class Ticket(Base):
     helpers: Mapped[list[TicketHelper]] = relationship(
         back_populates="ticket", order_by="TicketHelper.id"
     )
+    #: Its photos (``tickets.photos``); the images themselves load only when asked for.
+    photos: Mapped[list[Photo]] = relationship(order_by="Photo.id", viewonly=True)
 
     def text_for(self, viewer: Person | None) -> str:
         """The ticket text as ``viewer`` may see it: original only with the PII privilege."""
@@ -1030,3 +1033,56 @@ class ModelEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     actor_label: Mapped[str] = mapped_column(String(100), default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Photo(Base):
+    """A photo MinWei keeps itself: sent by a resident on Telegram (a photo, or an image sent as a
+    document) to a ticket, or uploaded by staff to a project update.
+
+    A Telegram photo is recorded at once with its ``file_id`` (status ``pending``); the row is then its
+    own fetch job, with a due time (``next_attempt_at``) and a lease (``claimed_by``/``lease_until``)
+    like the outbox: whichever bot process runs claims it, downloads the file, and stores the image
+    re-encoded without EXIF (``tickets.photos``). ``data``/``thumb`` are what staff and the public see;
+    the bytes Telegram gave are never kept. The public sees a photo only once staff approved it."""
+
+    __tablename__ = "photos"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "sha256", name="uq_photos_ticket_sha256"),
+        UniqueConstraint("project_update_id", "sha256", name="uq_photos_update_sha256"),
+        Index("ix_photos_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    project_update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project_updates.id"), index=True
+    )
+    #: telegram (a resident's photo or image document) | console (a staff upload)
+    source: Mapped[str] = mapped_column(String(16))
+    #: pending → stored, or duplicate (the same image is on the ticket already), too_large,
+    #: rejected (not an image), failed (Telegram would never give the file)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    telegram_file_id: Mapped[str | None] = mapped_column(String(255))
+    #: The chat to tell when the photo cannot be kept (the resident's private chat).
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(32), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    thumb: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    #: The photo's address on the public pages, unguessable (ids are sequential).
+    public_token: Mapped[str] = mapped_column(String(32), unique=True)
+    approved_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    approved_at: Mapped[datetime | None]
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stored_at: Mapped[datetime | None]
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from nlu.pii import redact
 from nlu.place_text import merge_place
-from tickets import clock, clustering, codes, maps, messages, outbox, workchats
+from tickets import clock, clustering, codes, maps, messages, outbox, photos, workchats
 from tickets.access import ensure_can_act, ensure_can_help, helping_unit
 from tickets.classification import Classification
 from tickets.cleaning import clean, clean_text
@@ -80,6 +80,10 @@ def _event(
     session.add(event)
     ticket.updated_at = event.at
     return event
+
+
+#: An audit event of ``ticket`` recorded by another use case (approving a photo for the public …).
+record_event = _event
 
 
 def _clean_text(text: str, limit: int, what: str) -> str:
@@ -402,6 +406,8 @@ def file_ticket(
     )
     _post_staff_card(session, domain, ticket, area_unit, unit)
     session.flush()
+    for attachment in ticket.attachments:
+        _record_photo(session, ticket, attachment, reporter, now)
     clock.reschedule(session, domain, ticket, new=True)
     return ticket
 
@@ -420,6 +426,26 @@ def _pinned(locations: list[dict[str, Any]]) -> Point | None:
 def _near(domain: Domain, tree: UnitTree, point: Point) -> tuple[Unit, float] | None:
     """The unit nearest a pin within the configured distance, with its distance in km."""
     return tree.nearest(point, domain.settings.nearest_unit_km)
+def _record_photo(
+    session: Session, ticket: Ticket, file_id: str, sender: Person | None, now: datetime
+) -> None:
+    photos.record_telegram(
+        session,
+        ticket=ticket,
+        file_id=file_id,
+        sent_by_id=sender.id if sender else None,
+        chat_id=sender.telegram_user_id if sender else None,
+        now=now,
+    )
+
+
+def attach_photo(
+    session: Session, domain: Domain, ticket: Ticket, file_id: str, sender: Person
+) -> None:
+    """A photo the resident sent to their ticket after filing: kept on the ticket and recorded for
+    fetching (``tickets.photos``)."""
+    ticket.attachments = [*ticket.attachments, file_id]
+    _record_photo(session, ticket, file_id, sender, domain.clock())
 
 
 def _transition(

@@ -91,6 +91,10 @@ class Settings:
     # draws the points on a plain background (offline).
     map_tiles: str = ""
     map_attribution: str = ""
+    # Photos (tickets.photos): the largest file accepted, in bytes (a resident sending a larger one is
+    # told so); Telegram's file downloads (default: the API address with /file/ before /bot).
+    photo_max_bytes: int = 5 * 1024 * 1024
+    telegram_file_base_url: str = ""
 
     @classmethod
     def from_env(
@@ -151,4 +155,16 @@ class Settings:
             nearest_unit_km=float(get("MINWEI_NEAREST_UNIT_KM") or defaults.nearest_unit_km),
             map_tiles=get("MINWEI_MAP_TILES") or "",
             map_attribution=get("MINWEI_MAP_ATTRIBUTION") or "",
+            photo_max_bytes=int(get("PHOTO_MAX_BYTES") or defaults.photo_max_bytes),
+            telegram_file_base_url=get("TELEGRAM_FILE_BASE_URL") or "",
         )
+
+    @property
+    def file_base_url(self) -> str:
+        """Where Telegram's files are downloaded from: ``https://api.telegram.org/file/bot`` for the
+        default API address, and likewise for a local Bot API server or the tests' fake."""
+        if self.telegram_file_base_url:
+            return self.telegram_file_base_url
+        base = self.telegram_api_base_url.rstrip("/")
+        head, _, tail = base.rpartition("/")
+        return f"{head}/file/{tail}"

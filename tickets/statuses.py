@@ -136,6 +136,8 @@ class EventKind(StrEnum):
     VISIT_SET = "visit_set"
     PUBLISHED = "published"
     CALLBACK = "callback"
+    PHOTO_PUBLIC = "photo_public"
+    PHOTO_WITHDRAWN = "photo_withdrawn"
 
     @property
     def label(self) -> str:
@@ -189,6 +191,8 @@ EVENT_WORDS: dict[EventKind, tuple[str, str | None, bool]] = {
     EventKind.VISIT_SET: ("预约上门", "已预约上门时间", False),
     EventKind.PUBLISHED: ("公开办理进度", "已公开办理进度", True),
     EventKind.CALLBACK: ("回访", None, False),
+    EventKind.PHOTO_PUBLIC: ("公开照片", None, False),
+    EventKind.PHOTO_WITHDRAWN: ("撤回公开照片", None, False),
 }
 
 

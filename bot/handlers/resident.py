@@ -8,9 +8,9 @@ from telegram import Message, Update
 
 from bot import dialogue, texts
 from bot.handlers.common import Context, answer, deps_of, edit, reply
-from bot.inputs import MAX_TEXT, Kind, kind_of, text_of
+from bot.inputs import MAX_TEXT, Kind, kind_of, photo_of, text_of
 from tickets import messages
-from tickets.usecases import people, residents
+from tickets.usecases import people, photos, residents
 
 
 async def start(update: Update, context: Context) -> None:
@@ -112,7 +112,9 @@ async def _added_to_ticket(update: Update, context: Context, msg: Message) -> bo
     )
     if code is None:
         return False
-    photo = msg.photo[-1].file_id if msg.photo else None
+    photo = await _photo_within_limit(update, context, msg)
+    if photo is None and not text_of(msg).strip():
+        return True
     await deps.write(
         residents.add_info,
         deps.domain,
@@ -152,9 +154,31 @@ async def _text(update: Update, context: Context, msg: Message) -> None:
     await _converse(update, context, msg, text_of(msg).strip())
 
 
+async def _photo_within_limit(update: Update, context: Context, msg: Message) -> str | None:
+    """The file id of the message's photo, or None (and the resident told) when Telegram says it is
+    over the size limit: it is not fetched, and the caption still goes on."""
+    found = photo_of(msg)
+    if found is None:
+        return None
+    file_id, size = found
+    deps = deps_of(context)
+    if size is not None and size > deps.settings.photo_max_bytes:
+        await deps.write(
+            photos.refuse_before_fetch,
+            deps.domain,
+            chat_id=msg.chat_id,
+            size=size,
+            message_key=f"photo:{msg.chat_id}:{msg.message_id}:too_large",
+        )
+        return None
+    return file_id
+
+
 async def _photo(update: Update, context: Context, msg: Message) -> None:
-    photo = msg.photo[-1].file_id
-    caption = (msg.caption or "").strip()
+    photo = await _photo_within_limit(update, context, msg)
+    caption = text_of(msg).strip()
+    if photo is None and not caption:
+        return
     await _converse(update, context, msg, caption or dialogue.PHOTO, photo=photo)
 
 

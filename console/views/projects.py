@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,14 +25,17 @@ from tickets.models import (
     ProjectUpdate,
     Unit,
 )
+from tickets.photos import CleanImage, NotAnImage, PhotoTooLarge, clean_image, megabytes
 from tickets.projectstatus import ProjectStatus, project_event_label
 from tickets.statuses import Role, Satisfaction
 from tickets.units import UnitTree
-from tickets.usecases import evaluations, lists, projects, votes
+from tickets.usecases import evaluations, lists, photos, projects, votes
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
 F = Annotated[str, Form()]
+#: Photos one project update may carry (each within the configured size limit).
+MAX_UPLOADS = 4
 
 
 def _home_unit(tree: UnitTree, viewer: Person) -> Unit | None:
@@ -379,6 +382,11 @@ def _project_context(
         .order_by(ProjectEvaluation.at)
     ).all()
     mine = next((e for e in given if e.person_id == viewer.id), None)
+    updates = session.scalars(
+        select(ProjectUpdate)
+        .where(ProjectUpdate.project_id == project.id)
+        .order_by(ProjectUpdate.at)
+    ).all()
     return {
         "project": project,
         "unit": tree.by_id.get(project.unit_id),
@@ -398,11 +406,8 @@ def _project_context(
             .where(ProjectMeeting.project_id == project.id)
             .order_by(ProjectMeeting.held_on)
         ).all(),
-        "updates": session.scalars(
-            select(ProjectUpdate)
-            .where(ProjectUpdate.project_id == project.id)
-            .order_by(ProjectUpdate.at)
-        ).all(),
+        "updates": updates,
+        "update_photos": photos.update_tokens(session, [u.id for u in updates]),
         "tickets": [t for t in tickets if t.id in may_see_tickets],
         "hidden_tickets": len(tickets) - len(may_see_tickets),
         "events": session.scalars(
@@ -414,6 +419,8 @@ def _project_context(
         "satisfactions": list(Satisfaction),
         "groups": votes.group_chats(session, console.domain, project),
         "public_url": f"/p/projects/{project.code}",
+        "max_uploads": MAX_UPLOADS,
+        "photo_limit": megabytes(console.settings.photo_max_bytes),
     }
 
 
@@ -454,6 +461,26 @@ async def evaluate(request: Request, console: ConsoleDep, code: str) -> Redirect
     return await run_in_threadpool(_act, console, request, target, work)
 
 
+def _read_uploads(console: Console, uploads: list[UploadFile]) -> list[CleanImage]:
+    """The chosen files, each checked and re-encoded without EXIF before any transaction starts (an
+    empty file field sends a part with no name: skipped). More than ``MAX_UPLOADS``, one over the size
+    limit or one that is not an image is refused before anything is recorded."""
+    chosen = [u for u in uploads if u.filename]
+    if len(chosen) > MAX_UPLOADS:
+        raise InvalidInput(f"每次进展最多上传 {MAX_UPLOADS} 张照片")
+    limit = console.settings.photo_max_bytes
+    found = []
+    for upload in chosen:
+        data = upload.file.read(limit + 1)
+        if len(data) > limit:
+            raise PhotoTooLarge(upload.size or len(data), limit)
+        try:
+            found.append(clean_image(data, max_bytes=limit))
+        except NotAnImage as e:
+            raise NotAnImage(f"{upload.filename}：{e}") from e
+    return found
+
+
 @router.post("/projects/{code}/{action}")
 def project_action(
     request: Request,
@@ -472,11 +499,18 @@ def project_action(
     photos: F = "",
     tickets: F = "",
     close_tickets: Annotated[bool, Form()] = False,
+    uploads: Annotated[list[UploadFile] | None, File()] = None,
 ) -> RedirectResponse:
     try:
         command = projects.ProjectCommand(action)
     except ValueError:
         raise NotFound("没有这个操作") from None
+    target = f"/projects/{code.strip().upper()[:40]}"
+    try:
+        uploaded = tuple(_read_uploads(console, uploads or []))
+    except TicketError as e:
+        flash(request, "error", str(e))
+        return redirect(target)
     args = projects.Args(
         reason=reason,
         budget=budget,
@@ -490,8 +524,8 @@ def project_action(
         photos=tuple(p for p in photos.split() if p),
         tickets=tickets,
         close_tickets=close_tickets,
+        uploads=uploaded,
     )
-    target = f"/projects/{code.strip().upper()[:40]}"
 
     def work(s: Session, d: Any, viewer: Person) -> str:
         project = projects.visible_project(s, d, code, viewer)

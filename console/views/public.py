@@ -2,7 +2,8 @@
 
 No sign-in. The link carries an HMAC of the code (``PublicLinks``), so codes, which are sequential,
 cannot be walked. The page shows the status, category, place, responsible unit, a shortened redacted
-summary and the status history with dates, never names, phone numbers, notes or who did what.
+summary, the status history with dates, and the photos staff approved (re-encoded without EXIF), never
+names, phone numbers, notes or who did what.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from console import qr
 from console.deps import Console, get_console
 from tickets import messages, queries
 from tickets.errors import NotFound
 from tickets.statuses import EventKind
+from tickets.usecases import photos
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -26,6 +28,27 @@ SUMMARY_CHARS = 80
 def summary(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS] + "…"
+
+
+def _public_photo(console: Console, token: str, *, thumb: bool) -> Response:
+    with console.db.session() as session:
+        data, content_type = photos.public_image(session, token, thumb=thumb)
+    return Response(
+        content=data,
+        media_type=content_type,
+        headers={"Cache-Control": "public, max-age=60", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/p/photos/{token}.jpg", name="public_photo")
+def public_photo(console: ConsoleDep, token: str) -> Response:
+    """A photo staff approved for the public (or a project update's), without EXIF; by its token."""
+    return _public_photo(console, token, thumb=False)
+
+
+@router.get("/p/photos/{token}/thumb.jpg", name="public_photo_thumb")
+def public_photo_thumb(console: ConsoleDep, token: str) -> Response:
+    return _public_photo(console, token, thumb=True)
 
 
 @router.get("/p/{code}", response_class=HTMLResponse, name="public_page")
@@ -62,6 +85,7 @@ def public_page(request: Request, console: ConsoleDep, code: str, k: str = "") -
             ]
             context = {
                 "kind": "工单",
+                "photos": photos.public_photos(session, ticket),
                 "code": ticket.code,
                 "status": ticket.status,
                 "category": console.category_name(ticket.category),

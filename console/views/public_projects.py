@@ -2,7 +2,8 @@
 ``/p/projects/<code>`` with its QR code, and a community's or street's three lists at
 ``/p/lists/<unit code>``; a resident's signed vote link at ``/p/projects/<code>/vote``.
 
-Shown: titles, places, budgets and money spent, meetings' dates and decisions, progress updates, vote
+Shown: titles, places, budgets and money spent, meetings' dates and decisions, progress updates (with
+their photos, re-encoded without EXIF), vote
 counts and results, the lists without contacts. Never shown: names, Telegram ids, phone numbers,
 ticket texts, participants of meetings, who did what. The bodies are partial templates
 (``_public_project.html``, ``_public_lists.html``) so the public board can include them.
@@ -22,7 +23,7 @@ from console.security import same_origin
 from tickets.errors import NotFound
 from tickets.models import ProjectMeeting, ProjectUpdate
 from tickets.projectstatus import LIFECYCLE, ProjectEventKind, ProjectStatus
-from tickets.usecases import evaluations, lists, projects, votes
+from tickets.usecases import evaluations, lists, photos, projects, votes
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -42,14 +43,13 @@ def _project_context(console: Console, code: str) -> dict[str, object]:
                 .order_by(ProjectMeeting.held_on)
             )
         ]
-        updates = [
-            (u.at, u.milestone, u.text, u.spent_fen)
-            for u in session.scalars(
-                select(ProjectUpdate)
-                .where(ProjectUpdate.project_id == project.id)
-                .order_by(ProjectUpdate.at)
-            )
-        ]
+        rows = session.scalars(
+            select(ProjectUpdate)
+            .where(ProjectUpdate.project_id == project.id)
+            .order_by(ProjectUpdate.at)
+        ).all()
+        tokens = photos.update_tokens(session, [u.id for u in rows])
+        updates = [(u.at, u.milestone, u.text, u.spent_fen, tokens.get(u.id, [])) for u in rows]
         steps = [
             (e.at, ProjectEventKind(e.kind).label)
             for e in project.events

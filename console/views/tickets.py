@@ -17,7 +17,7 @@ from tickets.errors import InvalidInput, NotFound, TicketError
 from tickets.models import Case, Person, Ticket
 from tickets.statuses import HandlingMode, Satisfaction
 from tickets.units import UnitTree
-from tickets.usecases import follow
+from tickets.usecases import follow, photos
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -256,6 +256,9 @@ def ticket_detail(request: Request, console: ConsoleDep, code: str) -> HTMLRespo
                 + console.links.token(ticket.code),
                 "now": console.now(),
                 "modes": list(HandlingMode),
+                "photos": photos.ticket_photos(session, ticket),
+                "photos_pending": photos.pending_count(session, ticket),
+                "can_publish": can_act,
             },
             viewer=viewer,
         )

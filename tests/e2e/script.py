@@ -160,7 +160,7 @@ class Runner:
         def arrived() -> bool:
             sent = telegram.sent(chat_id)
             fresh = [m for m in sent if "edit_date" in m] if edited else sent[self.seen[chat_id] :]
-            found[:] = [m for m in fresh if all(w in m["text"] for w in wanted)]
+            found[:] = [m for m in fresh if all(w in m.get("text", "") for w in wanted)]
             return bool(found)
 
         if not telegram.wait_until(arrived, timeout=step.get("timeout", TIMEOUT)):

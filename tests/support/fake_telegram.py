@@ -8,8 +8,10 @@ One core (``FakeTelegram``) behind two faces:
 
 Methods: getMe, getUpdates (offset semantics and long polling), deleteWebhook, setWebhook, sendMessage,
 editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendPoll and stopPoll (and ``poll_answer``
-updates as Telegram sends them for non-anonymous polls). Faults (429 with retry_after, 403, 400,
-network errors) can be injected per method.
+updates as Telegram sends them for non-anonymous polls), sendPhoto (by file id or uploaded bytes) and
+getFile with the file download (``/file/bot<token>/<file_path>``) of the photos users send
+(``send_photo``, ``send_document``). Faults (429 with retry_after, 403, 400, network errors) can be
+injected per method (``getFile`` included; ``download`` for the file download).
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ class FakeTelegram:
         self.confirmed = 0
         #: Called with each message the bot sent, once Telegram has accepted it (fault injection).
         self.on_sent: list[Callable[[dict[str, Any]], None]] = []
+        #: Files users sent and photos the bot uploaded, by file id: (file_path, bytes).
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self._file_ids = itertools.count(1)
 
     # ------------------------------------------------------------------ people and chats
 
@@ -134,6 +139,79 @@ class FakeTelegram:
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         self.push("message", message)
         return message
+
+    def add_file(self, data: bytes, suffix: str = "jpg") -> tuple[str, str]:
+        """Keep ``data`` as a Telegram file; returns its (file_id, file_unique_id)."""
+        n = next(self._file_ids)
+        file_id = f"AgACAgUAAx{n:06d}fake"
+        with self._cond:
+            self.files[file_id] = (f"photos/file_{n}.{suffix}", data)
+        return file_id, f"uq{n:06d}"
+
+    def send_photo(
+        self,
+        user: dict[str, Any],
+        data: bytes,
+        *,
+        caption: str | None = None,
+        size: tuple[int, int] = (1280, 960),
+        file_size: int | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """``user`` sends a photo (Telegram gives sizes of it; the largest is ``data``)."""
+        file_id, unique = self.add_file(data)
+        thumb_id, thumb_unique = self.add_file(data[:64])
+        width, height = size
+        sizes = [
+            {"file_id": thumb_id, "file_unique_id": thumb_unique, "width": 90, "height": 67},
+            {
+                "file_id": file_id,
+                "file_unique_id": unique,
+                "width": width,
+                "height": height,
+                "file_size": len(data) if file_size is None else file_size,
+            },
+        ]
+        if caption is not None:
+            extra["caption"] = caption
+        return self.message(user, None, photo=sizes, **extra)
+
+    def send_document(
+        self,
+        user: dict[str, Any],
+        data: bytes,
+        *,
+        mime_type: str = "image/jpeg",
+        file_name: str = "IMG_0001.jpg",
+        caption: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """``user`` sends a file (an image sent "as a file" keeps its EXIF)."""
+        file_id, unique = self.add_file(data, file_name.rsplit(".", 1)[-1])
+        document = {
+            "file_id": file_id,
+            "file_unique_id": unique,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
+        if caption is not None:
+            extra["caption"] = caption
+        return self.message(user, None, document=document, **extra)
+
+    def download(self, file_path: str) -> tuple[int, bytes]:
+        """The file download (``/file/bot<token>/<file_path>``)."""
+        with self._cond:
+            self.calls.append(Call("download", {"file_path": file_path}))
+            found = [data for path, data in self.files.values() if path == file_path]
+        fault = self._fault_for("download", {})
+        if fault is not None:
+            if fault.status == 0:
+                raise FakeNetworkError(fault.description)
+            return fault.status, fault.description.encode()
+        if not found:
+            return 404, b"Not Found"
+        return 200, found[0]
 
     def reply_to(
         self, user: dict[str, Any], bot_message: dict[str, Any], text: str
@@ -333,6 +411,61 @@ class FakeTelegram:
             hook(message)
         return self._ok(message)
 
+    def _api_getFile(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        file_id = str(params.get("file_id") or "")
+        with self._cond:
+            found = self.files.get(file_id)
+        if found is None:
+            return self._bad("Bad Request: invalid file_id")
+        path, data = found
+        return self._ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": "uq" + file_id[-10:],
+                "file_size": len(data),
+                "file_path": path,
+            }
+        )
+
+    def _api_sendPhoto(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A photo by file id, or uploaded (``params["photo"]`` is then the bytes)."""
+        chat = self._chat(params)
+        if chat is None:
+            return self._bad("Bad Request: chat not found")
+        photo = params.get("photo")
+        if isinstance(photo, bytes):
+            file_id, unique = self.add_file(photo)
+            data = photo
+        elif isinstance(photo, str) and photo in self.files:
+            file_id, unique, data = photo, "uq" + photo[-10:], self.files[photo][1]
+        else:
+            return self._bad("Bad Request: wrong file identifier/HTTP URL specified")
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat["id"]),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT,
+            "photo": [
+                {"file_id": file_id, "file_unique_id": unique, "width": 1, "height": 1},
+            ],
+            "photo_bytes": data,  # what was sent, for the tests (not a Bot API field)
+        }
+        if params.get("caption"):
+            message["caption"] = params["caption"]
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict) and reply.get("message_id"):
+            replied = self.bot_messages.get((chat["id"], int(reply["message_id"])))
+            if replied is not None:
+                message["reply_to_message"] = replied
+        with self._cond:
+            self.bot_messages[(chat["id"], message["message_id"])] = message
+            self._cond.notify_all()
+        return self._ok({k: v for k, v in message.items() if k != "photo_bytes"})
+
+    def photos_sent(self, chat_id: int) -> list[dict[str, Any]]:
+        """The photo messages the bot sent to ``chat_id`` (``photo_bytes``: what it uploaded)."""
+        return [m for m in self.sent(chat_id) if "photo" in m]
+
     def _api_sendPoll(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         chat = self._chat(params)
         if chat is None:
@@ -506,10 +639,19 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         from telegram.error import NetworkError
 
+        if "/file/bot" in url:
+            try:
+                return self.telegram.download(url.split("/file/bot", 1)[1].split("/", 1)[1])
+            except FakeNetworkError as e:
+                raise NetworkError(str(e)) from e
         endpoint = url.rsplit("/", 1)[-1]
         params = {
             k: _decode(v) for k, v in (request_data.parameters if request_data else {}).items()
         }
+        if request_data is not None:
+            for name, part in request_data.multipart_data.items():
+                content = part[1] if isinstance(part, tuple) else part
+                params[name] = content if isinstance(content, bytes) else content.read()
         if endpoint == "getUpdates" and params.get("timeout"):
             deadline = time.monotonic() + float(params["timeout"])
             offset = int(params["offset"]) if params.get("offset") is not None else None
@@ -544,7 +686,7 @@ class FakeTelegramServer:
     def _app(self) -> Any:
         from starlette.applications import Starlette
         from starlette.requests import Request
-        from starlette.responses import JSONResponse
+        from starlette.responses import JSONResponse, Response
         from starlette.routing import Route
 
         telegram = self.telegram
@@ -557,8 +699,13 @@ class FakeTelegramServer:
                 if content_type.startswith("application/json"):
                     params.update(await request.json())
                 else:
-                    form = await request.form()
-                    params.update({k: v for k, v in form.items() if isinstance(v, str)})
+                    async with request.form() as form:  # closes the uploads' temporary files
+                        for k, v in form.items():
+                            params[k] = v if isinstance(v, str) else await v.read()
+                    # An upload is named by attach://<part>; the part holds the bytes.
+                    for k, v in list(params.items()):
+                        if isinstance(v, str) and v.startswith("attach://"):
+                            params[k] = params.get(v.removeprefix("attach://"), v)
             params = {k: _decode(v) for k, v in params.items()}
             if method == "getUpdates" and params.get("timeout"):
                 offset = int(params["offset"]) if params.get("offset") is not None else None
@@ -571,7 +718,19 @@ class FakeTelegramServer:
                 )
             return JSONResponse(body, status)
 
-        return Starlette(routes=[Route("/bot{token}/{method}", api, methods=["GET", "POST"])])
+        async def download(request: Request) -> Response:
+            try:
+                status, body = telegram.download(request.path_params["path"])
+            except FakeNetworkError:
+                return Response(b"Bad Gateway", 502)
+            return Response(body, status)
+
+        return Starlette(
+            routes=[
+                Route("/bot{token}/{method}", api, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", download, methods=["GET"]),
+            ]
+        )
 
     def start(self) -> FakeTelegramServer:
         import uvicorn

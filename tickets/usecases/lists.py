@@ -30,6 +30,7 @@ from tickets.models import (
 )
 from tickets.statuses import Role, Status
 from tickets.units import UnitTree
+from tickets.usecases import photos
 from tickets.usecases.projects import MANAGERS, budget_fen
 
 #: Sample texts kept per need, and their length.
@@ -452,6 +453,8 @@ class ListProject:
     status_label: str
     budget_yuan: float
     spent_yuan: float
+    #: The token of the project's latest public photo (``tickets.usecases.photos``), if any.
+    photo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -502,6 +505,7 @@ def lists_for(session: Session, domain: Domain, unit_code: str, *, public: bool)
     projects = session.scalars(
         select(Project).where(Project.unit_id.in_(ids)).order_by(Project.created_at.desc())
     ).all()
+    latest_photo = photos.latest_project_photos(session, [p.id for p in projects])
     return Lists(
         unit_code=area.code,
         unit_name=area.name,
@@ -542,7 +546,14 @@ def lists_for(session: Session, domain: Domain, unit_code: str, *, public: bool)
             for s in services
         ),
         projects=tuple(
-            ListProject(p.code, p.title, p.status.label, budget_fen(p) / 100, p.spent_fen / 100)
+            ListProject(
+                p.code,
+                p.title,
+                p.status.label,
+                budget_fen(p) / 100,
+                p.spent_fen / 100,
+                latest_photo.get(p.id),
+            )
             for p in projects
         ),
     )

@@ -37,6 +37,7 @@ from tickets.models import (
     Ticket,
     Unit,
 )
+from tickets.photos import CleanImage
 from tickets.projectstatus import (
     PROJECT_TRANSITIONS,
     ProjectAction,
@@ -47,7 +48,7 @@ from tickets.projectstatus import (
 )
 from tickets.statuses import TRANSITIONS, Action, Role
 from tickets.units import UnitTree
-from tickets.usecases import votes
+from tickets.usecases import photos, votes
 
 MAX_TITLE = 200
 MAX_TEXT = 4_000
@@ -460,6 +461,7 @@ class Args:
     text: str = ""  # UPDATE
     spent: str = ""  # UPDATE: yuan spent since the last update
     photos: tuple[str, ...] = ()  # UPDATE: Telegram file ids or URLs
+    uploads: tuple[CleanImage, ...] = ()  # UPDATE: uploaded images, cleaned (tickets.photos)
     tickets: str = ""  # LINK: ticket codes separated by spaces or commas
     close_tickets: bool = False  # ACCEPT: also resolve the linked open tickets with the result
 
@@ -579,6 +581,11 @@ def perform(
                 actor_id=actor.id if isinstance(actor, Person) else None,
             )
             session.add(update)
+            session.flush()
+            kept = [
+                photos.add_upload(session, domain, update=update, image=image, actor=actor)
+                for image in a.uploads
+            ]
             project.spent_fen += spent
             record_event(
                 session,
@@ -589,8 +596,11 @@ def perform(
                 milestone=update.milestone,
                 text=update.text,
                 spent_fen=spent,
+                photos=[p.id for p in kept if p is not None],
             )
-            return f"已记录进展，累计支出 {messages.yuan(project.spent_fen)} 元"
+            added = sum(1 for p in kept if p is not None)
+            with_photos = f"（附照片 {added} 张）" if added else ""
+            return f"已记录进展{with_photos}，累计支出 {messages.yuan(project.spent_fen)} 元"
         case ProjectCommand.ACCEPT:
             result = _text(a.result, MAX_TEXT, "验收结果", required=True)
             _transition(session, domain, project, ProjectAction.ACCEPT, actor, result=result)

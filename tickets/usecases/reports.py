@@ -139,7 +139,7 @@ def add_to_report(
         )
         placed = ticket.location_text
     if photo:
-        ticket.attachments = [*ticket.attachments, photo]
+        services.attach_photo(session, domain, ticket, photo, person)
         text = text or ADDED_PHOTO
     if text.strip():
         services.add_resident_info(

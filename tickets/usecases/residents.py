@@ -145,7 +145,7 @@ def add_info(
     ticket = services.get_ticket(session, code)
     body = text.strip()
     if photo:
-        ticket.attachments = [*ticket.attachments, photo]
+        services.attach_photo(session, domain, ticket, photo, person)
         body = body or messages.PHOTO_ONLY_INFO
     services.add_resident_info(
         session=session, domain=domain, ticket=ticket, text=body, resident=person

@@ -11,6 +11,9 @@ from tickets.stats import Figures
 from tickets.statuses import EventKind, Status
 from tickets.taxonomy import Taxonomy
 
+#: Photo statuses counted as the resident's kept photos (stored, or still being fetched).
+KEPT_PHOTOS = ("stored", "pending")
+
 
 @dataclass(frozen=True)
 class TicketView:
@@ -28,6 +31,8 @@ class TicketView:
     created_at: datetime
     due_at: datetime | None
     latest: str | None = None
+    #: Photos the resident sent that MinWei keeps (or is fetching); only with progress.
+    photos: int = 0
 
     @classmethod
     def of(cls, ticket: Ticket, taxonomy: Taxonomy, *, with_progress: bool = False) -> TicketView:
@@ -47,6 +52,7 @@ class TicketView:
             created_at=ticket.created_at,
             due_at=ticket.due_at,
             latest=progress(ticket.events) if with_progress else None,
+            photos=sum(1 for p in ticket.photos if p.status in KEPT_PHOTOS) if with_progress else 0,
         )
 
 
