@@ -82,6 +82,22 @@ class ReportCard(stats.TicketRates):
     committed_fen: int
     spent_fen: int
 
+    def lines(self) -> list[tuple[str, str]]:
+        """The figures as people read them, in order: (label, value) — the web page and the PDF."""
+        pct, yuan = messages.pct, messages.yuan
+        return [
+            ("收集诉求", f"{self.demands} 件"),
+            ("办结率", f"{pct(self.completion_rate)}（{self.done}/{self.accepted}）"),
+            ("按时办结率", f"{pct(self.on_time_rate)}（{self.done_on_time}/{self.done}）"),
+            ("满意率", f"{pct(self.satisfaction_rate)}（{self.satisfied}/{self.rated}）"),
+            ("提议项目", f"{self.proposed} 个"),
+            ("立项项目", f"{self.approved} 个"),
+            ("完成项目", f"{self.finished} 个"),
+            ("不立项", f"{self.rejected} 个"),
+            ("落实资金", f"{yuan(self.committed_fen)} 元"),
+            ("已支出资金", f"{yuan(self.spent_fen)} 元"),
+        ]
+
     def as_json(self) -> dict[str, object]:
         return {
             "unit": self.unit_code,
@@ -98,6 +114,16 @@ class ReportCard(stats.TicketRates):
             "money_committed": self.committed_fen / 100,
             "money_spent": self.spent_fen / 100,
         }
+
+
+#: The definitions printed under the figures (web page and PDF), as the module docstring gives them.
+DEFINITIONS: tuple[str, ...] = (
+    "收集诉求：时段内新建的工单（被合并的不重复计）；单位包括其下属全部区域和部门。",
+    "办结率：已办结或已关闭 /（收集诉求 − 不予受理）。按时办结率：在办理时限前办结 / 已办结。"
+    "满意率：（满意 + 基本满意）/ 已评价。",
+    "提议、立项、完成（验收）、不立项：按各自发生的时间计入时段；落实资金：时段内立项项目的立项预算"
+    "之和；已支出资金：时段内记录的实施进展支出之和。",
+)
 
 
 def ticket_scope(tree: UnitTree, unit: Unit) -> ColumnElement[bool]:
@@ -167,6 +193,21 @@ def report_card(
         rejected=count(Project.closed_at, Project.status == ProjectStatus.REJECTED),
         committed_fen=int(committed or 0),
         spent_fen=int(spent or 0),
+    )
+
+
+def of_unit(session: Session, domain: Domain, unit: Unit, period: stats.Period) -> ReportCard:
+    """The 成绩单 of ``unit`` for ``period`` with the deployment's time zone and response limits."""
+    settings = domain.settings
+    return report_card(
+        session,
+        tree=domain.units(session),
+        unit=unit,
+        period=period,
+        tz=settings.timezone,
+        now=domain.clock(),
+        response_limit_hours=settings.response_limit_hours,
+        urgent_response_limit_hours=settings.urgent_response_limit_hours,
     )
 
 

@@ -237,6 +237,34 @@ def test_the_report_card_page_is_printable_and_counts_the_demo(
     assert "落实资金</th><td>14,500 元" in page.text and "已支出资金</th><td>6,200 元" in page.text
 
 
+def test_the_report_card_pdf_is_for_staff_of_the_unit_and_carries_the_page_s_figures(
+    make_client: Any, demo_data: dict[str, str], clock: Clock
+) -> None:
+    import io
+
+    import pypdf
+
+    month = clock.now.astimezone().strftime("%Y-%m")
+    path = f"/report-card.pdf?unit=YX-SG-XF&period={month}"
+    anonymous = make_client()
+    assert anonymous.get(path, follow_redirects=False).status_code in (302, 303, 401)
+    assert sign_in(make_client(), "cuihu").get(path).status_code == 403
+    staff = sign_in(make_client(), "xingfu")
+    assert (
+        'href="/report-card.pdf?unit=YX-SG-XF&amp;period='
+        in staff.get(f"/report-card?unit=YX-SG-XF&period={month}").text
+    )
+    response = staff.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert "attachment" in response.headers["content-disposition"]
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in reader.pages))
+    # The demo's figures, as the web page shows them (test above).
+    assert "收集诉求7件" in text and "落实资金14,500元" in text and "已支出资金6,200元" in text
+    assert "康乐楼路灯改造" in text and "13812345678" not in text
+
+
 def test_public_project_and_list_pages_show_no_personal_data(
     make_client: Any, db: Database, demo_data: dict[str, str]
 ) -> None:
