@@ -35,7 +35,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from tickets import messages, stats
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
-from tickets.models import Person, Project, ProjectUpdate, Ticket, Unit
+from tickets.models import ChatBinding, Person, Project, ProjectUpdate, Ticket, Unit
 from tickets.projectstatus import ProjectStatus
 from tickets.units import UnitTree
 
@@ -196,6 +196,31 @@ def report_card(
     )
 
 
+def period_of(kind: str, at: datetime, tz: ZoneInfo) -> stats.Period:
+    """The whole calendar month or quarter (``kind``: ``month`` / ``quarter``) that holds ``at``."""
+    local = at.astimezone(tz).date()
+    if kind == "month":
+        return parse_period(f"{local.year}-{local.month:02d}", tz, at)
+    return parse_period(f"{local.year}-Q{(local.month - 1) // 3 + 1}", tz, at)
+
+
+def post_to_every_area(session: Session, domain: Domain, period: stats.Period) -> dict[str, int]:
+    """The supervision clock's post at the end of a month or quarter: every community and street
+    with a bound grid group gets its 成绩单 posted to its groups (once per unit, period and group);
+    returns the groups queued per unit code."""
+    tree = domain.units(session)
+    areas: dict[str, Unit] = {}
+    for grid_id in session.scalars(select(ChatBinding.grid_id).distinct()):
+        for level in ("community", "street"):
+            area = tree.area_at(tree.by_id.get(grid_id), level)
+            if area is not None:
+                areas[area.code] = area
+    return {
+        code: post_report_card(session, domain, None, of_unit(session, domain, areas[code], period))
+        for code in sorted(areas)
+    }
+
+
 def of_unit(session: Session, domain: Domain, unit: Unit, period: stats.Period) -> ReportCard:
     """The 成绩单 of ``unit`` for ``period`` with the deployment's time zone and response limits."""
     settings = domain.settings
@@ -211,8 +236,11 @@ def of_unit(session: Session, domain: Domain, unit: Unit, period: stats.Period) 
     )
 
 
-def post_report_card(session: Session, domain: Domain, actor: Person, card: ReportCard) -> int:
-    """Post the short 成绩单 to the unit's bound grid groups (once per unit, period and group)."""
+def post_report_card(
+    session: Session, domain: Domain, actor: Person | None, card: ReportCard
+) -> int:
+    """Post the short 成绩单 to the unit's bound grid groups (once per unit, period and group);
+    ``actor`` None: the supervision clock posts it."""
     from tickets.usecases import lists
 
     text = messages.report_card_message(
