@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from console import qr
 from console.deps import Console, flash, get_console, redirect
 from console.views.tickets import scope_units
 from tickets import access, report_card, report_pdf
@@ -426,6 +427,36 @@ def project_page(request: Request, console: ConsoleDep, code: str) -> HTMLRespon
             request,
             "project.html",
             _project_context(session, console, project, viewer),
+            viewer=viewer,
+        )
+
+
+@router.get("/projects/{code}/sign", response_class=HTMLResponse)
+def project_sign(
+    request: Request, console: ConsoleDep, code: str, size: str = "a4"
+) -> HTMLResponse:
+    """The printable sign for the project's site (全过程公示): what, where, who, how much, where it
+    stands, and a QR code of its public page."""
+    with console.db.session() as session:
+        viewer = console.viewer(request, session)
+        project = projects.visible_project(session, console.domain, code, viewer)
+        tree = console.domain.units(session)
+        url = str(request.url_for("public_project", code=project.code))
+        return console.render(
+            request,
+            "project_sign.html",
+            {
+                "project": project,
+                "unit": tree.by_id.get(project.unit_id),
+                "owner_unit": tree.by_id.get(project.owner_unit_id)
+                if project.owner_unit_id
+                else None,
+                "budget": projects.budget_fen(project),
+                "url": url,
+                "qr_svg": qr.svg(url),
+                "size": "a5" if size == "a5" else "a4",
+                "hotline": console.settings.public_hotline,
+            },
             viewer=viewer,
         )
 

@@ -265,6 +265,54 @@ def test_the_report_card_pdf_is_for_staff_of_the_unit_and_carries_the_page_s_fig
     assert "康乐楼路灯改造" in text and "13812345678" not in text
 
 
+def test_a_project_s_site_sign_carries_the_qr_code_of_its_public_page(
+    make_client: Any,
+    demo_data: dict[str, str],
+    app_settings: Any,
+    db: Database,
+    domain: Domain,
+    classifier: Any,
+) -> None:
+    from dataclasses import replace
+
+    from console import qr
+    from console.app import create_app
+
+    code = demo_data["implementing"]  # 康乐楼路灯改造, 14,500 yuan approved
+    staff = sign_in(make_client(), "xingfu")
+    assert f'href="/projects/{code}/sign?size=a5"' in staff.get(f"/projects/{code}").text
+    page = staff.get(f"/projects/{code}/sign")
+    assert page.status_code == 200
+    url = f"http://testserver/p/projects/{code}"
+    # The QR code is the one segno draws for exactly the public page's address.
+    assert qr.svg(url) in page.text and f'class="poster-url">{url}<' in page.text
+    for shown in (
+        "康乐楼路灯改造",
+        "幸福社区",
+        "立项预算",
+        "14,500 元",
+        "<b>实施</b>",
+        'class="sign a4"',
+    ):
+        assert shown in page.text
+    assert "监督电话" not in page.text
+    assert 'class="sign a5"' in staff.get(f"/projects/{code}/sign?size=a5").text
+    assert sign_in(make_client(), "cuihu").get(f"/projects/{code}/sign").status_code == 404
+    assert make_client().get(f"/projects/{code}/sign", follow_redirects=False).status_code in (
+        302,
+        303,
+        401,
+    )
+    with_hotline = create_app(
+        replace(app_settings, public_hotline="020-12345"),
+        database=db,
+        domain=domain,
+        classifier=classifier,
+    )
+    with TestClient(with_hotline, base_url="http://testserver") as other:
+        assert "监督电话：020-12345" in sign_in(other, "xingfu").get(f"/projects/{code}/sign").text
+
+
 def test_public_project_and_list_pages_show_no_personal_data(
     make_client: Any, db: Database, demo_data: dict[str, str]
 ) -> None:
