@@ -14,6 +14,7 @@ from console import charts, texts
 from console.deps import Console, get_console
 from tickets import access, stats
 from tickets.errors import InvalidInput
+from tickets.usecases import projects
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -118,6 +119,10 @@ def dashboard(
             ("dashboard", scope_key, chosen.start, chosen.end),
             lambda: build_board(console, scope, chosen),
         )
+        # 民微实事 as they stand now (not the period's): the projects the viewer may see.
+        project_figures = stats.project_figures(
+            session, scope=projects.visible_projects(viewer, tree)
+        )
         trend_chart = charts.line_chart(
             [d.strftime("%m-%d") for d, _, _ in board.trend],
             [
@@ -137,6 +142,7 @@ def dashboard(
             "dashboard.html",
             {
                 "board": board,
+                "projects": project_figures,
                 "period": period if not (start or end) else "",
                 "start": start,
                 "end": end,

@@ -313,6 +313,31 @@ def test_a_project_s_site_sign_carries_the_qr_code_of_its_public_page(
         assert "监督电话：020-12345" in sign_in(other, "xingfu").get(f"/projects/{code}/sign").text
 
 
+def test_the_dashboard_shows_the_projects_the_viewer_may_see(
+    make_client: Any, demo_data: dict[str, str], db: Database
+) -> None:
+    """The demo's two projects in 幸福社区: one in 表决, one in 实施 (14,500 approved, 6,200 spent)."""
+    with db.session() as s:
+        rows = s.scalars(select(Project)).all()
+        committed = sum(p.approved_fen or 0 for p in rows)
+        spent = sum(p.spent_fen for p in rows)
+    assert (len(rows), committed, spent) == (2, 1_450_000, 620_000)
+
+    def section(username: str) -> str:
+        page = sign_in(make_client(), username).get("/dashboard?period=30d").text
+        start = page.index('data-testid="projects"')
+        return page[start : page.index("</section>", start)]
+
+    mine = section("xingfu")
+    cells = re.findall(r'<td class="num">(?:<b>)?([\d,]+)', mine)
+    # By stage in lifecycle order (提议 … 销号, 不立项), then the total; then per area and in total.
+    assert cells[:10] == ["0", "0", "1", "0", "1", "0", "0", "0", "0", "2"]
+    assert "<td>幸福社区</td>" in mine
+    assert cells[10:] == ["2", "14,500", "6,200", "2", "14,500", "6,200"]
+    other = section("cuihu")
+    assert "没有项目" in other and "14,500" not in other
+
+
 def test_public_project_and_list_pages_show_no_personal_data(
     make_client: Any, db: Database, demo_data: dict[str, str]
 ) -> None:
