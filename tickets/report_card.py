@@ -119,7 +119,7 @@ class ReportCard(stats.TicketRates):
 #: The definitions printed under the figures (web page and PDF), as the module docstring gives them.
 DEFINITIONS: tuple[str, ...] = (
     "收集诉求：时段内新建的工单（被合并的不重复计）；单位包括其下属全部区域和部门。",
-    "办结率：已办结或已关闭 /（收集诉求 − 不予受理）。按时办结率：在办理时限前办结 / 已办结。"
+    "办结率：已办结或已关闭 /（收集诉求 - 不予受理）。按时办结率：在办理时限前办结 / 已办结。"
     "满意率：（满意 + 基本满意）/ 已评价。",
     "提议、立项、完成（验收）、不立项：按各自发生的时间计入时段；落实资金：时段内立项项目的立项预算"
     "之和；已支出资金：时段内记录的实施进展支出之和。",

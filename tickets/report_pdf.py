@@ -4,6 +4,7 @@ was generated.
 
 Chinese is set in reportlab's built-in CID font ``STSong-Light`` (Adobe-GB1): no font file is read
 or embedded, the PDF reader supplies a Song face, so it works on any machine reportlab installs on.
+Its character map has no U+00B7 (·) or U+2212 (−): the text here avoids them.
 reportlab is imported when a PDF is drawn, not when this module is imported.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -34,6 +35,13 @@ def filename(card: ReportCard) -> str:
     """An ASCII file name for downloads: ``report-card-YX-SG-XF-20261101-20261201.pdf``."""
     start, end = card.period.start, card.period.end
     return f"report-card-{card.unit_code}-{start:%Y%m%d}-{end:%Y%m%d}.pdf"
+
+
+def _days(card: ReportCard, tz: ZoneInfo) -> str:
+    """The period's first and last local day: ``2026-11-01 至 2026-11-30``."""
+    first = card.period.start.astimezone(tz).date()
+    last = (card.period.end - timedelta(microseconds=1)).astimezone(tz).date()
+    return f"{first} 至 {last}"
 
 
 def render(
@@ -99,16 +107,16 @@ def render(
     )
     table.setStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEF2F6"))])
     story = [
-        para(f"{card.unit_name} · {card.period.label} 成绩单", title),
-        para(f"单位编码 {card.unit_code}　时段 {card.period.label}", small),
+        para(f"{card.unit_name} {card.period.label} 成绩单", title),
+        para(f"单位编码 {card.unit_code}　时段 {card.period.label}（{_days(card, tz)}）", small),
         Spacer(1, 4 * mm),
         figures,
         para("项目逐一销号", heading),
         table,
         para("指标定义", heading),
-        *[para(f"· {line}", small) for line in DEFINITIONS],
+        *[para(f"{n}. {line}", small) for n, line in enumerate(DEFINITIONS, start=1)],
         Spacer(1, 6 * mm),
-        para(f"{generated_line(generated_at, tz)} · 民微", small),
+        para(f"{generated_line(generated_at, tz)}　民微", small),
     ]
     out = io.BytesIO()
     SimpleDocTemplate(

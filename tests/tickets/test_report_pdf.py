@@ -61,7 +61,8 @@ def test_the_pdf_carries_the_figures_counted_from_rows(
     for label, value in expected:
         assert f"{label}{value}" in text
     assert n.demands > 0 and n.proposed > 0  # the seed gives the figures something to be
-    assert f"{unit.name}·{period.label}成绩单" in text
+    assert f"{unit.name}{period.label}成绩单" in text
+    assert f"时段{period.label}（{period.start.astimezone(tz):%Y-%m-%d}至" in text
     local = clock.now.astimezone(tz)
     assert f"生成时间：{local:%Y-%m-%d%H:%M}" in text
     for line in report_card.DEFINITIONS:
@@ -85,4 +86,8 @@ def test_the_command_line_writes_the_pdf(
         unit = tree.get("YX-SG-XF")
         period = report_card.parse_period("2026-11", domain.settings.timezone, clock.now)
         n = counted(s, tree, unit, period)
-    assert "幸福社区·2026年11月成绩单" in text and f"收集诉求{n.demands}件" in text
+    assert (
+        "幸福社区2026年11月成绩单" in text
+        and "（2026-11-01至2026-11-30）" in text
+        and f"收集诉求{n.demands}件" in text
+    )
