@@ -234,6 +234,7 @@ def test_the_report_card_page_is_printable_and_counts_the_demo(
     assert page.status_code == 200
     assert "成绩单" in page.text and "data-print" in page.text
     assert "收集诉求</th><td>7 件" in page.text
+    assert page.text.count("生成时间：") == 1
     assert "落实资金</th><td>14,500 元" in page.text and "已支出资金</th><td>6,200 元" in page.text
 
 
