@@ -128,7 +128,9 @@ async def post_init(
     )
     try:
         if deps.journal is not None:  # deliveries a killed predecessor had not recorded yet
-            recovered = await deps.plumbing(queues.replay_sent, deps.journal.entries())
+            recovered = await deps.plumbing(
+                queues.replay_sent, deps.journal.entries(), deps.journal.polls()
+            )
             deps.journal.clear()
             if recovered:
                 log.info("recorded %d deliveries from the send journal", recovered)

@@ -9,6 +9,11 @@ those messages on restart. The journal closes most of the window: the moment a s
 claimed, the journal is replayed into the database and emptied. What remains of the window is the time
 between Telegram's answer and that write — measured by the fault test, stated in the README.
 
+A delivered ``sendPoll`` (a 民微实事 vote) also writes down the poll's id and its options' persistent ids
+on the same line (``<row id> <message id> <poll>``, the poll as base64url JSON): answers to a poll
+carry only those, so a poll whose worker died before recording it is still counted once the journal
+is replayed or read by the worker that takes the row over.
+
 Each bot process has its own journal file (``BOT_SEND_JOURNAL``); the processes of one host keep
 theirs in one directory. A worker that takes over rows whose owner's lease ran out reads every journal
 in that directory first (``delivered``), so a row the dead worker delivered and did not record is
@@ -18,9 +23,15 @@ the database a few milliseconds after the send, so that remaining window is smal
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 import threading
 from pathlib import Path
+
+#: A delivered poll: Telegram's poll id and its options' persistent ids, in order.
+SentPoll = tuple[str, tuple[str, ...]]
 
 #: Rotate (start a new file) after this many lines; the replay reads both files.
 ROTATE_LINES = 50_000
@@ -40,11 +51,15 @@ class SendJournal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
-    def record(self, row_id: int, message_id: int | None) -> None:
+    def record(self, row_id: int, message_id: int | None, poll: SentPoll | None = None) -> None:
         """Write down that row ``row_id`` was delivered (one ``write``, before anything else)."""
         if self._fd is None:
             return
-        line = f"{row_id} {message_id if message_id is not None else '-'}\n".encode()
+        text = f"{row_id} {message_id if message_id is not None else '-'}"
+        if poll is not None:
+            packed = json.dumps([poll[0], list(poll[1])], separators=(",", ":")).encode()
+            text += " " + base64.urlsafe_b64encode(packed).decode("ascii")
+        line = (text + "\n").encode("ascii")
         with self._lock:
             os.write(self._fd, line)
             self._lines += 1
@@ -63,17 +78,30 @@ class SendJournal:
         """Every delivery written down (row id → Telegram message id), old file first."""
         found: dict[int, int | None] = {}
         for path in (self._old, self.path):
-            found.update(_read(path))
+            found.update(_read(path)[0])
         return found
+
+    def polls(self, row_ids: set[int] | None = None) -> dict[int, SentPoll]:
+        """The polls among the deliveries: this worker's (``row_ids`` None), or those of ``row_ids``
+        in any journal of this directory (rows taken over from a dead peer)."""
+        found: dict[int, SentPoll] = {}
+        paths = (self._old, self.path) if row_ids is None else self._peer_paths()
+        for path in paths:
+            for row_id, poll in _read(path)[1].items():
+                if row_ids is None or row_id in row_ids:
+                    found[row_id] = poll
+        return found
+
+    def _peer_paths(self) -> list[Path]:
+        return sorted(self.path.parent.glob("*.journal")) + sorted(
+            self.path.parent.glob("*.journal.old")
+        )
 
     def delivered(self, row_ids: set[int]) -> dict[int, int | None]:
         """Which of ``row_ids`` any journal in this directory (this worker's and its peers') has."""
         found: dict[int, int | None] = {}
-        paths = sorted(self.path.parent.glob("*.journal")) + sorted(
-            self.path.parent.glob("*.journal.old")
-        )
-        for path in paths:
-            for row_id, message_id in _read(path).items():
+        for path in self._peer_paths():
+            for row_id, message_id in _read(path)[0].items():
                 if row_id in row_ids:
                     found[row_id] = message_id
         return found
@@ -93,15 +121,32 @@ class SendJournal:
                 self._fd = None
 
 
-def _read(path: Path) -> dict[int, int | None]:
+def _read(path: Path) -> tuple[dict[int, int | None], dict[int, SentPoll]]:
     found: dict[int, int | None] = {}
+    polls: dict[int, SentPoll] = {}
     try:
         text = path.read_text(encoding="ascii", errors="replace")
     except FileNotFoundError:
-        return found
+        return found, polls
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) != 2 or not parts[0].isdigit():
+        if len(parts) not in (2, 3) or not parts[0].isdigit():
             continue  # a line cut short by a crash
-        found[int(parts[0])] = int(parts[1]) if parts[1].isdigit() else None
-    return found
+        row_id = int(parts[0])
+        if len(parts) == 3:
+            poll = _poll(parts[2])
+            if poll is None:
+                continue  # cut short inside the poll
+            polls[row_id] = poll
+        found[row_id] = int(parts[1]) if parts[1].isdigit() else None
+    return found, polls
+
+
+def _poll(packed: str) -> SentPoll | None:
+    try:
+        poll_id, options = json.loads(base64.urlsafe_b64decode(packed.encode("ascii")))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        return None
+    if not isinstance(poll_id, str) or not isinstance(options, list):
+        return None
+    return poll_id, tuple(str(o) for o in options)

@@ -21,6 +21,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     Message,
+    Poll,
     ReplyKeyboardRemove,
     ReplyParameters,
 )
@@ -137,7 +138,7 @@ async def _send_poll(bot: Bot, p: dict[str, Any]) -> Any:
         is_anonymous=bool(p.get("is_anonymous", False)),
         allows_multiple_answers=False,
         allows_revoting=True,  # a resident may change or take back the answer
-        allow_adding_options=False,  # answers are read by option index
+        allow_adding_options=False,  # the options are the project's for and against
     )
 
 
@@ -194,10 +195,19 @@ class OutboxSender:
                     backoff = min(30.0, backoff * 2)
                     continue
             self._held.update(r.id for r in rows)
-            delivered = self._delivered_by_the_dead(rows)
+            delivered, polls = self._delivered_by_the_dead(rows)
             for row in rows:
                 if row.id in delivered:
-                    self._record(queues.SendResult(row.id, "sent", message_id=delivered[row.id]))
+                    poll_id, options = polls.get(row.id, (None, ()))
+                    self._record(
+                        queues.SendResult(
+                            row.id,
+                            "sent",
+                            message_id=delivered[row.id],
+                            poll_id=poll_id,
+                            poll_options=options,
+                        )
+                    )
                     continue
                 task = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
                 self._tasks.add(task)
@@ -216,15 +226,18 @@ class OutboxSender:
             for w in waiters:
                 w.cancel()
 
-    def _delivered_by_the_dead(self, rows: list[queues.OutboxRow]) -> dict[int, int | None]:
-        """Rows taken over from a worker whose lease ran out that its journal says it delivered."""
+    def _delivered_by_the_dead(
+        self, rows: list[queues.OutboxRow]
+    ) -> tuple[dict[int, int | None], dict[int, tuple[str, tuple[str, ...]]]]:
+        """Rows taken over from a worker whose lease ran out that its journal says it delivered (and
+        the polls among them)."""
         taken = {r.id for r in rows if r.taken_over}
         if not taken or self.deps.journal is None:
-            return {}
-        found = self.deps.journal.delivered(taken)
+            return {}, {}
+        found, polls = self.deps.journal.delivered(taken), self.deps.journal.polls(taken)
         if found:
             log.info("outbox: %d rows taken over were already delivered (journal)", len(found))
-        return found
+        return found, polls
 
     async def _send(self, row: queues.OutboxRow) -> None:
         try:
@@ -233,7 +246,8 @@ class OutboxSender:
             log.exception("outbox: row %s could not be sent", row.id)
             result = queues.SendResult(row.id, "retry", error=repr(e))
         if result.outcome == "sent" and self.deps.journal is not None:
-            self.deps.journal.record(row.id, result.message_id)  # before anything can interrupt
+            poll = (result.poll_id, result.poll_options) if result.poll_id is not None else None
+            self.deps.journal.record(row.id, result.message_id, poll)  # before anything else
         if result.outcome == "sent":
             self.sent += 1
         self._record(result)
@@ -256,7 +270,7 @@ class OutboxSender:
 
     async def _deliver(self, row: queues.OutboxRow) -> queues.SendResult:
         try:
-            message_id, poll_id = await self._call(row)
+            message_id, poll = await self._call(row)
         except RetryAfter as e:
             seconds = retry_after_seconds(e)
             log.warning("outbox: RetryAfter %.0fs for chat %s", seconds, row.chat_id)
@@ -281,10 +295,16 @@ class OutboxSender:
         except TelegramError as e:
             log.warning("outbox: Telegram error for row %s: %s", row.id, e)
             return queues.SendResult(row.id, "retry", error=f"{type(e).__name__}: {e}")
-        return queues.SendResult(row.id, "sent", message_id=message_id, poll_id=poll_id)
+        return queues.SendResult(
+            row.id,
+            "sent",
+            message_id=message_id,
+            poll_id=poll.id if poll is not None else None,
+            poll_options=tuple(o.persistent_id for o in poll.options) if poll is not None else (),
+        )
 
-    async def _call(self, row: queues.OutboxRow) -> tuple[int | None, str | None]:
-        """Deliver ``row``; returns the (last) message id and, for a poll, Telegram's poll id."""
+    async def _call(self, row: queues.OutboxRow) -> tuple[int | None, Poll | None]:
+        """Deliver ``row``; returns the (last) message id and, for a poll, Telegram's poll."""
         payload = dict(row.payload)
         pieces = [payload]
         if row.method == "sendMessage" and len(payload.get("text", "")) > MAX_TEXT:
@@ -300,14 +320,14 @@ class OutboxSender:
                 photos.outbox_image, int(payload["photo_id"])
             )
         message_id: int | None = None
-        poll_id: str | None = None
+        poll: Poll | None = None
         for piece in pieces:
             await self.limits.acquire(row.chat_id)
             result = await call(self.bot, piece)
             if isinstance(result, Message):
                 message_id = result.message_id
-                poll_id = result.poll.id if result.poll is not None else None
-        return message_id, poll_id
+                poll = result.poll
+        return message_id, poll
 
     async def _flush(self) -> bool:
         """Record the results so far; False when the database could not (they are kept)."""

@@ -250,24 +250,20 @@ def cmd_projects_list(args: argparse.Namespace, db: Database, domain: Domain) ->
 
 
 def cmd_report_card(args: argparse.Namespace, db: Database, domain: Domain) -> int:
-    """The 成绩单 of a unit for a month or quarter."""
-    from tickets import report_card
+    """The 成绩单 of a unit for a month or quarter (``--pdf FILE``: also as a printable PDF)."""
+    from tickets import report_card, report_pdf
+    from tickets.usecases import projects
 
     tz = domain.settings.timezone
     with db.session() as session:
-        tree = domain.units(session)
-        unit = tree.get(args.unit)
+        unit = domain.units(session).get(args.unit)
         period = report_card.parse_period(args.period, tz, domain.clock())
-        card = report_card.report_card(
-            session,
-            tree=tree,
-            unit=unit,
-            period=period,
-            tz=tz,
-            now=domain.clock(),
-            response_limit_hours=domain.settings.response_limit_hours,
-            urgent_response_limit_hours=domain.settings.urgent_response_limit_hours,
-        )
+        card = report_card.of_unit(session, domain, unit, period)
+        rows = projects.list_projects(session, domain, unit_code=unit.code)
+    if args.pdf:
+        pdf = report_pdf.render(card, rows, generated_at=domain.clock(), tz=tz)
+        Path(args.pdf).write_bytes(pdf)
+        print(f"已写入 {args.pdf}（{len(pdf):,} 字节）", file=sys.stderr)
     if args.json:
         print(json.dumps(card.as_json(), ensure_ascii=False))
         return 0
@@ -439,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", required=True, help="unit code")
     p.add_argument("--period", default="month", help="2026-11, 2026-Q4, month or quarter")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--pdf", metavar="FILE", help="also write the printable PDF to FILE")
     p.set_defaults(func=cmd_report_card)
     sub.add_parser(
         "demo", help="load the demo district's demo data (tickets, cases, lists, projects) once"

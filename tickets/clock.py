@@ -51,6 +51,9 @@ class DueKind(StrEnum):
     AUTO_CLOSE = "auto_close"  # close as 未评价
     GROUP_STATUS = "group_status"  # combined status line to a grid group
     RETRAIN = "retrain"  # the weekly NLU retrain on staff corrections (tickets.learning)
+    REPORT_CARD = (
+        "report_card"  # a month's or quarter's 成绩单 to the grid groups (tickets.report_card)
+    )
 
     @property
     def label(self) -> str:
@@ -59,7 +62,7 @@ class DueKind(StrEnum):
     @property
     def audience(self) -> str:
         """Who hears of it: staff, residents (quiet hours apply), or nobody (a change only)."""
-        if self in (DueKind.CALLBACK, DueKind.GROUP_STATUS):
+        if self in (DueKind.CALLBACK, DueKind.GROUP_STATUS, DueKind.REPORT_CARD):
             return "resident"
         if self in (DueKind.PUBLISH, DueKind.AUTO_CLOSE, DueKind.RETRAIN):
             return "none"
@@ -77,6 +80,7 @@ DUE_LABELS: dict[DueKind, str] = {
     DueKind.AUTO_CLOSE: "自动关闭（未评价）",
     DueKind.GROUP_STATUS: "群内进度",
     DueKind.RETRAIN: "模型定期再训练",
+    DueKind.REPORT_CARD: "成绩单推送",
 }
 
 #: ``due_items.status = 'pending'`` as a literal, not a bound parameter, so that SQLite uses the
@@ -178,6 +182,10 @@ class Rules:
     quiet: QuietHours
     #: How often the NLU is retrained on staff corrections (None: never on the clock).
     retrain_every: Duration | None = None
+    #: The 成绩单 is posted to the grid groups this long after a period ends (None: only by hand) …
+    report_card_after: Duration | None = None
+    #: … for these periods (``month``, ``quarter``).
+    report_card_periods: tuple[str, ...] = ()
     #: Changes when the file does: tickets planned with other rules are planned again.
     digest: str = field(default="")
 
@@ -204,7 +212,9 @@ def load_rules(path: Path) -> Rules:
     doc = yamlfile.load(path)
     if not isinstance(doc, yamlfile.LineMap):
         raise ConfigError(f"{path}:1: expected a mapping of supervision rules")
-    yamlfile.check_keys(path, doc, "supervision rules", _TOP_KEYS, frozenset({"version"}))
+    yamlfile.check_keys(
+        path, doc, "supervision rules", _TOP_KEYS, frozenset({"version", "report_card"})
+    )
 
     def section(name: str, keys: set[str]) -> yamlfile.LineMap:
         value = doc[name]
@@ -248,6 +258,14 @@ def load_rules(path: Path) -> Rules:
     callback = section("callback", {"ask_after", "close_after"})
     group = section("group_status", {"every"})
     learning = section("learning", {"retrain_every"}) if "learning" in doc else None
+    card = section("report_card", {"after", "periods"}) if "report_card" in doc else None
+    card_periods: tuple[str, ...] = ()
+    if card is not None:
+        where = f"{path}:{card.key_lines['periods']}: report_card.periods"
+        periods = card["periods"]
+        if not isinstance(periods, list) or not periods or not set(periods) <= {"month", "quarter"}:
+            raise ConfigError(f"{where}: a list of month and/or quarter")
+        card_periods = tuple(dict.fromkeys(str(p) for p in periods))
     quiet_doc = section("quiet_hours", {"start", "end", "staff"})
     quiet_times = []
     for key in ("start", "end"):
@@ -272,6 +290,8 @@ def load_rules(path: Path) -> Rules:
         group_status_every=one(group, "group_status", "every"),
         quiet=QuietHours(quiet_times[0], quiet_times[1], quiet_doc["staff"]),
         retrain_every=one(learning, "learning", "retrain_every") if learning else None,
+        report_card_after=one(card, "report_card", "after") if card else None,
+        report_card_periods=card_periods,
         digest=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
     )
 

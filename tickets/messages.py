@@ -367,7 +367,8 @@ def project_told(
     return "\n".join(lines)
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
+    """A rate as people read it: ``85.7%``, or ``—`` when it is undefined (nothing to count)."""
     return "—" if value is None else f"{value:.1%}"
 
 
@@ -389,8 +390,8 @@ def report_card_message(
     """The short 成绩单 posted to a unit's grid groups."""
     lines = [
         f"【民微成绩单】{unit_name} {period_label}",
-        f"收集诉求 {demands} 件，办结率 {_pct(completion_rate)}，按时办结率 {_pct(on_time_rate)}，"
-        f"满意率 {_pct(satisfaction_rate)}。",
+        f"收集诉求 {demands} 件，办结率 {pct(completion_rate)}，按时办结率 {pct(on_time_rate)}，"
+        f"满意率 {pct(satisfaction_rate)}。",
         f"民微实事：提议 {proposed} 个，立项 {approved} 个，完成 {finished} 个；"
         f"落实资金 {yuan(committed_fen)} 元，已支出 {yuan(spent_fen)} 元。",
     ]

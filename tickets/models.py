@@ -945,6 +945,9 @@ class ProjectPoll(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
     poll_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Telegram's persistent id of each option as sent → the choice it stands for (``for`` /
+    #: ``against``); answers are read by it. ``{}``: sent before ids were kept, read by position.
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

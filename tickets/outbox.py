@@ -7,6 +7,7 @@ is ever deleted, so nothing is lost and every message can be audited.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -109,13 +110,18 @@ def mark_sent(
         )
 
 
-def record_poll(session: Session, outbox_id: int, poll_id: str) -> None:
-    """Keep the id Telegram gave the poll a ``sendPoll`` row delivered: its answers carry only that id
-    (``tickets.usecases.votes.record_poll_answer``)."""
+def record_poll(
+    session: Session, item: OutboxItem, poll_id: str, option_ids: Sequence[str] = ()
+) -> None:
+    """Keep the id Telegram gave the poll a ``sendPoll`` row delivered (its answers carry only that
+    id) and the persistent ids of its options, each with the choice the row sent at its position
+    (``choices`` in the payload; ``tickets.usecases.votes.record_poll_answer``)."""
+    choices = list(item.payload.get("choices") or [])
+    options = dict(zip(option_ids, choices, strict=True)) if len(option_ids) == len(choices) else {}
     session.execute(
         update(ProjectPoll)
-        .where(ProjectPoll.outbox_id == outbox_id, ProjectPoll.poll_id.is_(None))
-        .values(poll_id=poll_id)
+        .where(ProjectPoll.outbox_id == item.id, ProjectPoll.poll_id.is_(None))
+        .values(poll_id=poll_id, options=options)
     )
 
 

@@ -452,11 +452,19 @@ class SendResult:
     refused: bool = False
     #: The id Telegram gave the poll a ``sendPoll`` row delivered (its answers carry only that id).
     poll_id: str | None = None
+    #: The persistent ids of that poll's options, in order (answers name them).
+    poll_options: tuple[str, ...] = ()
 
 
-def replay_sent(session: Session, delivered: dict[int, int | None]) -> int:
+def replay_sent(
+    session: Session,
+    delivered: dict[int, int | None],
+    polls: dict[int, tuple[str, tuple[str, ...]]] | None = None,
+) -> int:
     """Mark the rows of a send journal sent (``bot.journal``): delivered before a crash, not recorded.
-    Rows already marked are left alone; returns how many were recovered."""
+    Rows already marked are left alone; returns how many were recovered. ``polls``: the poll id and
+    option ids of the ``sendPoll`` rows among them, kept for the project polls that lack them (their
+    answers are counted from then on)."""
     recovered = 0
     ids = list(delivered)
     for start in range(0, len(ids), 500):
@@ -468,6 +476,10 @@ def replay_sent(session: Session, delivered: dict[int, int | None]) -> int:
         ):
             outbox.mark_sent(session, item, message_id=delivered[item.id])
             recovered += 1
+    for row_id, (poll_id, options) in (polls or {}).items():
+        sent = session.get(OutboxItem, row_id)
+        if sent is not None:
+            outbox.record_poll(session, sent, poll_id, options)
     return recovered
 
 
@@ -494,7 +506,7 @@ def finish_outbox(
         if r.outcome == "sent":
             outbox.mark_sent(session, item, message_id=r.message_id, now=now)
             if r.poll_id is not None:
-                outbox.record_poll(session, item.id, r.poll_id)
+                outbox.record_poll(session, item, r.poll_id, r.poll_options)
         elif not _holds(item, "sending", owner):
             continue  # another worker took the row over; its result counts
         elif r.outcome == "retry":

@@ -35,7 +35,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from tickets import messages, stats
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
-from tickets.models import Person, Project, ProjectUpdate, Ticket, Unit
+from tickets.models import ChatBinding, Person, Project, ProjectUpdate, Ticket, Unit
 from tickets.projectstatus import ProjectStatus
 from tickets.units import UnitTree
 
@@ -82,6 +82,22 @@ class ReportCard(stats.TicketRates):
     committed_fen: int
     spent_fen: int
 
+    def lines(self) -> list[tuple[str, str]]:
+        """The figures as people read them, in order: (label, value) — the web page and the PDF."""
+        pct, yuan = messages.pct, messages.yuan
+        return [
+            ("收集诉求", f"{self.demands} 件"),
+            ("办结率", f"{pct(self.completion_rate)}（{self.done}/{self.accepted}）"),
+            ("按时办结率", f"{pct(self.on_time_rate)}（{self.done_on_time}/{self.done}）"),
+            ("满意率", f"{pct(self.satisfaction_rate)}（{self.satisfied}/{self.rated}）"),
+            ("提议项目", f"{self.proposed} 个"),
+            ("立项项目", f"{self.approved} 个"),
+            ("完成项目", f"{self.finished} 个"),
+            ("不立项", f"{self.rejected} 个"),
+            ("落实资金", f"{yuan(self.committed_fen)} 元"),
+            ("已支出资金", f"{yuan(self.spent_fen)} 元"),
+        ]
+
     def as_json(self) -> dict[str, object]:
         return {
             "unit": self.unit_code,
@@ -98,6 +114,16 @@ class ReportCard(stats.TicketRates):
             "money_committed": self.committed_fen / 100,
             "money_spent": self.spent_fen / 100,
         }
+
+
+#: The definitions printed under the figures (web page and PDF), as the module docstring gives them.
+DEFINITIONS: tuple[str, ...] = (
+    "收集诉求：时段内新建的工单（被合并的不重复计）；单位包括其下属全部区域和部门。",
+    "办结率：已办结或已关闭 /（收集诉求 - 不予受理）。按时办结率：在办理时限前办结 / 已办结。"
+    "满意率：（满意 + 基本满意）/ 已评价。",
+    "提议、立项、完成（验收）、不立项：按各自发生的时间计入时段；落实资金：时段内立项项目的立项预算"
+    "之和；已支出资金：时段内记录的实施进展支出之和。",
+)
 
 
 def ticket_scope(tree: UnitTree, unit: Unit) -> ColumnElement[bool]:
@@ -170,8 +196,51 @@ def report_card(
     )
 
 
-def post_report_card(session: Session, domain: Domain, actor: Person, card: ReportCard) -> int:
-    """Post the short 成绩单 to the unit's bound grid groups (once per unit, period and group)."""
+def period_of(kind: str, at: datetime, tz: ZoneInfo) -> stats.Period:
+    """The whole calendar month or quarter (``kind``: ``month`` / ``quarter``) that holds ``at``."""
+    local = at.astimezone(tz).date()
+    if kind == "month":
+        return parse_period(f"{local.year}-{local.month:02d}", tz, at)
+    return parse_period(f"{local.year}-Q{(local.month - 1) // 3 + 1}", tz, at)
+
+
+def post_to_every_area(session: Session, domain: Domain, period: stats.Period) -> dict[str, int]:
+    """The supervision clock's post at the end of a month or quarter: every community and street
+    with a bound grid group gets its 成绩单 posted to its groups (once per unit, period and group);
+    returns the groups queued per unit code."""
+    tree = domain.units(session)
+    areas: dict[str, Unit] = {}
+    for grid_id in session.scalars(select(ChatBinding.grid_id).distinct()):
+        for level in ("community", "street"):
+            area = tree.area_at(tree.by_id.get(grid_id), level)
+            if area is not None:
+                areas[area.code] = area
+    return {
+        code: post_report_card(session, domain, None, of_unit(session, domain, areas[code], period))
+        for code in sorted(areas)
+    }
+
+
+def of_unit(session: Session, domain: Domain, unit: Unit, period: stats.Period) -> ReportCard:
+    """The 成绩单 of ``unit`` for ``period`` with the deployment's time zone and response limits."""
+    settings = domain.settings
+    return report_card(
+        session,
+        tree=domain.units(session),
+        unit=unit,
+        period=period,
+        tz=settings.timezone,
+        now=domain.clock(),
+        response_limit_hours=settings.response_limit_hours,
+        urgent_response_limit_hours=settings.urgent_response_limit_hours,
+    )
+
+
+def post_report_card(
+    session: Session, domain: Domain, actor: Person | None, card: ReportCard
+) -> int:
+    """Post the short 成绩单 to the unit's bound grid groups (once per unit, period and group);
+    ``actor`` None: the supervision clock posts it."""
     from tickets.usecases import lists
 
     text = messages.report_card_message(

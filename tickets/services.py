@@ -426,6 +426,8 @@ def _pinned(locations: list[dict[str, Any]]) -> Point | None:
 def _near(domain: Domain, tree: UnitTree, point: Point) -> tuple[Unit, float] | None:
     """The unit nearest a pin within the configured distance, with its distance in km."""
     return tree.nearest(point, domain.settings.nearest_unit_km)
+
+
 def _record_photo(
     session: Session, ticket: Ticket, file_id: str, sender: Person | None, now: datetime
 ) -> None:

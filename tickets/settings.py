@@ -52,6 +52,8 @@ class Settings:
     secret_file: Path = VAR_DIR / "secret.key"
     # The console's address as residents reach it: public progress links start with it.
     public_base_url: str = "http://127.0.0.1:8000"
+    # A phone number residents may call, printed on project site signs when set (PUBLIC_HOTLINE).
+    public_hotline: str = ""
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     data_dir: Path = DATA_DIR
     # Case clustering (个案到类案): join an open case of the same category and area within this window
@@ -124,6 +126,7 @@ class Settings:
                 get("PUBLIC_BASE_URL")
                 or f"http://127.0.0.1:{int(get('CONSOLE_PORT') or defaults.console_port)}"
             ).rstrip("/"),
+            public_hotline=(get("PUBLIC_HOTLINE") or "").strip()[:40],
             timezone=ZoneInfo(get("MINWEI_TIMEZONE") or "Asia/Shanghai"),
             data_dir=Path(get("MINWEI_DATA_DIR") or DATA_DIR),
             cluster_window_days=int(get("CLUSTER_WINDOW_DAYS") or defaults.cluster_window_days),

@@ -17,8 +17,11 @@ from tickets.usecases import evaluations, votes
 log = logging.getLogger(__name__)
 
 RATE = re.compile(r"^prate:(?P<code>XM-\d{8}-\d{4}):(?P<value>satisfied|basic|unsatisfied)$")
-#: A poll whose id is not recorded yet (its send result still being written) is retried this often.
-UNKNOWN_POLL_RETRIES = 3
+#: A poll whose id is not recorded yet is retried this often, waiting 2, 4, 8 … 30 s: its send result
+#: is being written, or the worker that sent it died first and the id comes back from its send journal
+#: (replayed when it restarts, read by whoever takes its rows over once their lease runs out).
+UNKNOWN_POLL_RETRIES = 8
+UNKNOWN_POLL_MAX_DELAY = 30.0
 
 
 async def poll_answer(update: Update, context: Context) -> None:
@@ -32,11 +35,13 @@ async def poll_answer(update: Update, context: Context) -> None:
         poll_id=answer.poll_id,
         telegram_user_id=answer.user.id if answer.user is not None else None,
         option_ids=list(answer.option_ids),
+        option_persistent_ids=list(answer.option_persistent_ids),
     )
     processing = worker.current()
     if outcome.kind == "unknown_poll" and processing is not None:
         if processing.row.attempts <= UNKNOWN_POLL_RETRIES:
-            processing.try_later("poll not recorded yet", delay=1.0)
+            delay = min(UNKNOWN_POLL_MAX_DELAY, 2.0**processing.row.attempts)
+            processing.try_later("poll not recorded yet", delay=delay)
         return
     log.info("poll %s: %s (%s)", answer.poll_id, outcome.kind, outcome.project_code)
 

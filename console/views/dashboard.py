@@ -16,6 +16,7 @@ from console.deps import Console, get_console
 from console.views.tickets import scope_units
 from tickets import access, maps, stats
 from tickets.errors import InvalidInput
+from tickets.usecases import projects
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
@@ -129,6 +130,10 @@ def dashboard(
             ("dashboard", scope_key, chosen.start, chosen.end),
             lambda: build_board(console, scope, chosen),
         )
+        # 民微实事 as they stand now (not the period's): the projects the viewer may see.
+        project_figures = stats.project_figures(
+            session, scope=projects.visible_projects(viewer, tree)
+        )
         trend_chart = charts.line_chart(
             [d.strftime("%m-%d") for d, _, _ in board.trend],
             [
@@ -148,6 +153,7 @@ def dashboard(
             "dashboard.html",
             {
                 "board": board,
+                "projects": project_figures,
                 "period": period if not (start or end) else "",
                 "start": start,
                 "end": end,

@@ -7,14 +7,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from console import qr
 from console.deps import Console, flash, get_console, redirect
 from console.views.tickets import scope_units
-from tickets import access, report_card
+from tickets import access, report_card, report_pdf
 from tickets.errors import InvalidInput, NotFound, PermissionDenied, TicketError
 from tickets.models import (
     Person,
@@ -437,6 +438,36 @@ def project_page(request: Request, console: ConsoleDep, code: str) -> HTMLRespon
         )
 
 
+@router.get("/projects/{code}/sign", response_class=HTMLResponse)
+def project_sign(
+    request: Request, console: ConsoleDep, code: str, size: str = "a4"
+) -> HTMLResponse:
+    """The printable sign for the project's site (全过程公示): what, where, who, how much, where it
+    stands, and a QR code of its public page."""
+    with console.db.session() as session:
+        viewer = console.viewer(request, session)
+        project = projects.visible_project(session, console.domain, code, viewer)
+        tree = console.domain.units(session)
+        url = str(request.url_for("public_project", code=project.code))
+        return console.render(
+            request,
+            "project_sign.html",
+            {
+                "project": project,
+                "unit": tree.by_id.get(project.unit_id),
+                "owner_unit": tree.by_id.get(project.owner_unit_id)
+                if project.owner_unit_id
+                else None,
+                "budget": projects.budget_fen(project),
+                "url": url,
+                "qr_svg": qr.svg(url),
+                "size": "a5" if size == "a5" else "a4",
+                "hotline": console.settings.public_hotline,
+            },
+            viewer=viewer,
+        )
+
+
 @router.post("/projects/{code}/score")
 async def evaluate(request: Request, console: ConsoleDep, code: str) -> RedirectResponse:
     """An observer's scores on the criteria (the form's ``score_<criterion code>`` fields)."""
@@ -537,41 +568,57 @@ def project_action(
 # --- 成绩单 --------------------------------------------------------------------------------------
 
 
+def _report_card(
+    session: Session, console: Console, viewer: Person, unit: str, period: str
+) -> tuple[report_card.ReportCard, list[projects.ProjectRow]]:
+    """The 成绩单 of an area the viewer may see, and its projects as they stand now (逐一销号)."""
+    tree = console.domain.units(session)
+    area = _area(tree, viewer, unit)
+    parsed = report_card.parse_period(period[:20], console.settings.timezone, console.now())
+    card = report_card.of_unit(session, console.domain, area, parsed)
+    return card, projects.list_projects(session, console.domain, unit_code=area.code)
+
+
 @router.get("/report-card", response_class=HTMLResponse)
 def report_card_page(
     request: Request, console: ConsoleDep, unit: str = "", period: str = "month"
 ) -> HTMLResponse:
-    tz, now = console.settings.timezone, console.now()
     with console.db.session() as session:
         viewer = console.viewer(request, session)
-        tree = console.domain.units(session)
-        area = _area(tree, viewer, unit)
-        parsed = report_card.parse_period(period[:20], tz, now)
-        card = report_card.report_card(
-            session,
-            tree=tree,
-            unit=area,
-            period=parsed,
-            tz=tz,
-            now=now,
-            response_limit_hours=console.settings.response_limit_hours,
-            urgent_response_limit_hours=console.settings.urgent_response_limit_hours,
-        )
-        # 逐一销号: every project of the unit with where it stands now.
-        rows = projects.list_projects(session, console.domain, unit_code=area.code)
+        card, rows = _report_card(session, console, viewer, unit, period)
         return console.render(
             request,
             "report_card.html",
             {
                 "card": card,
                 "rows": rows,
-                "areas": _areas(tree, viewer),
-                "unit": area.code,
+                "areas": _areas(console.domain.units(session), viewer),
+                "unit": card.unit_code,
                 "period": period[:20],
-                "doc": report_card.__doc__,
+                "definitions": report_card.DEFINITIONS,
+                "generated_at": report_pdf.generated_line(console.now(), console.settings.timezone),
             },
             viewer=viewer,
         )
+
+
+@router.get("/report-card.pdf")
+def report_card_pdf(
+    request: Request, console: ConsoleDep, unit: str = "", period: str = "month"
+) -> Response:
+    """The same 成绩单 as a PDF to print (A4)."""
+    with console.db.session() as session:
+        viewer = console.viewer(request, session)
+        card, rows = _report_card(session, console, viewer, unit, period)
+    pdf = report_pdf.render(card, rows, generated_at=console.now(), tz=console.settings.timezone)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{report_pdf.filename(card)}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/report-card/post")
@@ -582,19 +629,9 @@ def post_report_card(
     target = f"/report-card?unit={unit[:40]}&period={period[:20]}"
 
     def work(s: Session, d: Any, viewer: Person) -> str:
-        tz, now = d.settings.timezone, d.clock()
-        tree = d.units(s)
-        area = _area(tree, viewer, unit)
-        card = report_card.report_card(
-            s,
-            tree=tree,
-            unit=area,
-            period=report_card.parse_period(period[:20], tz, now),
-            tz=tz,
-            now=now,
-            response_limit_hours=d.settings.response_limit_hours,
-            urgent_response_limit_hours=d.settings.urgent_response_limit_hours,
-        )
+        area = _area(d.units(s), viewer, unit)
+        parsed = report_card.parse_period(period[:20], d.settings.timezone, d.clock())
+        card = report_card.of_unit(s, d, area, parsed)
         n = report_card.post_report_card(s, d, viewer, card)
         return (
             f"成绩单已发到 {n} 个网格群" if n else "没有新发送（没有绑定的网格群，或这一期已发过）"

@@ -78,7 +78,11 @@ async def test_a_project_vote_in_the_grid_group_counts_each_resident_once_and_te
     assert [o["text"] for o in poll["poll"]["options"]] == ["赞成", "反对"]
     assert code in poll["poll"]["question"]
     with bot.db.session() as s:
-        assert s.scalars(select(ProjectPoll.poll_id)).one() == poll["poll"]["id"]
+        recorded = s.scalars(select(ProjectPoll)).one()
+        # The poll's id and its options' persistent ids, by which its answers are read.
+        assert recorded.poll_id == poll["poll"]["id"]
+        sent = [o["persistent_id"] for o in poll["poll"]["options"]]
+        assert recorded.options == {sent[0]: "for", sent[1]: "against"}
 
     # 陈姨 votes for, changes to against and back; 黄伯 votes against then retracts; the grid member
     # votes for; someone the community does not know votes for.

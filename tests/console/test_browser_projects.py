@@ -104,6 +104,18 @@ def test_staff_see_the_demo_projects_lists_and_report_card(page, live: Live) -> 
     page.goto(f"{live.url}/report-card?unit=YX-SG-XF&period=month")
     expect(page.locator(".report-card")).to_contain_text("已支出资金")
     shot(page, "23-report-card")
+    with page.expect_download() as download:
+        page.click("text=下载 PDF")
+    assert download.value.suggested_filename.startswith("report-card-YX-SG-XF-")
+    page.goto(f"{live.url}/projects")
+    page.locator("tr", has_text="康乐楼路灯改造").locator("a.code").click()
+    page.click("text=A5")
+    expect(page.locator(".sign.a5 h1")).to_have_text("康乐楼路灯改造")
+    expect(page.locator(".sign .qr-box svg")).to_be_visible()
+    shot(page, "26-project-sign")
+    page.goto(f"{live.url}/dashboard")
+    expect(page.locator("[data-testid=projects]")).to_contain_text("14,500")
+    shot(page, "27-dashboard-projects")
 
 
 def test_the_public_project_and_list_pages_show_no_personal_data(page, live: Live) -> None:  # type: ignore[no-untyped-def]

@@ -234,7 +234,109 @@ def test_the_report_card_page_is_printable_and_counts_the_demo(
     assert page.status_code == 200
     assert "成绩单" in page.text and "data-print" in page.text
     assert "收集诉求</th><td>7 件" in page.text
+    assert page.text.count("生成时间：") == 1
     assert "落实资金</th><td>14,500 元" in page.text and "已支出资金</th><td>6,200 元" in page.text
+
+
+def test_the_report_card_pdf_is_for_staff_of_the_unit_and_carries_the_page_s_figures(
+    make_client: Any, demo_data: dict[str, str], clock: Clock
+) -> None:
+    import io
+
+    import pypdf
+
+    month = clock.now.astimezone().strftime("%Y-%m")
+    path = f"/report-card.pdf?unit=YX-SG-XF&period={month}"
+    anonymous = make_client()
+    assert anonymous.get(path, follow_redirects=False).status_code in (302, 303, 401)
+    assert sign_in(make_client(), "cuihu").get(path).status_code == 403
+    staff = sign_in(make_client(), "xingfu")
+    assert (
+        'href="/report-card.pdf?unit=YX-SG-XF&amp;period='
+        in staff.get(f"/report-card?unit=YX-SG-XF&period={month}").text
+    )
+    response = staff.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert "attachment" in response.headers["content-disposition"]
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in reader.pages))
+    # The demo's figures, as the web page shows them (test above).
+    assert "收集诉求7件" in text and "落实资金14,500元" in text and "已支出资金6,200元" in text
+    assert "康乐楼路灯改造" in text and "13812345678" not in text
+
+
+def test_a_project_s_site_sign_carries_the_qr_code_of_its_public_page(
+    make_client: Any,
+    demo_data: dict[str, str],
+    app_settings: Any,
+    db: Database,
+    domain: Domain,
+    classifier: Any,
+) -> None:
+    from dataclasses import replace
+
+    from console import qr
+    from console.app import create_app
+
+    code = demo_data["implementing"]  # 康乐楼路灯改造, 14,500 yuan approved
+    staff = sign_in(make_client(), "xingfu")
+    assert f'href="/projects/{code}/sign?size=a5"' in staff.get(f"/projects/{code}").text
+    page = staff.get(f"/projects/{code}/sign")
+    assert page.status_code == 200
+    url = f"http://testserver/p/projects/{code}"
+    # The QR code is the one segno draws for exactly the public page's address.
+    assert qr.svg(url) in page.text and f'class="poster-url">{url}<' in page.text
+    for shown in (
+        "康乐楼路灯改造",
+        "幸福社区",
+        "立项预算",
+        "14,500 元",
+        "<b>实施</b>",
+        'class="sign a4"',
+    ):
+        assert shown in page.text
+    assert "监督电话" not in page.text
+    assert 'class="sign a5"' in staff.get(f"/projects/{code}/sign?size=a5").text
+    assert sign_in(make_client(), "cuihu").get(f"/projects/{code}/sign").status_code == 404
+    assert make_client().get(f"/projects/{code}/sign", follow_redirects=False).status_code in (
+        302,
+        303,
+        401,
+    )
+    with_hotline = create_app(
+        replace(app_settings, public_hotline="020-12345"),
+        database=db,
+        domain=domain,
+        classifier=classifier,
+    )
+    with TestClient(with_hotline, base_url="http://testserver") as other:
+        assert "监督电话：020-12345" in sign_in(other, "xingfu").get(f"/projects/{code}/sign").text
+
+
+def test_the_dashboard_shows_the_projects_the_viewer_may_see(
+    make_client: Any, demo_data: dict[str, str], db: Database
+) -> None:
+    """The demo's two projects in 幸福社区: one in 表决, one in 实施 (14,500 approved, 6,200 spent)."""
+    with db.session() as s:
+        rows = s.scalars(select(Project)).all()
+        committed = sum(p.approved_fen or 0 for p in rows)
+        spent = sum(p.spent_fen for p in rows)
+    assert (len(rows), committed, spent) == (2, 1_450_000, 620_000)
+
+    def section(username: str) -> str:
+        page = sign_in(make_client(), username).get("/dashboard?period=30d").text
+        start = page.index('data-testid="projects"')
+        return page[start : page.index("</section>", start)]
+
+    mine = section("xingfu")
+    cells = re.findall(r'<td class="num">(?:<b>)?([\d,]+)', mine)
+    # By stage in lifecycle order (提议 … 销号, 不立项), then the total; then per area and in total.
+    assert cells[:10] == ["0", "0", "1", "0", "1", "0", "0", "0", "0", "2"]
+    assert "<td>幸福社区</td>" in mine
+    assert cells[10:] == ["2", "14,500", "6,200", "2", "14,500", "6,200"]
+    other = section("cuihu")
+    assert "没有项目" in other and "14,500" not in other
 
 
 def test_public_project_and_list_pages_show_no_personal_data(

@@ -17,6 +17,7 @@ injected per method (``getFile`` included; ``download`` for the file download).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import socket
@@ -481,16 +482,18 @@ class FakeTelegram:
         anonymous = anonymous not in (False, "false", "False", 0)
         if not anonymous and chat.get("type") == "channel":
             return self._bad("Bad Request: non-anonymous polls can't be sent to channel chats")
+        poll_id = str(5_000_000_000_000_000_000 + next(self._update_ids))
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat["id"]),
             "date": int(time.time()),
             "chat": chat,
             "from": BOT,
             "poll": {
-                "id": str(5_000_000_000_000_000_000 + next(self._update_ids)),
+                "id": poll_id,
                 "question": question,
+                # Opaque, as Telegram's are: nothing may read a position out of them.
                 "options": [
-                    {"text": o, "voter_count": 0, "persistent_id": str(n)}
+                    {"text": o, "voter_count": 0, "persistent_id": _persistent_id(poll_id, n)}
                     for n, o in enumerate(options)
                 ],
                 "total_voter_count": 0,
@@ -753,3 +756,8 @@ class FakeTelegramServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def _persistent_id(poll_id: str, n: int) -> str:
+    """An option's persistent id: unique, stable, and saying nothing of its position."""
+    return hashlib.sha256(f"{poll_id}:{n}".encode()).hexdigest()[:12]

@@ -202,7 +202,8 @@ def test_the_weekly_retrain_is_planned_and_started_on_the_supervision_clock(
             event = s.scalars(select(ModelEvent)).one()
             assert (event.kind, event.actor_label) == ("requested", "每周自动再训练")
             # Learned up to that correction: nothing new, so no next retrain planned yet …
-            assert s.scalars(select(DueItem).where(DueItem.status == "pending")).all() == []
+            pending = select(DueItem).where(DueItem.status == "pending", DueItem.kind == "retrain")
+            assert s.scalars(pending).all() == []
         assert learning.running(domain.settings)
         with db.unit_of_work() as uow:
             services.record_feedback(

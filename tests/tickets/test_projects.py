@@ -273,7 +273,7 @@ def test_poll_answers_count_once_per_person_changes_and_retractions_included_str
         s = uow.session
         project = _voting(s, domain, world)
         poll = s.scalars(select(ProjectPoll)).one()
-        outbox.record_poll(s, poll.outbox_id or 0, "poll-1")
+        outbox.record_poll(s, s.get_one(OutboxItem, poll.outbox_id), "poll-1")  # no option ids
 
         def answer(user: int, options: list[int]) -> str:
             return votes.record_poll_answer(
@@ -333,7 +333,7 @@ def test_a_web_vote_needs_its_signed_link_and_shares_the_residents_one_vote(
         )
         assert out.kind == "counted"
         poll = s.scalars(select(ProjectPoll)).one()
-        outbox.record_poll(s, poll.outbox_id or 0, "poll-9")
+        outbox.record_poll(s, s.get_one(OutboxItem, poll.outbox_id), "poll-9")
         votes.record_poll_answer(s, domain, poll_id="poll-9", telegram_user_id=9000, option_ids=[0])
         t = votes.tally(s, domain, project)
         assert (t.votes_for, t.votes_against) == (1, 0)

@@ -66,14 +66,22 @@ def ensure_can_edit(actor: Person, tree: UnitTree, unit: Unit) -> None:
         raise PermissionDenied(f"您没有编辑{unit.name}清单的权限")
 
 
+#: Who posted when no person did: the supervision clock's monthly and quarterly 成绩单.
+CLOCK_ACTOR = "督办时钟"
+
+
 def _log(
-    session: Session, domain: Domain, actor: Person, kind: str, subject: str, **data: object
+    session: Session, domain: Domain, actor: Person | None, kind: str, subject: str, **data: object
 ) -> None:
     session.add(
         ListEvent(
             at=domain.clock(),
-            actor_id=actor.id,
-            actor_label=actor.display_name or actor.username or f"#{actor.id}",
+            actor_id=actor.id if actor is not None else None,
+            actor_label=(
+                (actor.display_name or actor.username or f"#{actor.id}")
+                if actor is not None
+                else CLOCK_ACTOR
+            ),
             kind=kind,
             subject=subject,
             data=data,
@@ -587,7 +595,7 @@ def lists_url(domain: Domain, unit_code: str) -> str:
 def post_to_groups(
     session: Session,
     domain: Domain,
-    actor: Person,
+    actor: Person | None,
     *,
     unit_code: str,
     text: str,
@@ -595,13 +603,14 @@ def post_to_groups(
     key: str,
 ) -> int:
     """Queue ``text`` to every bound grid group of ``unit_code``'s area, once per ``key`` and group;
-    returns how many groups it was queued for."""
+    returns how many groups it was queued for. ``actor`` None: the supervision clock posts it."""
     tree = domain.units(session)
     unit = tree.get(unit_code)
     if unit.level == "department":
         raise InvalidInput(f"{unit.name}是职能部门，没有网格群")
     area = list_area(tree, unit)
-    ensure_can_edit(actor, tree, area)
+    if actor is not None:
+        ensure_can_edit(actor, tree, area)
     queued = 0
     for chat_id in group_chats(session, tree, area):
         item = outbox.enqueue(

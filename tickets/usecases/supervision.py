@@ -3,7 +3,8 @@
 A pass claims the due items whose time has come (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has
 one writer at a time) and does each in the caller's transaction: a warning to the responsible unit's
 work chat, an escalation to the unit above, a progress request, a visit reminder, a publication, a
-回访, an automatic close, a group's status lines. A done item is marked done in the same transaction as
+回访, an automatic close, a group's status lines, and at the end of each month and quarter every
+community's and street's short 成绩单 to its grid groups (``plan_report_cards``). A done item is marked done in the same transaction as
 the messages it queued, so running the pass twice, or in two processes at once, sends nothing twice;
 every message also carries a unique outbox key (``due:<item id>…``).
 
@@ -19,13 +20,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from tickets import clock, learning, messages, outbox, services, workchats
+from tickets import clock, learning, messages, outbox, report_card, services, stats, workchats
 from tickets.clock import Due, DueKind
 from tickets.domain import Domain
 from tickets.models import PLANNED_STATUS_SQL, DueItem, LabelFeedback, OutboxItem, Ticket, Unit
@@ -86,6 +87,7 @@ def run_pass(
     deadline = None if seconds is None else time.monotonic() + seconds
     replan(session, domain, limit=REPLAN_BATCH, deadline=deadline)
     plan_retrain(session, domain, now)
+    plan_report_cards(session, domain, now)
     steps: list[Step] = []
     seen: set[int] = set()
     with workchats.cached(session):  # a pass binds no chat: read them all once, not per message
@@ -168,6 +170,64 @@ def plan_retrain(session: Session, domain: Domain, now: datetime) -> None:
     clock.insert_ignoring_duplicates(session, [row])
 
 
+#: A 成绩单 whose moment passed while no clock ran is still posted this long after it; older ones are
+#: not (a clock started in the middle of a month does not post last month's).
+REPORT_CARD_CATCH_UP = timedelta(days=3)
+
+
+def plan_report_cards(session: Session, domain: Domain, now: datetime) -> None:
+    """Keep a row planned for the 成绩单 of the current month and quarter (``report_card`` in the
+    rules), posted ``after`` the period ends, and of the one just ended while it is still due. The
+    key names the period, so it is planned, and posted, once whoever runs the clock."""
+    after, tz = domain.rules.report_card_after, domain.settings.timezone
+    if after is None:
+        return
+    rows: dict[str, dict[str, Any]] = {}
+    for kind in domain.rules.report_card_periods:
+        current = report_card.period_of(kind, now, tz)
+        previous = report_card.period_of(kind, current.start - timedelta(seconds=1), tz)
+        for period in (previous, current):
+            due_at = after.after(period.end, domain.calendar, tz)
+            if period is previous and now >= due_at + REPORT_CARD_CATCH_UP:
+                continue
+            key = f"report_card:{kind}:{period.start.astimezone(tz):%Y-%m-%d}"
+            rows[key] = {
+                "ticket_id": None,
+                "chat_id": None,
+                "kind": DueKind.REPORT_CARD.value,
+                "key": key,
+                "due_at": due_at,
+                "status": "pending",
+                "data": {
+                    "start": period.start.isoformat(),
+                    "end": period.end.isoformat(),
+                    "label": period.label,
+                },
+                "created_at": now,
+                "result": {},
+            }
+    planned = set(session.scalars(select(DueItem.key).where(DueItem.key.in_(list(rows)))))
+    missing = [row for key, row in rows.items() if key not in planned]
+    if missing:
+        clock.insert_ignoring_duplicates(session, missing)
+
+
+def _post_report_cards(session: Session, domain: Domain, item: DueItem, now: datetime) -> Step:
+    """Post the period's 成绩单 of every community and street to its groups (not in quiet hours)."""
+    kind, quiet, tz = DueKind.REPORT_CARD.value, domain.rules.quiet, domain.settings.timezone
+    if quiet.contains(now, tz):
+        item.due_at = quiet.release(now, tz)
+        return Step(kind, None, None, item.due_at, "held", None, {"until": item.due_at.isoformat()})
+    data = item.data
+    period = stats.Period(
+        datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"]), data["label"]
+    )
+    posted = report_card.post_to_every_area(session, domain, period)
+    result = {"period": period.label, "groups": sum(posted.values()), "units": posted}
+    _finish(item, "done", now, result)
+    return Step(kind, None, None, item.due_at, "done", None, result)
+
+
 def _claim(session: Session, now: datetime, limit: int, seen: set[int]) -> Sequence[DueItem]:
     stmt = (
         select(DueItem)
@@ -212,6 +272,8 @@ def _handle(
         }
         _finish(item, "done", now, result)
         return Step(kind.value, None, None, item.due_at, "done", None, result)
+    if kind is DueKind.REPORT_CARD:
+        return _post_report_cards(session, domain, item, now)
     ticket = tickets.get(item.ticket_id) if item.ticket_id is not None else None
     if ticket is None:  # being changed by someone else right now: the next pass takes it
         return None

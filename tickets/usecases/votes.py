@@ -104,6 +104,9 @@ def send_polls(session: Session, domain: Domain, project: Project) -> int:
             extra={
                 "question": question,
                 "options": list(messages.POLL_OPTION_TEXTS),
+                # What each option stands for, in order: kept with the options' persistent ids
+                # once Telegram has them (outbox.record_poll).
+                "choices": [c.value for c in POLL_OPTIONS],
                 "is_anonymous": False,
             },
             dedupe_key=f"poll:{project.code}:{chat_id}",
@@ -204,11 +207,13 @@ def record_poll_answer(
     poll_id: str,
     telegram_user_id: int | None,
     option_ids: list[int],
+    option_persistent_ids: list[str] | None = None,
 ) -> VoteOutcome:
     """A ``poll_answer`` from Telegram: one vote per Telegram user per project (a changed answer
     replaces it, an empty answer retracts it). Answers from people the community does not know are kept
     but not counted; an answer in the name of a chat (anonymous admins, channels) has no user and
-    counts as unknown."""
+    counts as unknown. The option is read by its persistent id when the poll's ids are known, by its
+    position only for polls sent before they were kept."""
     poll = session.scalar(select(ProjectPoll).where(ProjectPoll.poll_id == poll_id))
     if poll is None:
         return VoteOutcome("unknown_poll")
@@ -224,8 +229,8 @@ def record_poll_answer(
             )
         )
         return VoteOutcome("retracted", project.code)
-    index = option_ids[0]
-    if not 0 <= index < len(POLL_OPTIONS):
+    choice = _choice(poll, option_ids, option_persistent_ids or [])
+    if choice is None:
         return VoteOutcome("unknown_poll", project.code, "option")
     person = (
         session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
@@ -239,9 +244,20 @@ def record_poll_answer(
         voter=voter,
         person=person,
         channel="telegram",
-        choice=POLL_OPTIONS[index],
+        choice=choice,
         poll_id=poll_id,
     )
+
+
+def _choice(
+    poll: ProjectPoll, option_ids: list[int], persistent_ids: list[str]
+) -> VoteChoice | None:
+    """The choice an answer picked: by the option's persistent id, or by position (older polls)."""
+    if poll.options:
+        picked = poll.options.get(persistent_ids[0]) if persistent_ids else None
+        return VoteChoice(picked) if picked in {c.value for c in VoteChoice} else None
+    index = option_ids[0]
+    return POLL_OPTIONS[index] if 0 <= index < len(POLL_OPTIONS) else None
 
 
 def _vote_key(domain: Domain) -> bytes:
