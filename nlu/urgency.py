@@ -18,8 +18,15 @@ from pathlib import Path
 from nlu.errors import DataError
 from nlu.resources import LEXICON_DIR, read_yaml
 
-#: Contexts that make a cue not urgent by the labelling policy (everything in urgency.yml but "now").
+#: Contexts that make a cue not urgent by the labelling policy (everything in urgency.yml but "now"
+#: and "recent": 刚才 is happening now unless the message says it is over).
 CALMING = ("handled", "past", "habitual", "hypothetical", "guarded", "notice")
+#: Calming contexts that speak of the event itself (it was before, it keeps happening, it might), so
+#: they calm only a cue in their own clause: 上个月报过，今日又漏气 and 好担心，阿婆跌倒咗起唔到身 are live.
+#: The others (handled, cordoned off, a notice) calm the whole message.
+EVENT_CALMING = ("past", "habitual", "hypothetical")
+#: What ends a clause (voice-to-text without punctuation stays one clause: the whole message).
+_CLAUSE_END = re.compile(r"[，。！？；,.!?;、~～…\n]+|\s+")
 _NEGATION_WINDOW = 4
 #: The feature that marks a calmed message (``UrgencyCues.calmed``); the classifier reads it too.
 CALMED_FEATURE = "ug:calmed"
@@ -45,28 +52,33 @@ class UrgencyCues:
     calm: bool
     contexts: tuple[str, ...] = ()  # urgency.yml "context" names found (read when a cue is there)
     negated: bool = False  # every situation cue stands right after a negator
+    #: every clause with a situation cue also holds a past, habitual or hypothetical context
+    cue_calm: bool = False
 
     @property
     def calmed(self) -> bool:
-        """The labelling policy's "not urgent" read from the sentence: every cue negated, or a
-        calming context (handled, past, chronic, only a risk, cordoned off, a notice) with no
-        alarm word and nothing saying it is happening now. The pipeline never marks such a
-        message urgent (5-fold CV on data/nlu: urgent precision 0.756 → 0.784, recall 0.990 →
-        0.983 with the threshold re-chosen for recall 0.97)."""
+        """The labelling policy's "not urgent" read from the sentence: every cue negated, or calming
+        context — handled, cordoned off or a notice anywhere, or past, chronic or only a risk in
+        every clause that holds a cue — with no alarm word and nothing saying it is happening now.
+        The pipeline never marks such a message urgent."""
         if not self.situations:
             return False
         if self.negated:
             return True
-        calming = any(c in CALMING for c in self.contexts)
-        return calming and not (self.alarm or "now" in self.contexts)
+        if self.alarm or "now" in self.contexts:
+            return False
+        if any(c in CALMING and c not in EVENT_CALMING for c in self.contexts):
+            return True  # handled, cordoned off, a notice: 刚才 … 已经拖走了 is over
+        return self.cue_calm and "recent" not in self.contexts
 
     @property
     def live(self) -> bool:
-        """A situation cue that is not negated, with no calming context in the message."""
+        """A situation cue that is not negated and not calmed by its clause or the message."""
         return (
             bool(self.situations)
             and not self.negated
-            and not any(c in CALMING for c in self.contexts)
+            and not self.cue_calm
+            and not any(c in CALMING and c not in EVENT_CALMING for c in self.contexts)
         )
 
     def features(self) -> list[str]:
@@ -84,6 +96,8 @@ class UrgencyCues:
         if self.situations:
             if self.negated:
                 out.append("ug:negated")
+            if self.cue_calm:
+                out.append("ug:cue_calm")
             out += [f"ug:sit+{c}" for c in self.contexts]
             if self.live:
                 out.append("ug:live")
@@ -142,13 +156,26 @@ class UrgencyRules:
                     if negator is None or not negator.search(before):
                         asserted = True
                         break
+        contexts = self._contexts_in(text) if situations or alarm else ()
         return UrgencyCues(
             situations=tuple(situations),
             alarm=alarm,
             calm=bool(self._calm.search(text)),
-            contexts=self._contexts_in(text) if situations or alarm else (),
+            contexts=contexts,
             negated=bool(situations) and not asserted,
+            cue_calm=bool(situations) and self._cue_clauses_calm(text, contexts),
         )
+
+    def _cue_clauses_calm(self, text: str, contexts: tuple[str, ...]) -> bool:
+        """Every clause with a situation cue holds a past, habitual or hypothetical context."""
+        event = [rx for name, rx in self._contexts if name in EVENT_CALMING and name in contexts]
+        if not event:
+            return False
+        cues = [rx for name, rx in self._patterns if name != "alarm"]
+        clauses = [c for c in _CLAUSE_END.split(text) if any(rx.search(c) for rx in cues)]
+        if not clauses:  # a cue across a clause break: read the message as one clause
+            clauses = [text]
+        return all(any(rx.search(c) for rx in event) for c in clauses)
 
     def _contexts_in(self, text: str) -> tuple[str, ...]:
         if self._any_context is None or not self._any_context.search(text):

@@ -47,7 +47,50 @@ def test_the_whole_sentence_is_read_around_the_cue(
     cues = UrgencyRules().cues(normalizer.normalize(text).text)
     assert cues.situations
     assert (cues.negated, contexts <= set(cues.contexts)) == (negated, True)
-    assert cues.live == (not negated and not (set(cues.contexts) - {"now"}))
+    assert cues.live == (not negated and not (set(cues.contexts) - {"now", "recent"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "calmed"),
+    [
+        # Past, chronic or only a risk calm the cue in their own clause, not a live one elsewhere.
+        ("上个月都报过一次，今晚厨房又有阵煤气味", False),
+        ("我好担心，阿爷喺厕所跌低咗起唔到身", False),
+        ("之前困过人，好担心又困人", True),
+        ("电梯成日困人，每次都等成个钟", True),
+        # Handled, cordoned off or a notice calm the whole message; 刚才 does not undo them.
+        ("刚才个车祸已经拖走了，但路口仲系塞", True),
+        ("塌咗嘅围墙已经围蔽，麻烦尽快清走", True),
+        # … but 现在 and alarm words do.
+        ("火已经扑灭咗，但而家仲有人困喺电梯", False),
+    ],
+)
+def test_calming_context_is_read_clause_by_clause(
+    normalizer: Normalizer, text: str, calmed: bool
+) -> None:
+    cues = UrgencyRules().cues(normalizer.normalize(text).text)
+    assert cues.situations
+    assert cues.calmed is calmed
+
+
+@pytest.mark.parametrize(
+    ("text", "situation"),
+    [
+        ("燃汽管畀挖机挖爆咗，呼呼声咁喷", "gas"),
+        ("门缝有烟出嚟，拍门冇人应", "fire"),
+        ("电箱嗞嗞声，啲细路喺旁边玩", "live_wire"),
+        ("阿伯坐喺度突然晕咗过去，叫极都唔醒", "fallen"),
+        ("个仔missing咗成个钟", "missing"),
+        ("外墙有块招牌挂喺度晃来晃去，下面好多人", "collapse"),
+        ("路口有个阿婆被电单车撞到，伤者仲喺地下", "knocked_down"),
+        ("water一直灌入屋，啲家具浮晒起身", "water_in_home"),
+    ],
+)
+def test_cues_read_typos_english_and_descriptions(
+    normalizer: Normalizer, text: str, situation: str
+) -> None:
+    cues = UrgencyRules().cues(normalizer.normalize(text).text)
+    assert situation in cues.situations
 
 
 @pytest.mark.parametrize(
