@@ -361,12 +361,17 @@ def starts_new_report(turn: Turn, story: Verdict, *, strict: bool = False) -> bo
 
     "另外…" / "仲有…" always do. Otherwise the turn must be a confident demand of a category the story
     gives next to no weight to (more about the same emergency often sounds like another category:
-    "撳咗警钟冇人应，电话得一格信号" after being trapped in a lift). ``strict`` (an urgent report whose
-    place is still being asked) also wants the new problem to come with its own place."""
+    "撳咗警钟冇人应，电话得一格信号" after being trapped in a lift). An urgent turn after an urgent
+    report goes on with it: a second emergency in the same minutes without "另外" is far more often the
+    first one told in more detail (好似卡咗喺两层楼中间 after 困咗喺𨋢入面), and splitting it would file
+    an urgent ticket without the address just given. ``strict`` (an urgent report whose place is
+    still being asked) also wants the new problem to come with its own place."""
     if turn.role is not Role.STORY:
         return False
     if _NEW_TOPIC.match(turn.text.strip()) and turn.demand >= 0.5:
         return True
+    if story.urgent and turn.urgent:
+        return False
     if strict and not turn.places:
         return False
     confident = turn.ranking[0][1] if turn.ranking else 0.0

@@ -199,6 +199,26 @@ def story(category: str, p: float = 0.9) -> Verdict:
             False,
         ),
         (Turn("5栋", Role.PLACE, 0.1), story("elevator"), False, False),
+        (  # an urgent turn after an urgent report, its place already given: the same emergency
+            Turn(
+                "C座，好似停咗喺两层中间",
+                Role.STORY,
+                0.95,
+                "public_safety",
+                (("public_safety", 0.9),),
+                urgent=True,
+                places=("C座",),
+            ),
+            Verdict("elevator", 0.9, True, (("elevator", 0.9), ("other", 0.1))),
+            False,
+            False,
+        ),
+        (  # … unless the resident says it is another one
+            Turn("另外，隔篱屋都有煤气味", Role.STORY, 0.95, "public_safety", urgent=True),
+            Verdict("elevator", 0.9, True, (("elevator", 0.9), ("other", 0.1))),
+            False,
+            True,
+        ),
         (
             Turn("佢而家好痛", Role.STORY, 0.9, "health", (("health", 0.7),)),
             Verdict("elder_care", 0.6, True, (("elder_care", 0.6), ("health", 0.3))),
