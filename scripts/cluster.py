@@ -69,6 +69,8 @@ class Cluster:
     console_port: int = 8000
     #: A local PostgreSQL cluster when ``DATABASE_URL`` is not a PostgreSQL URL.
     local_pg_port: int = 5433
+    #: Start Redis here (``REDIS_URL`` not given: the default on loopback).
+    local_redis: bool = True
     state: Path = ROOT / "var" / "cluster"
 
     @classmethod
@@ -78,6 +80,7 @@ class Cluster:
         return cls(
             database_url=url if url.startswith("postgresql") else "",
             redis_url=env.get("REDIS_URL", d.redis_url),
+            local_redis="REDIS_URL" not in env,
             bots=_hosts(env["CLUSTER_BOTS"]) if env.get("CLUSTER_BOTS") else d.bots,
             rasa=_hosts(env["CLUSTER_RASA"]) if env.get("CLUSTER_RASA") else d.rasa,
             actions=_hosts(env["CLUSTER_ACTIONS"]) if env.get("CLUSTER_ACTIONS") else d.actions,
@@ -189,23 +192,45 @@ def _pg_bin(name: str) -> str:
     raise SystemExit(f"{name} not found: apt-get install postgresql, or set DATABASE_URL")
 
 
+#: Written into the data directory once the ``minwei`` database exists.
+_DB_CREATED = "minwei-database-created"
+
+
 def init_local_postgres(cluster: Cluster) -> Path:
-    """A PostgreSQL cluster under ``state/pg`` with a ``minwei`` role and database (first run only)."""
+    """A PostgreSQL cluster under ``state/pg`` with a ``minwei`` role and database (first run only;
+    the server is not running yet, so the database is created in single-user mode)."""
     data = cluster.state / "pg"
-    if (data / "PG_VERSION").exists():
-        return data
-    data.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        for path in (cluster.state, data):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-    subprocess.run(
-        _as_postgres(
-            [_pg_bin("initdb"), "-D", str(data), "-U", "minwei", "--auth=trust", "-E", "UTF8"]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            for path in (cluster.state, data):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+        subprocess.run(
+            _as_postgres(
+                [_pg_bin("initdb"), "-D", str(data), "-U", "minwei", "--auth=trust", "-E", "UTF8"]
+            ),
+            check=True,
+            capture_output=True,
+        )
+    if not (data / _DB_CREATED).exists():
+        # initdb makes the role, not a database of its name: the first connection would fail with
+        # 'database "minwei" does not exist'.
+        done = subprocess.run(
+            _as_postgres([_pg_bin("postgres"), "--single", "-D", str(data), "template1"]),
+            input=b"CREATE DATABASE minwei OWNER minwei;\n",
+            capture_output=True,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        if done.returncode != 0 or (b"ERROR" in output and b"already exists" not in output):
+            raise SystemExit(
+                f"could not create the minwei database: {output.decode(errors='replace')}"
+            )
+        (data / _DB_CREATED).touch()
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(data / _DB_CREATED, owner.pw_uid, owner.pw_gid)
     return data
 
 
@@ -238,7 +263,8 @@ def services(
             )
         )
     redis = urlsplit(cluster.redis_url)
-    if (redis.hostname or "127.0.0.1") in LOCAL and "REDIS_URL" not in env:
+    # Not ``"REDIS_URL" in env``: ``cluster_env`` has put the default there for the pieces already.
+    if cluster.local_redis and (redis.hostname or "127.0.0.1") in LOCAL:
         (cluster.state / "redis").mkdir(exist_ok=True)
         stores.append(
             service(

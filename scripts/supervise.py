@@ -206,6 +206,14 @@ async def shutdown(all_services: list[Service]) -> None:
             await s.process.wait()
 
 
+class SetupFailed(Exception):
+    """A step of ``prepare`` failed: the stores already started are stopped, nothing else starts."""
+
+    def __init__(self, step: str, code: int) -> None:
+        super().__init__(f"python -m tickets {step} exited with {code}")
+        self.code = code
+
+
 def prepare(env: dict[str, str]) -> None:
     """Create or upgrade the database and load the units before the services start."""
     for argv in (
@@ -220,7 +228,7 @@ def prepare(env: dict[str, str]) -> None:
         for line in (result.stdout + result.stderr).splitlines():
             log("setup", "37", line)
         if result.returncode != 0:
-            sys.exit(result.returncode)
+            raise SetupFailed(argv[0], result.returncode)
 
 
 async def main() -> int:
@@ -244,6 +252,12 @@ async def main() -> int:
             "37",
             "TELEGRAM_BOT_TOKEN is not set: the bot is not started (make chat talks to the stack in a terminal)",
         )
+    return await run(stores, stack, env)
+
+
+async def run(stores: list[Service], stack: list[Service], env: dict[str, str]) -> int:
+    """Start the stores, prepare the database, start the rest; stop everything on a signal (or the
+    stores again when preparing fails, so that no database is left running without its supervisor)."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -252,7 +266,15 @@ async def main() -> int:
     watchers = [asyncio.create_task(watch(s, colours[s.name], env, stopping)) for s in stores]
     await asyncio.gather(*(wait_ready(s, colours[s.name], stopping) for s in stores))
     if not stopping.is_set():
-        await asyncio.to_thread(prepare, env)
+        try:
+            await asyncio.to_thread(prepare, env)
+        except SetupFailed as e:
+            log("run", "31", f"setup failed ({e}): stopping")
+            stopping.set()
+            await shutdown(stores)
+            for task in watchers:
+                task.cancel()
+            return e.code
     watchers += [asyncio.create_task(watch(s, colours[s.name], env, stopping)) for s in stack]
     readiness = [asyncio.create_task(wait_ready(s, colours[s.name], stopping)) for s in stack]
     console_port = env.get("CONSOLE_PORT", "8000")

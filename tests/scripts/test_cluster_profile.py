@@ -128,3 +128,24 @@ def test_rasa_reads_the_endpoints(tmp_path: Path) -> None:
         "cache.internal",
         "http://lb.internal:5055/webhook",
     ]
+
+
+def test_the_stores_it_starts_follow_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no DATABASE_URL or REDIS_URL the profile starts PostgreSQL and Redis itself, even though
+    the environment it hands the pieces names them (make run-cluster once started no Redis, and Rasa's
+    lock store refused every message); given both, it starts neither."""
+    monkeypatch.setattr(cluster, "init_local_postgres", lambda c: tmp_path / "pg")
+
+    def service(name: str, argv: list[str], **kw: object) -> str:
+        return name
+
+    def stores(given: dict[str, str]) -> list[str]:
+        layout = cluster.Cluster.from_env({**given, "CLUSTER_STATE_DIR": str(tmp_path / "state")})
+        env = cluster.cluster_env(layout, dict(given))
+        found, _ = cluster.services(layout, env, service, rasa="rasa", app_py="python")
+        return list(found)
+
+    assert stores({}) == ["postgres", "redis"]
+    assert stores(SEVERAL) == []

@@ -40,3 +40,22 @@ async def test_a_service_that_keeps_crashing_is_restarted_again_and_again(
     assert out.count("started (pid") >= 8  # the old supervisor stopped after 6
     assert "!! exited with 3" in out
     assert "!! last output: cannot open the database" in out
+
+
+async def test_when_preparing_the_database_fails_the_stores_are_stopped_too(
+    supervise: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """make run-cluster once left its PostgreSQL running after `tickets migrate` failed: the
+    supervisor exited from the setup thread without stopping the stores it had started."""
+    store = supervise.Service("db", [sys.executable, "-c", "import time; time.sleep(120)"])
+
+    def fail(env: dict[str, str]) -> None:
+        raise supervise.SetupFailed("migrate", 1)
+
+    monkeypatch.setattr(supervise, "prepare", fail)
+    never = supervise.Service("console", [sys.executable, "-c", "raise SystemExit('started')"])
+    code = await asyncio.wait_for(supervise.run([store], [never], {}), 30)
+    assert code == 1
+    assert store.process is not None and store.process.returncode is not None
+    assert never.process is None  # nothing after the stores starts
+    assert "setup failed (python -m tickets migrate exited with 1)" in capsys.readouterr().out
