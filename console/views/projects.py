@@ -34,7 +34,6 @@ from tickets.usecases import evaluations, lists, photos, projects, votes
 
 router = APIRouter()
 ConsoleDep = Annotated[Console, Depends(get_console)]
-F = Annotated[str, Form()]
 #: Photos one project update may carry (each within the configured size limit).
 MAX_UPLOADS = 4
 
@@ -125,7 +124,10 @@ def _back(unit: str) -> str:
 
 @router.post("/lists/needs/from-cases")
 def needs_from_cases(
-    request: Request, console: ConsoleDep, unit: F, min_reports: Annotated[int, Form()] = 2
+    request: Request,
+    console: ConsoleDep,
+    unit: Annotated[str, Form()],
+    min_reports: Annotated[int, Form()] = 2,
 ) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
         added = lists.needs_from_cases(s, d, viewer, unit, min_reports=max(1, min_reports))
@@ -138,12 +140,12 @@ def needs_from_cases(
 def add_need(
     request: Request,
     console: ConsoleDep,
-    unit: F,
-    category: F,
-    title: F,
-    place: F = "",
+    unit: Annotated[str, Form()],
+    category: Annotated[str, Form()],
+    title: Annotated[str, Form()],
+    place: Annotated[str, Form()] = "",
     reporters: Annotated[int, Form()] = 0,
-    source: F = "manual",
+    source: Annotated[str, Form()] = "manual",
 ) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
         need = lists.add_need(
@@ -164,7 +166,11 @@ def add_need(
 
 @router.post("/lists/needs/merge")
 def merge_needs(
-    request: Request, console: ConsoleDep, unit: F, into: F, others: F
+    request: Request,
+    console: ConsoleDep,
+    unit: Annotated[str, Form()],
+    into: Annotated[str, Form()],
+    others: Annotated[str, Form()],
 ) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
         codes = [c for c in others.replace(",", " ").replace("，", " ").split() if c]
@@ -179,9 +185,9 @@ def split_need(
     request: Request,
     console: ConsoleDep,
     code: str,
-    unit: F,
-    title: F,
-    place: F = "",
+    unit: Annotated[str, Form()],
+    title: Annotated[str, Form()],
+    place: Annotated[str, Form()] = "",
     reporters: Annotated[int, Form()] = 0,
 ) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
@@ -195,7 +201,11 @@ def split_need(
 
 @router.post("/lists/needs/{code}/rank")
 def rank_need(
-    request: Request, console: ConsoleDep, code: str, unit: F, rank: Annotated[int, Form()]
+    request: Request,
+    console: ConsoleDep,
+    code: str,
+    unit: Annotated[str, Form()],
+    rank: Annotated[int, Form()],
 ) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
         need = lists.rank_need(s, d, viewer, code=code, rank=rank)
@@ -208,14 +218,14 @@ def rank_need(
 def add_resource(
     request: Request,
     console: ConsoleDep,
-    unit: F,
-    provider: F,
-    provider_kind: F,
-    what: F,
-    place: F = "",
-    capacity: F = "",
-    contact: F = "",
-    period: F = "",
+    unit: Annotated[str, Form()],
+    provider: Annotated[str, Form()],
+    provider_kind: Annotated[str, Form()],
+    what: Annotated[str, Form()],
+    place: Annotated[str, Form()] = "",
+    capacity: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    period: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
         r = lists.add_resource(
@@ -238,7 +248,12 @@ def add_resource(
 
 @router.post("/lists/match")
 def match(
-    request: Request, console: ConsoleDep, unit: F, need: F, resource: F, note: F = ""
+    request: Request,
+    console: ConsoleDep,
+    unit: Annotated[str, Form()],
+    need: Annotated[str, Form()],
+    resource: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
         lists.match(s, d, viewer, need_code=need, resource_code=resource, note=note)
@@ -251,12 +266,12 @@ def match(
 def add_service(
     request: Request,
     console: ConsoleDep,
-    unit: F,
-    title: F,
-    description: F = "",
-    place: F = "",
-    schedule: F = "",
-    provider: F = "",
+    unit: Annotated[str, Form()],
+    title: Annotated[str, Form()],
+    description: Annotated[str, Form()] = "",
+    place: Annotated[str, Form()] = "",
+    schedule: Annotated[str, Form()] = "",
+    provider: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
         service = lists.add_service(
@@ -276,7 +291,9 @@ def add_service(
 
 
 @router.post("/lists/services/post")
-def post_services(request: Request, console: ConsoleDep, unit: F) -> RedirectResponse:
+def post_services(
+    request: Request, console: ConsoleDep, unit: Annotated[str, Form()]
+) -> RedirectResponse:
     def work(s: Session, d: Any, viewer: Person) -> str:
         n = lists.post_services(s, d, viewer, unit_code=unit)
         return (
@@ -332,17 +349,17 @@ def project_list(
 def propose(
     request: Request,
     console: ConsoleDep,
-    title: F,
-    unit: F,
-    description: F = "",
-    place: F = "",
-    category: F = "",
-    estimated: F = "0",
-    funding_source: F = "",
-    owner_unit: F = "",
-    owner: F = "",
-    needs: F = "",
-    tickets: F = "",
+    title: Annotated[str, Form()],
+    unit: Annotated[str, Form()],
+    description: Annotated[str, Form()] = "",
+    place: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+    estimated: Annotated[str, Form()] = "0",
+    funding_source: Annotated[str, Form()] = "",
+    owner_unit: Annotated[str, Form()] = "",
+    owner: Annotated[str, Form()] = "",
+    needs: Annotated[str, Form()] = "",
+    tickets: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     created: list[str] = []
 
@@ -518,17 +535,17 @@ def project_action(
     console: ConsoleDep,
     code: str,
     action: str,
-    reason: F = "",
-    budget: F = "",
-    result: F = "",
-    held_on: F = "",
-    participants: F = "",
-    decision: F = "",
-    milestone: F = "",
-    text: F = "",
-    spent: F = "",
-    photos: F = "",
-    tickets: F = "",
+    reason: Annotated[str, Form()] = "",
+    budget: Annotated[str, Form()] = "",
+    result: Annotated[str, Form()] = "",
+    held_on: Annotated[str, Form()] = "",
+    participants: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form()] = "",
+    milestone: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    spent: Annotated[str, Form()] = "",
+    photos: Annotated[str, Form()] = "",
+    tickets: Annotated[str, Form()] = "",
     close_tickets: Annotated[bool, Form()] = False,
     uploads: Annotated[list[UploadFile] | None, File()] = None,
 ) -> RedirectResponse:
@@ -623,7 +640,10 @@ def report_card_pdf(
 
 @router.post("/report-card/post")
 def post_report_card(
-    request: Request, console: ConsoleDep, unit: F, period: F = "month"
+    request: Request,
+    console: ConsoleDep,
+    unit: Annotated[str, Form()],
+    period: Annotated[str, Form()] = "month",
 ) -> RedirectResponse:
     """Post the short 成绩单 to the unit's bound grid groups."""
     target = f"/report-card?unit={unit[:40]}&period={period[:20]}"
