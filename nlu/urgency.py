@@ -25,6 +25,8 @@ CALMING = ("handled", "past", "habitual", "hypothetical", "guarded", "notice")
 #: they calm only a cue in their own clause: 上个月报过，今日又漏气 and 好担心，阿婆跌倒咗起唔到身 are live.
 #: The others (handled, cordoned off, a notice) calm the whole message.
 EVENT_CALMING = ("past", "habitual", "hypothetical")
+#: The calming contexts that calm the whole message wherever they stand.
+MESSAGE_CALMING = tuple(c for c in CALMING if c not in EVENT_CALMING)
 #: What ends a clause (voice-to-text without punctuation stays one clause: the whole message).
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;、~～…\n]+|\s+")
 _NEGATION_WINDOW = 4
@@ -67,7 +69,7 @@ class UrgencyCues:
             return True
         if self.alarm or "now" in self.contexts:
             return False
-        if any(c in CALMING and c not in EVENT_CALMING for c in self.contexts):
+        if any(c in MESSAGE_CALMING for c in self.contexts):
             return True  # handled, cordoned off, a notice: 刚才 … 已经拖走了 is over
         return self.cue_calm and "recent" not in self.contexts
 
@@ -78,7 +80,7 @@ class UrgencyCues:
             bool(self.situations)
             and not self.negated
             and not self.cue_calm
-            and not any(c in CALMING and c not in EVENT_CALMING for c in self.contexts)
+            and not any(c in MESSAGE_CALMING for c in self.contexts)
         )
 
     def features(self) -> list[str]:
@@ -119,6 +121,7 @@ class UrgencyRules:
                 (name, re.compile("|".join(f"(?:{rx})" for rx in situations[name])))
                 for name in (*SITUATIONS, "alarm")
             ]
+            self._situation_patterns = [rx for name, rx in self._patterns if name != "alarm"]
             self._calm = re.compile("|".join(f"(?:{rx})" for rx in doc.get("calm") or []))
             negators = doc.get("negators")
             self._negator = re.compile(f"(?:{negators})") if negators else None
@@ -171,7 +174,7 @@ class UrgencyRules:
         event = [rx for name, rx in self._contexts if name in EVENT_CALMING and name in contexts]
         if not event:
             return False
-        cues = [rx for name, rx in self._patterns if name != "alarm"]
+        cues = self._situation_patterns
         clauses = [c for c in _CLAUSE_END.split(text) if any(rx.search(c) for rx in cues)]
         if not clauses:  # a cue across a clause break: read the message as one clause
             clauses = [text]
