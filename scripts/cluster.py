@@ -6,7 +6,9 @@ a PostgreSQL server), Redis (``var/cluster/redis`` unless ``REDIS_URL`` is set),
 and two consoles, with HAProxy in front of the webhooks, the Rasa servers, the action servers and the
 consoles. Every piece's address is configuration (``CLUSTER_BOTS``, ``CLUSTER_RASA``,
 ``CLUSTER_ACTIONS``, ``CLUSTER_CONSOLES``: comma-separated ``host:port``; ``CLUSTER_LB_HOST``: how
-the others reach the load balancer; ``DATABASE_URL``, ``REDIS_URL``); a piece whose host is not
+the others reach the load balancer; ``DATABASE_URL``, ``REDIS_URL``; the PostgreSQL and Redis it
+starts itself listen on ``CLUSTER_LOCAL_PG_PORT`` (5433) and ``CLUSTER_LOCAL_REDIS_PORT`` (6380),
+and keep their files under ``CLUSTER_STATE_DIR`` (``var/cluster``)); a piece whose host is not
 this machine is only written into HAProxy's configuration, and started on its own machine from the
 systemd units in ``deploy/systemd`` (``python scripts/cluster.py render --out DIR`` writes them).
 
@@ -77,9 +79,14 @@ class Cluster:
     def from_env(cls, env: dict[str, str]) -> Cluster:
         d = cls()
         url = env.get("DATABASE_URL", "")
+        local_redis = (
+            f"redis://127.0.0.1:{env['CLUSTER_LOCAL_REDIS_PORT']}/0"
+            if env.get("CLUSTER_LOCAL_REDIS_PORT")
+            else d.redis_url
+        )
         return cls(
             database_url=url if url.startswith("postgresql") else "",
-            redis_url=env.get("REDIS_URL", d.redis_url),
+            redis_url=env.get("REDIS_URL", local_redis),
             local_redis="REDIS_URL" not in env,
             bots=_hosts(env["CLUSTER_BOTS"]) if env.get("CLUSTER_BOTS") else d.bots,
             rasa=_hosts(env["CLUSTER_RASA"]) if env.get("CLUSTER_RASA") else d.rasa,
@@ -91,6 +98,7 @@ class Cluster:
             rasa_port=int(env.get("CLUSTER_RASA_PORT", d.rasa_port)),
             actions_port=int(env.get("CLUSTER_ACTIONS_PORT", d.actions_port)),
             console_port=int(env.get("CLUSTER_CONSOLE_PORT", d.console_port)),
+            local_pg_port=int(env.get("CLUSTER_LOCAL_PG_PORT", d.local_pg_port)),
             state=Path(env.get("CLUSTER_STATE_DIR", str(d.state))),
         )
 
