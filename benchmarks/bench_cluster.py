@@ -42,7 +42,9 @@ sys.path.insert(0, str(processes.ROOT / "scripts"))
 import cluster as layout
 
 RESIDENT_TURNS = ["康乐苑{n}栋门口盏路灯唔着成个礼拜", "对", "冇相", "可以"]
-REPORTERS = range(881000, 881400)
+FIRST_REPORTER = 881000
+#: One resident's four-turn report per this many updates of the mixed load.
+UPDATES_PER_REPORT = 120
 
 
 def log(message: str) -> None:
@@ -207,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  {two:.0f} updates/s")
 
         log(f"mixed load with faults: {args.updates} updates at ~{args.rate:.0f}/s")
-        reporters = [telegram.user(u, f"居民{u % 1000}") for u in REPORTERS]
+        reporter_ids = range(
+            FIRST_REPORTER, FIRST_REPORTER + max(1, args.updates // UPDATES_PER_REPORT)
+        )
+        reporters = [telegram.user(u, f"居民{u % 1000}") for u in reporter_ids]
         turns = [(r, t.format(n=k + 1)) for t in RESIDENT_TURNS for k, r in enumerate(reporters)]
         start_pushed = traffic.pushed
         faults = {
@@ -259,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
         for _, process in restarts:
             process.ready_url = None
             process.start()
+        for user, said in turns:  # the turns the load did not reach: every report is told whole
+            telegram.message(user, said)
+            for u in telegram.take_updates():
+                traffic.pushed += 1
+                balancer.post(u)
         log("waiting for everything to be handled and sent")
         settled = cluster.wait_settled(db, traffic, timeout=1800)
         result: dict[str, Any] = cluster.figures(db, traffic)
@@ -266,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             reports = s.execute(
                 select(Person.telegram_user_id, func.count(Ticket.id))
                 .join(Ticket, Ticket.reporter_id == Person.id)
-                .where(Person.telegram_user_id.in_(list(REPORTERS)))
+                .where(Person.telegram_user_id.in_(list(reporter_ids)))
                 .group_by(Person.telegram_user_id)
             ).all()
         result["duplicated_tickets"] += sum(n - 1 for _, n in reports if n > 1)
@@ -276,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                 "kills": kills,
                 "reporters": len(reporters),
                 "reporters_with_a_ticket": len(reports),
+                "reports_without_a_ticket": len(reporters) - len(reports),
                 "group_intake_1_worker_per_s": round(one, 1),
                 "group_intake_2_workers_per_s": round(two, 1),
                 "speedup_2_workers": round(two / one, 2),
