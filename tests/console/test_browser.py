@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,18 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
-from tests.support.fake_telegram import free_port
-from tests.support.processes import APP_PY, Process
+from tests.support import browser
+from tests.support.browser import (
+    ARTIFACTS,
+    chromium_page,
+    console_server,
+    needs_chromium,
+    staffed_database,
+)
+from tests.support.processes import Process
 from tests.tickets.factories import classified
-from tickets import auth, migrate, services, units
+from tickets import services
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import Person, ReviewItem
 from tickets.settings import DATA_DIR, Settings
 from tickets.statuses import Role, Source
-
-PASSWORD = "browser-test-password"
 
 pytestmark = [
     needs_chromium,
@@ -58,27 +61,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The console process on a seeded SQLite database: staff accounts, tickets from a resident who
     can be reached on Telegram, one unsure group message."""
     workdir = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{workdir / 'minwei.sqlite3'}"
-    db = Database(url)
-    migrate.upgrade(db.engine)
-    settings = Settings(database_url=url, data_dir=DATA_DIR)
-    domain = Domain.load(settings)
+    db, domain = staffed_database(workdir)
     with db.unit_of_work() as uow:
         s = uow.session
-        units.load_units(s, DATA_DIR / "units.yml")
         tree = domain.units(s)
-        for username, role, unit in (
-            ("chen", Role.COMMUNITY_STAFF, "YX-SG-XF"),
-            ("admin", Role.DISTRICT_ADMIN, None),
-        ):
-            auth.create_user(
-                s,
-                username=username,
-                password=PASSWORD,
-                role=role,
-                unit=tree.get(unit) if unit else None,
-                display_name={"chen": "陈社工", "admin": "区管理员"}[username],
-            )
         resident = Person(role=Role.RESIDENT, telegram_user_id=880001, display_name="黄伯")
         s.add(resident)
         s.flush()
@@ -121,31 +107,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             )
         )
         uow.commit()
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CONSOLE_", "PYTEST"))
-    }
-    env.update(
-        {
-            "DATABASE_URL": url,
-            "CONSOLE_PORT": str(port),
-            "CONSOLE_SECRET_KEY": "browser-test-secret",
-            "MINWEI_DATA_DIR": str(DATA_DIR),
-        }
-    )
-    server = Process(
-        "console",
-        [APP_PY, "-m", "console"],
-        env,
-        workdir / "console.log",
-        ready_url=f"http://127.0.0.1:{port}/healthz",
-    ).start(timeout=120)
     try:
-        yield Live(f"http://127.0.0.1:{port}", db, server)
+        with console_server(workdir, db) as (url, server):
+            yield Live(url, db, server)
     finally:
-        server.stop()
         db.dispose()
-    assert server.errors() == [], server.log.read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -162,10 +128,7 @@ def sign_in(page, live: Live, username: str) -> None:  # type: ignore[no-untyped
     page.goto(f"{live.url}/tickets")
     assert "/login" in page.url
     shot(page, "01-login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live.url}/tickets")
+    browser.sign_in(page, live.url, username)
 
 
 def test_a_staff_member_works_a_ticket_from_list_to_resolution(page, live: Live) -> None:  # type: ignore[no-untyped-def]

@@ -5,26 +5,27 @@ map view is copied to docs/screenshots/console-map.png for the README."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
-from tests.support.fake_telegram import free_port
-from tests.support.processes import APP_PY, Process
+from tests.support import browser
+from tests.support.browser import (
+    ARTIFACTS,
+    chromium_page,
+    console_server,
+    needs_chromium,
+    staffed_database,
+)
+from tests.support.processes import Process
 from tests.tickets.factories import classified
-from tickets import auth, migrate, services, units
-from tickets.db import Database
-from tickets.domain import Domain
+from tickets import services
 from tickets.geo import Point
 from tickets.models import Person
-from tickets.settings import DATA_DIR, Settings
 from tickets.statuses import Role, Source
 
-PASSWORD = "browser-map-password"
 pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 
 #: (text, category, place the NLU found, pin): pins around the demo district's communities.
@@ -49,26 +50,9 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     workdir = tmp_path_factory.mktemp("browser-map")
-    url = f"sqlite:///{workdir / 'minwei.sqlite3'}"
-    db = Database(url)
-    migrate.upgrade(db.engine)
-    domain = Domain.load(Settings(database_url=url, data_dir=DATA_DIR))
+    db, domain = staffed_database(workdir)
     with db.unit_of_work() as uow:
         s = uow.session
-        units.load_units(s, DATA_DIR / "units.yml")
-        tree = domain.units(s)
-        for username, role, unit in (
-            ("chen", Role.COMMUNITY_STAFF, "YX-SG-XF"),
-            ("admin", Role.DISTRICT_ADMIN, None),
-        ):
-            auth.create_user(
-                s,
-                username=username,
-                password=PASSWORD,
-                role=role,
-                unit=tree.get(unit) if unit else None,
-                display_name=username,
-            )
         resident = Person(role=Role.RESIDENT, telegram_user_id=880002, display_name="黄伯")
         s.add(resident)
         s.flush()
@@ -86,40 +70,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             )
         uow.commit()
     db.dispose()
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "CONSOLE_", "PYTEST", "MINWEI_MAP"))
-    }
-    env.update(
-        {
-            "DATABASE_URL": url,
-            "CONSOLE_PORT": str(port),
-            "CONSOLE_SECRET_KEY": "browser-map-secret",
-            "MINWEI_DATA_DIR": str(DATA_DIR),
-        }
-    )
-    server = Process(
-        "console",
-        [APP_PY, "-m", "console"],
-        env,
-        workdir / "console.log",
-        ready_url=f"http://127.0.0.1:{port}/healthz",
-    ).start(timeout=120)
-    try:
-        yield Live(f"http://127.0.0.1:{port}", server)
-    finally:
-        server.stop()
-    assert server.errors() == [], server.log.read_text(encoding="utf-8")
+    with console_server(workdir, db) as (url, server):
+        yield Live(url, server)
 
 
 def sign_in(page, live: Live, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live.url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live.url}/tickets")
+    browser.sign_in(page, live.url, username)
 
 
 def test_the_list_s_map_draws_pins_and_unit_centres_offline(live: Live) -> None:

@@ -5,26 +5,25 @@ progress page then shows it; before approval it does not. Screenshots go to test
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
-from tests.support.fake_telegram import free_port
+from tests.support.browser import (
+    ARTIFACTS,
+    chromium_page,
+    console_server,
+    needs_chromium,
+    sign_in,
+    staffed_database,
+)
 from tests.support.images import phone_jpeg
-from tests.support.processes import APP_PY, Process
 from tests.tickets.factories import classified
-from tickets import auth, migrate, photos, services, units
-from tickets.db import Database
-from tickets.domain import Domain
+from tickets import photos, services
 from tickets.models import Person
-from tickets.settings import DATA_DIR, Settings
 from tickets.statuses import Role, Source
 from tickets.usecases import photos as photo_cases
-
-PASSWORD = "browser-test-password"
 
 pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 
@@ -39,21 +38,9 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The console process on a SQLite database with one ticket whose photo the bot has stored."""
     workdir = tmp_path_factory.mktemp("browser-photos")
-    url = f"sqlite:///{workdir / 'minwei.sqlite3'}"
-    db = Database(url)
-    migrate.upgrade(db.engine)
-    domain = Domain.load(Settings(database_url=url, data_dir=DATA_DIR))
+    db, domain = staffed_database(workdir)
     with db.unit_of_work() as uow:
         s = uow.session
-        units.load_units(s, DATA_DIR / "units.yml")
-        auth.create_user(
-            s,
-            username="chen",
-            password=PASSWORD,
-            role=Role.COMMUNITY_STAFF,
-            unit=domain.units(s).get("YX-SG-XF"),
-            display_name="陈社工",
-        )
         resident = Person(role=Role.RESIDENT, telegram_user_id=880002, display_name="黄伯")
         s.add(resident)
         s.flush()
@@ -73,31 +60,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         )
         code = ticket.code
         uow.commit()
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CONSOLE_", "PYTEST"))
-    }
-    env.update(
-        {
-            "DATABASE_URL": url,
-            "CONSOLE_PORT": str(port),
-            "CONSOLE_SECRET_KEY": "browser-test-secret",
-            "MINWEI_DATA_DIR": str(DATA_DIR),
-        }
-    )
-    server = Process(
-        "console",
-        [APP_PY, "-m", "console"],
-        env,
-        workdir / "console.log",
-        ready_url=f"http://127.0.0.1:{port}/healthz",
-    ).start(timeout=120)
     try:
-        yield Live(f"http://127.0.0.1:{port}", code)
+        with console_server(workdir, db) as (url, _):
+            yield Live(url, code)
     finally:
-        server.stop()
         db.dispose()
-    assert server.errors() == [], server.log.read_text(encoding="utf-8")
 
 
 def _loaded(image) -> bool:  # type: ignore[no-untyped-def]
@@ -108,11 +75,7 @@ def test_staff_approve_a_photo_and_the_public_page_shows_it(live: Live) -> None:
     from playwright.sync_api import expect
 
     with chromium_page(timeout_ms=15_000) as page:
-        page.goto(f"{live.url}/tickets")
-        page.fill("input[name=username]", "chen")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live.url}/tickets")
+        sign_in(page, live.url, "chen")
         page.goto(f"{live.url}/tickets/{live.code}")
         thumb = page.locator("[data-testid=photos] img")
         expect(thumb).to_have_count(1)

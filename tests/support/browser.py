@@ -1,7 +1,9 @@
 """Debian's Chromium driven by Playwright for the browser tests (no browser is downloaded).
 
 ``chromium_page`` opens a fresh profile with the console's locale and time zone and yields its page;
-tests are skipped with ``needs_chromium`` where Chromium is not installed (CI installs it)."""
+tests are skipped with ``needs_chromium`` where Chromium is not installed (CI installs it).
+``staffed_database``, ``console_server`` and ``sign_in`` are the live console the browser tests share:
+a seeded SQLite database, the real console process on it, and the login."""
 
 from __future__ import annotations
 
@@ -14,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import ROOT
+from tests.support.fake_telegram import free_port
+from tests.support.processes import APP_PY, ROOT, Process
+from tickets import auth, migrate, units
+from tickets.db import Database
+from tickets.domain import Domain
+from tickets.settings import DATA_DIR, Settings
+from tickets.statuses import Role
 
 CHROMIUM = Path(os.environ.get("MINWEI_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "tests" / "artifacts" / "console"
@@ -62,3 +70,76 @@ def chromium_page(
             yield page
         finally:
             context.close()
+
+
+#: The browser tests' console accounts: (username, role, unit code, display name).
+STAFF = (
+    ("chen", Role.COMMUNITY_STAFF, "YX-SG-XF", "陈社工"),
+    ("admin", Role.DISTRICT_ADMIN, None, "区管理员"),
+)
+PASSWORD = "browser-test-password"
+
+
+def staffed_database(workdir: Path) -> tuple[Database, Domain]:
+    """A migrated SQLite database under ``workdir`` with the demo district's units and ``STAFF``
+    (password ``PASSWORD``); the test seeds its own tickets into it."""
+    url = f"sqlite:///{workdir / 'minwei.sqlite3'}"
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    domain = Domain.load(Settings(database_url=url, data_dir=DATA_DIR))
+    with db.unit_of_work() as uow:
+        units.load_units(uow.session, DATA_DIR / "units.yml")
+        tree = domain.units(uow.session)
+        for username, role, unit, name in STAFF:
+            auth.create_user(
+                uow.session,
+                username=username,
+                password=PASSWORD,
+                role=role,
+                unit=tree.get(unit) if unit else None,
+                display_name=name,
+            )
+        uow.commit()
+    return db, domain
+
+
+@contextmanager
+def console_server(workdir: Path, db: Database) -> Iterator[tuple[str, Process]]:
+    """The real console process (``python -m console``) on ``db``, on a free loopback port, with no
+    map tiles configured (the offline default); yields (its base URL, the process). Afterwards its
+    log must hold no errors."""
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "CONSOLE_", "PYTEST", "MINWEI_MAP"))
+    }
+    env.update(
+        {
+            "DATABASE_URL": db.url,
+            "CONSOLE_PORT": str(port),
+            "CONSOLE_SECRET_KEY": "browser-test-secret",
+            "MINWEI_DATA_DIR": str(DATA_DIR),
+        }
+    )
+    server = Process(
+        "console",
+        [APP_PY, "-m", "console"],
+        env,
+        workdir / "console.log",
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+    ).start(timeout=120)
+    try:
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        server.stop()
+    assert server.errors() == [], server.log.read_text(encoding="utf-8")
+
+
+def sign_in(page: Any, base_url: str, username: str) -> None:
+    """Sign in on the login page as one of ``STAFF``; lands on the ticket list."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/tickets")
