@@ -336,7 +336,7 @@ def services(
                 service(
                     f"console{n}",
                     [app_py, "-m", "console"],
-                    env={"CONSOLE_PORT": str(port)},
+                    env={"CONSOLE_PORT": str(port), "CONSOLE_HOST": host},
                     ready_url=f"http://{host}:{port}/healthz",
                 )
             )

@@ -47,6 +47,9 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     action_server_port: int = 5055
     console_port: int = 8000
+    # The address the console listens on: loopback unless a load balancer on another machine must
+    # reach it (CONSOLE_HOST=0.0.0.0 or this machine's address).
+    console_host: str = "127.0.0.1"
     console_secret_key: str = ""
     # Where the signing key lives when CONSOLE_SECRET_KEY is not set (tickets.links).
     secret_file: Path = VAR_DIR / "secret.key"
@@ -120,6 +123,7 @@ class Settings:
             rasa_url=(get("RASA_URL") or defaults.rasa_url).rstrip("/"),
             action_server_port=int(get("ACTION_SERVER_PORT") or defaults.action_server_port),
             console_port=int(get("CONSOLE_PORT") or defaults.console_port),
+            console_host=get("CONSOLE_HOST") or defaults.console_host,
             console_secret_key=get("CONSOLE_SECRET_KEY") or "",
             secret_file=Path(get("MINWEI_SECRET_FILE") or defaults.secret_file),
             public_base_url=(
