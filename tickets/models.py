@@ -236,6 +236,13 @@ class Case(Base):
 #: Open statuses as literal SQL (the WHERE clause of the partial index ``ix_tickets_open_due``; a query
 #: must contain exactly this text for SQLite to use that index, see ``tickets.queries.overdue``).
 OPEN_STATUS_SQL = "status IN ('accepted', 'assigned', 'in_progress', 'new', 'reopened')"
+#: The WHERE clauses of the 督办台's partial indexes (migration 0016): open tickets sent back, escalated,
+#: with a visit; and published tickets.
+ESCALATED_SQL = "escalation_level > 0"
+OPEN_SENT_BACK_SQL = f"{OPEN_STATUS_SQL} AND sent_back_at IS NOT NULL"
+OPEN_ESCALATED_SQL = f"{OPEN_STATUS_SQL} AND {ESCALATED_SQL}"
+OPEN_VISIT_SQL = f"{OPEN_STATUS_SQL} AND visit_at IS NOT NULL"
+PUBLISHED_SQL = "published_at IS NOT NULL"
 #: The statuses whose tickets hold due items of the supervision clock (open ones, and resolved ones
 #: waiting for a rating), as literal SQL for the partial index ``ix_tickets_clock_rules_planned``
 #: (``tickets.usecases.supervision.replan``).
@@ -341,6 +348,54 @@ class Ticket(Base):
             sqlite_where=text(PLANNED_STATUS_SQL),
             postgresql_where=text(PLANNED_STATUS_SQL),
         ),
+        # The 督办台's lists of open tickets (migration 0016), each index holding only its list's
+        # tickets with the scope columns; a query names the same literal conditions (see
+        # ``tickets.usecases.follow``) so that SQLite can use them.
+        Index(
+            "ix_tickets_open_sent_back",
+            "sent_back_at",
+            "unit_id",
+            "area_id",
+            sqlite_where=text(OPEN_SENT_BACK_SQL),
+            postgresql_where=text(OPEN_SENT_BACK_SQL),
+        ),
+        Index(
+            "ix_tickets_open_escalated",
+            "escalation_level",
+            "escalated_at",
+            "unit_id",
+            "area_id",
+            "escalated_to_id",
+            sqlite_where=text(OPEN_ESCALATED_SQL),
+            postgresql_where=text(OPEN_ESCALATED_SQL),
+        ),
+        Index(
+            "ix_tickets_open_visit",
+            "visit_at",
+            "unit_id",
+            "area_id",
+            sqlite_where=text(OPEN_VISIT_SQL),
+            postgresql_where=text(OPEN_VISIT_SQL),
+        ),
+        # Published tickets (公开办) by time and by status with the scope columns: the public board's
+        # newest tickets and its counts per status (migration 0016; they replace
+        # ix_tickets_published_at).
+        Index(
+            "ix_tickets_published",
+            "published_at",
+            "unit_id",
+            "area_id",
+            sqlite_where=text(PUBLISHED_SQL),
+            postgresql_where=text(PUBLISHED_SQL),
+        ),
+        Index(
+            "ix_tickets_published_status",
+            "status",
+            "unit_id",
+            "area_id",
+            sqlite_where=text(PUBLISHED_SQL),
+            postgresql_where=text(PUBLISHED_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -395,7 +450,7 @@ class Ticket(Base):
     # it went on the public board; 回访: when the resident was asked again (or could not be).
     visit_at: Mapped[datetime | None]
     progress_at: Mapped[datetime | None]
-    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    published_at: Mapped[datetime | None]
     callback_at: Mapped[datetime | None]
     # The digest of the supervision rules the ticket's due items were planned with (tickets.clock).
     clock_rules: Mapped[str] = mapped_column(String(16), default="", server_default="")
@@ -666,7 +721,8 @@ class StatsDaily(Base):
     """Statistics of one local day per category × responsible unit × area (see ``tickets.rollup``).
 
     The counts and sums are those of ``tickets.stats.Figures`` over the tickets filed that day (merged
-    ones excluded); ``resolved`` counts the tickets whose resolution time falls on that day."""
+    ones excluded); ``resolved`` counts the tickets whose resolution time falls on that day; the
+    follow-through counts are those of ``tickets.stats.FollowFigures`` (see ``tickets.rollup``)."""
 
     __tablename__ = "stats_daily"
 
@@ -688,11 +744,19 @@ class StatsDaily(Base):
     response_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     resolution_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
+    # The follow-through counts (``tickets.stats.follow_figures``, migration 0016): over the tickets
+    # due that day, filed that day, and resolved that day.
+    due: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overdue: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    dispatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent_back: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    follow_resolved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    called_back: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatsDirty(Base):
-    """A UTC hour in which a ticket that changed was filed or resolved (written by triggers): the local
-    days it overlaps must be rebuilt in ``stats_daily`` before they are read again."""
+    """A UTC hour in which a ticket that changed was filed, resolved or due (written by triggers): the
+    local days it overlaps must be rebuilt in ``stats_daily`` before they are read again."""
 
     __tablename__ = "stats_dirty"
 

@@ -2,15 +2,18 @@
 
 ``stats_daily`` holds, for each *built* local day, one row per category × responsible unit × area with
 the counts and sums of :class:`tickets.stats.Figures` over the tickets filed that day (merged tickets
-excluded) and the number of tickets resolved that day (the trend chart). ``tickets.stats`` reads whole
+excluded), the number of tickets resolved that day (the trend chart), and the follow-through counts of
+:class:`tickets.stats.FollowFigures` (:data:`FOLLOW`: tickets due, filed with a unit and resolved
+that day). A day is built only once it has passed, so whether a ticket due that day is overdue no longer
+depends on the time of reading: resolved after its due time, or still open. ``tickets.stats`` reads whole
 past days from here and everything else (today, partial days, days not built) from the tickets. Both
 paths use the same per-ticket expressions (:func:`measures`) and every sum is an integer (durations in
 whole milliseconds), so a figure is identical whichever way its days were read.
 
-Keeping it correct. Triggers (migration 0004) append to ``stats_dirty`` the UTC hour in which a ticket
-was filed and the hour in which it was resolved, before and after, whenever anything the statistics read
+Keeping it correct. Triggers (migrations 0004 and 0016) append to ``stats_dirty`` the UTC hours in
+which a ticket was filed, resolved and due, before and after, whenever anything the statistics read
 changes: status, category, unit, area, urgency, response/due/resolution times, rating, notification
-stamps, reporter, and whether a reporter can be reached on Telegram. They fire whoever makes the change
+stamps, reporter, send-backs, 回访, and whether a reporter can be reached on Telegram. They fire whoever makes the change
 (the services, the outbox's notification stamps, the bot's account linking, bulk SQL). Before days are
 read, :func:`refresh` claims the markers of hours before today (``DELETE … RETURNING``: a marker
 committed later stays for the next refresh), drops the days they overlap and builds the requested days
@@ -48,6 +51,7 @@ from sqlalchemy import (
     insert,
     literal,
     null,
+    or_,
     select,
     text,
     true,
@@ -60,7 +64,7 @@ from sqlalchemy.sql.schema import Column
 from sqlalchemy.types import TypeEngine
 
 from tickets.models import Person, StatsDaily, StatsDay, StatsDirty, Ticket
-from tickets.statuses import DONE_STATUSES, Satisfaction, Status
+from tickets.statuses import DONE_STATUSES, OPEN_STATUSES, Satisfaction, Status
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,9 @@ MEASURES = (
     "response_ms",
     "resolution_ms",
 )
+#: The follow-through counts of ``stats_daily`` (``tickets.stats.FollowFigures``): each population
+#: (tickets due, filed with a unit, resolved on the day) and its hits, see :func:`follow_populations`.
+FOLLOW = ("due", "overdue", "dispatched", "sent_back", "follow_resolved", "called_back")
 #: Days built per transaction (SQLite holds its write lock while a transaction builds).
 DAYS_PER_TRANSACTION = 16
 #: Arbitrary key of the PostgreSQL advisory lock that serialises refreshes.
@@ -157,6 +164,49 @@ def measures(dialect: str, config: Config) -> list[ColumnElement[Any]]:
         func.sum(case((first.is_not(None), response_ms), else_=0)),
         func.sum(case((and_(done, resolved.is_not(None)), resolution_ms), else_=0)),
     ]
+
+
+def follow_populations(
+    start: datetime, end: datetime, due_before: datetime
+) -> list[tuple[ColumnElement[bool], ColumnElement[bool]]]:
+    """(population, hit) of each pair of :data:`FOLLOW` over [start, end), merged tickets left out:
+    tickets due by ``due_before`` (rejected ones left out) and resolved late or not at all while
+    still open; tickets filed with a responsible unit and sent back at least once; tickets resolved
+    and called back (or rated). One definition for the rollup and ``tickets.stats.follow_figures``;
+    for a past day ``due_before`` is its end, so its counts depend on the tickets alone."""
+    not_merged = Ticket.status != Status.MERGED.value
+    still_open = Ticket.status.in_([s.value for s in OPEN_STATUSES])
+    return [
+        (
+            and_(
+                Ticket.due_at >= start,
+                Ticket.due_at < min(end, due_before),
+                not_merged,
+                Ticket.status != Status.REJECTED.value,
+            ),
+            or_(
+                and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at > Ticket.due_at),
+                and_(Ticket.resolved_at.is_(None), still_open),
+            ),
+        ),
+        (
+            and_(
+                Ticket.created_at >= start,
+                Ticket.created_at < end,
+                not_merged,
+                Ticket.unit_id.is_not(None),
+            ),
+            Ticket.sent_back_count >= 1,
+        ),
+        (
+            and_(Ticket.resolved_at >= start, Ticket.resolved_at < end, not_merged),
+            or_(Ticket.callback_at.is_not(None), Ticket.satisfaction.is_not(None)),
+        ),
+    ]
+
+
+def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def adapt(clause: ColumnElement[bool], columns: dict[str, Any]) -> ColumnElement[bool] | None:
@@ -285,7 +335,15 @@ def _missing_days(conn: Connection, config: Config, first: date, last: date) -> 
 def _build_day(conn: Connection, config: Config, day: date) -> None:
     start, end = day_start(day, config.tz), day_start(day + timedelta(days=1), config.tz)
     keys = (Ticket.category, Ticket.unit_id, Ticket.area_id)
-    rows: dict[tuple[Any, ...], list[int]] = {}
+    names = (*MEASURES, "resolved", *FOLLOW)
+    rows: dict[tuple[Any, ...], dict[str, int]] = {}
+
+    def add(found: Iterable[Any], columns: Sequence[str]) -> None:
+        for row in found:
+            values = rows.setdefault(tuple(row[:3]), dict.fromkeys(names, 0))
+            for name, value in zip(columns, row[3:], strict=True):
+                values[name] = int(value or 0)
+
     filed = (
         select(*keys, *measures(conn.dialect.name, config))
         .select_from(Ticket)
@@ -297,26 +355,21 @@ def _build_day(conn: Connection, config: Config, day: date) -> None:
         )
         .group_by(*keys)
     )
-    for row in conn.execute(filed):
-        rows[tuple(row[:3])] = [int(v or 0) for v in row[3:]] + [0]
+    add(conn.execute(filed), MEASURES)
     resolved = (
         select(*keys, func.count())
         .where(Ticket.resolved_at >= start, Ticket.resolved_at < end)
         .group_by(*keys)
     )
-    for row in conn.execute(resolved):
-        rows.setdefault(tuple(row[:3]), [0] * len(MEASURES) + [0])[-1] = int(row[3])
+    add(conn.execute(resolved), ("resolved",))
+    for i, (population, hit) in enumerate(follow_populations(start, end, end)):
+        counted = select(*keys, func.count(), count_if(hit)).where(population).group_by(*keys)
+        add(conn.execute(counted), FOLLOW[2 * i : 2 * i + 2])
     if rows:
         conn.execute(
             insert(StatsDaily),
             [
-                {
-                    "day": day,
-                    "category": category,
-                    "unit_id": unit_id,
-                    "area_id": area_id,
-                    **dict(zip((*MEASURES, "resolved"), values, strict=True)),
-                }
+                {"day": day, "category": category, "unit_id": unit_id, "area_id": area_id, **values}
                 for (category, unit_id, area_id), values in rows.items()
             ],
         )
@@ -351,9 +404,11 @@ def read(
     last: date,
     groupings: Sequence[tuple[str, ...]],
     scope: ColumnElement[bool] | None,
+    names: Sequence[str] = (*MEASURES, "resolved"),
 ) -> tuple[set[date], list[dict[tuple[Any, ...], list[int]]]]:
-    """(built days in [first, last), for each grouping (columns of GROUPABLE) the sums of MEASURES
-    and ``resolved`` per value of those columns over the built days within ``scope``).
+    """(built days in [first, last), for each grouping (columns of GROUPABLE) the sums of ``names``
+    (default: MEASURES and ``resolved``) per value of those columns over the built days within
+    ``scope``).
 
     All groupings come from one statement that also recounts the built days: if a refresh dropped one
     of them in between (PostgreSQL reads each statement at a new moment), the read is repeated; a
@@ -371,7 +426,7 @@ def read(
         )
         if not built:
             return set(), [{} for _ in groupings]
-        found = _read_built(session, config, first, last, built, groupings, on_rollup)
+        found = _read_built(session, config, first, last, built, groupings, on_rollup, names)
         if found is not None:
             return built, found
     return set(), [{} for _ in groupings]
@@ -385,6 +440,7 @@ def _read_built(
     built: set[date],
     groupings: Sequence[tuple[str, ...]],
     on_rollup: ColumnElement[bool],
+    names: Sequence[str],
 ) -> list[dict[tuple[Any, ...], list[int]]] | None:
     if len(built) == (last - first).days:
         days: ColumnElement[bool] = and_(StatsDaily.day >= first, StatsDaily.day < last)
@@ -392,7 +448,6 @@ def _read_built(
     else:
         days = StatsDaily.day.in_(sorted(built))
         days_built = StatsDay.day.in_(sorted(built))
-    names = (*MEASURES, "resolved")
 
     def columns(grouping: tuple[str, ...]) -> list[Any]:
         return [

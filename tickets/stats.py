@@ -46,7 +46,6 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     and_,
-    case,
     func,
     literal,
     literal_column,
@@ -59,7 +58,7 @@ from tickets import rollup
 from tickets.errors import InvalidInput
 from tickets.models import Case, Person, Project, Ticket, Unit
 from tickets.projectstatus import ProjectStatus
-from tickets.statuses import OPEN_STATUSES, Status
+from tickets.statuses import Status
 
 DIMENSIONS = ("total", "category", "unit", "grid", "day", "month")
 
@@ -658,80 +657,92 @@ class FollowFigures:
         return self.called_back / self.resolved if self.resolved else None
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def follow_figures(
     session: Session,
     *,
     period: Period,
     now: datetime,
+    tz: ZoneInfo,
     by: str = "total",
     scope: ColumnElement[bool] | None = None,
+    response_limit_hours: int = 24,
+    urgent_response_limit_hours: int = 1,
+    use_rollup: bool = True,
 ) -> list[FollowFigures]:
     """超期率, 退单率 and 回访率 for the period, in total (``by="total"``) or per responsible (lead) unit
-    (``by="unit"``), within ``scope``; one query per population."""
+    (``by="unit"``), within ``scope``.
+
+    Whole local days before today come from the daily rollup (``tickets.rollup``: a past day's
+    counts no longer depend on ``now``), the rest (today, partial days, days not built) from the
+    tickets, one query per population; ``use_rollup=False`` reads everything from the tickets (the
+    same figures, slower). The limits only name the rollup's configuration (pass the dashboard's)."""
     if by not in ("total", "unit"):
         raise InvalidInput(f"follow-through figures by {by!r}: only total or unit")
-    key: Any = Ticket.unit_id if by == "unit" else literal_column("'total'")
-    not_merged = Ticket.status != Status.MERGED.value
-    still_open = Ticket.status.in_([s.value for s in OPEN_STATUSES])
-    passed = min(period.end, now)
-    late = or_(
-        and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at > Ticket.due_at),
-        and_(Ticket.resolved_at.is_(None), still_open),
+    totals: dict[Any, list[int]] = {}
+
+    def add(key: Any, values: Sequence[Any]) -> None:
+        row = totals.setdefault(key, [0] * len(rollup.FOLLOW))
+        for i, v in enumerate(values):
+            row[i] += int(v or 0)
+
+    config = rollup.Config(tz, response_limit_hours, urgent_response_limit_hours)
+    first, last = rollup.whole_days(period.start, period.end, tz)
+    last = min(last, max(first, now.astimezone(tz).date()))
+    built: set[date] = set()
+    if use_rollup and first < last and _rollup_can_answer(scope):
+        if not session.get_bind().get_execution_options().get("minwei_write", False):
+            # Not from inside a writing transaction: on SQLite the refresh would wait for its lock.
+            rollup.refresh(
+                session.get_bind().engine, config, first, last, now.astimezone(tz).date()
+            )
+        grouping = ("unit_id",) if by == "unit" else ()
+        built, (found,) = rollup.read(
+            session, config, first, last, [grouping], scope, names=rollup.FOLLOW
+        )
+        for k, values in found.items():
+            add(k[0] if by == "unit" else "total", values)
+    for start, end in _live_ranges(period, sorted(built), tz):
+        _follow_live(session, by, start, end, now, scope, add)
+    keys = sorted(
+        (k for k, v in totals.items() if v[0] or v[2] or v[4]), key=lambda k: (k is None, k)
     )
-    queries_ = {
-        "due": (
-            [
-                Ticket.due_at >= period.start,
-                Ticket.due_at < passed,
-                not_merged,
-                Ticket.status != Status.REJECTED.value,
-            ],
-            late,
-        ),
-        "dispatched": (
-            [
-                Ticket.created_at >= period.start,
-                Ticket.created_at < period.end,
-                not_merged,
-                Ticket.unit_id.is_not(None),
-            ],
-            Ticket.sent_back_count >= 1,
-        ),
-        "resolved": (
-            [Ticket.resolved_at >= period.start, Ticket.resolved_at < period.end, not_merged],
-            or_(Ticket.callback_at.is_not(None), Ticket.satisfaction.is_not(None)),
-        ),
-    }
-    totals: dict[Any, dict[str, int]] = {}
-    for name, (where, hit) in queries_.items():
-        stmt = select(key, func.count(), _count_if(hit)).where(*where)
+    labels = _labels(session, by, keys)
+    return [
+        FollowFigures(
+            key=str(k) if k is not None else "",
+            label=labels.get(k, "未识别" if k is None else str(k)),
+            **dict(zip(_FOLLOW_FIELDS, totals[k], strict=True)),
+        )
+        for k in keys
+    ] or ([FollowFigures("total", "合计")] if by == "total" else [])
+
+
+#: FollowFigures' counts in the order of ``rollup.FOLLOW``.
+_FOLLOW_FIELDS = ("due", "overdue", "dispatched", "sent_back", "resolved", "called_back")
+
+
+def _follow_live(
+    session: Session,
+    by: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    scope: ColumnElement[bool] | None,
+    add: Any,
+) -> None:
+    """Add the follow-through counts of [start, end) read from the tickets: one query per population."""
+    key: Any = Ticket.unit_id if by == "unit" else literal_column("'total'")
+    for i, (population, hit) in enumerate(rollup.follow_populations(start, end, now)):
+        stmt = select(key, func.count(), rollup.count_if(hit)).where(population)
         if by == "unit":
             stmt = stmt.group_by(Ticket.unit_id)
         if scope is not None:
             stmt = stmt.where(scope)
         for k, n, hits in session.execute(stmt):
             if n:
-                row = totals.setdefault(k, {})
-                row[name], row[f"{name}:hit"] = int(n), int(hits)
-    keys = sorted(totals, key=lambda k: (k is None, k))
-    labels = _labels(session, by, keys)
-    return [
-        FollowFigures(
-            key=str(k) if k is not None else "",
-            label=labels.get(k, "未识别" if k is None else str(k)),
-            due=totals[k].get("due", 0),
-            overdue=totals[k].get("due:hit", 0),
-            dispatched=totals[k].get("dispatched", 0),
-            sent_back=totals[k].get("dispatched:hit", 0),
-            resolved=totals[k].get("resolved", 0),
-            called_back=totals[k].get("resolved:hit", 0),
-        )
-        for k in keys
-    ] or ([FollowFigures("total", "合计")] if by == "total" else [])
+                values = [0] * len(rollup.FOLLOW)
+                values[2 * i], values[2 * i + 1] = int(n), int(hits)
+                add(k, values)
 
 
 # ------------------------------------------------------------------------------ 民微实事 projects

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -59,14 +59,12 @@ def build_board(console: Console, scope: ColumnElement[bool], period: stats.Peri
     tz, now = console.settings.timezone, console.now()
     hours = console.settings.response_limit_hours
     urgent_hours = console.settings.urgent_response_limit_hours
-    stats.prepare(
-        console.db.engine,
-        period=period,
-        tz=tz,
-        now=now,
-        response_limit_hours=hours,
-        urgent_response_limit_hours=urgent_hours,
-    )
+    limits: dict[str, Any] = {
+        "tz": tz,
+        "response_limit_hours": hours,
+        "urgent_response_limit_hours": urgent_hours,
+    }
+    stats.prepare(console.db.engine, period=period, now=now, **limits)
     with console.db.session() as session:
         found = stats.breakdown(
             session,
@@ -90,11 +88,11 @@ def build_board(console: Console, scope: ColumnElement[bool], period: stats.Peri
                 key=lambda r: (-(r.completion_rate or 0), -(r.satisfaction_rate or 0), -r.filed),
             ),
             hotspots=stats.hotspots(session, period=period, limit=10, scope=scope),
-            follow=stats.follow_figures(session, period=period, now=now, scope=scope)[0],
+            follow=stats.follow_figures(session, period=period, now=now, scope=scope, **limits)[0],
             follow_units={
                 f.key: f
                 for f in stats.follow_figures(
-                    session, period=period, now=now, scope=scope, by="unit"
+                    session, period=period, now=now, scope=scope, by="unit", **limits
                 )
             },
             spots=maps.hotspots(

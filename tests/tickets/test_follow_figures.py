@@ -1,5 +1,7 @@
 """超期率, 退单率 and 回访率 (tickets.stats.follow_figures) equal the counts of the rows themselves, read
-with the definitions of the module docstring, in total and per lead unit, on both backends."""
+with the definitions of the module docstring, in total and per lead unit, on both backends; with past
+days read from the daily rollup they equal the figures read from every ticket, however the tickets
+change after those days were built."""
 
 from __future__ import annotations
 
@@ -8,15 +10,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from tests.conftest import Clock
 from tests.tickets.factories import file, person
-from tickets import access, services, stats
+from tickets import access, rollup, services, stats
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.errors import InvalidInput
-from tickets.models import Ticket
+from tickets.models import StatsDay, Ticket
 from tickets.statuses import Role, Satisfaction, Status
 
 PLACES = [
@@ -145,8 +147,10 @@ def test_the_figures_equal_the_rows_counted_directly(
     period = stats.parse_period(spec, domain.settings.timezone, now)
     with db.session() as s:
         rows = list(s.scalars(select(Ticket)))
-        (total,) = stats.follow_figures(s, period=period, now=now)
-        by_unit = stats.follow_figures(s, period=period, now=now, by="unit")
+        (total,) = stats.follow_figures(s, period=period, now=now, tz=domain.settings.timezone)
+        by_unit = stats.follow_figures(
+            s, period=period, now=now, tz=domain.settings.timezone, by="unit"
+        )
         assert total == counted(rows, period.start, period.end, now)
         for figures in by_unit:
             mine = [t for t in rows if str(t.unit_id) == figures.key]
@@ -162,7 +166,7 @@ def test_the_data_covers_every_case(db: Database, domain: Domain, clock: Clock) 
     build(db, domain, clock)
     period = stats.parse_period("2026-11-20..2026-12-31", domain.settings.timezone, clock.now)
     with db.session() as s:
-        (f,) = stats.follow_figures(s, period=period, now=clock.now)
+        (f,) = stats.follow_figures(s, period=period, now=clock.now, tz=domain.settings.timezone)
         rows = list(s.scalars(select(Ticket)))
         assert any(t.status is Status.MERGED for t in rows)
         assert any(t.helpers for t in rows)
@@ -193,11 +197,19 @@ def test_a_co_handled_ticket_counts_once_under_the_lead(
     period = stats.parse_period("2026-11", domain.settings.timezone, clock.now)
     with db.session() as s:
         tree = domain.units(s)
-        (total,) = stats.follow_figures(s, period=period, now=clock.now)
-        by_unit = stats.follow_figures(s, period=period, now=clock.now, by="unit")
+        (total,) = stats.follow_figures(
+            s, period=period, now=clock.now, tz=domain.settings.timezone
+        )
+        by_unit = stats.follow_figures(
+            s, period=period, now=clock.now, tz=domain.settings.timezone, by="unit"
+        )
         ch_staff = person(s, Role.COMMUNITY_STAFF, unit="YX-SG-CH", domain=domain)
         (in_ch_scope,) = stats.follow_figures(
-            s, period=period, now=clock.now, scope=access.visible_tickets(ch_staff, tree)
+            s,
+            period=period,
+            now=clock.now,
+            tz=domain.settings.timezone,
+            scope=access.visible_tickets(ch_staff, tree),
         )
     assert (total.dispatched, total.sent_back) == (1, 1)
     assert [(f.label, f.dispatched) for f in by_unit] == [("石岗街道（YX-SG）", 1)]
@@ -207,4 +219,86 @@ def test_a_co_handled_ticket_counts_once_under_the_lead(
 def test_only_total_and_unit_are_offered(db: Database, domain: Domain, clock: Clock) -> None:
     period = stats.parse_period("2026-11", domain.settings.timezone, clock.now)
     with db.session() as s, pytest.raises(InvalidInput):
-        stats.follow_figures(s, period=period, now=clock.now, by="category")
+        stats.follow_figures(
+            s, period=period, now=clock.now, tz=domain.settings.timezone, by="category"
+        )
+
+
+def assert_the_rollup_gives_the_rows(db: Database, domain: Domain, now: datetime) -> None:
+    """Every period, scope and grouping: the figures with past days from the daily rollup equal
+    those read from every ticket, and the rollup did answer (its days for the period are built)."""
+    tz = domain.settings.timezone
+    with db.session() as s:
+        tree = domain.units(s)
+        community = sorted(tree.subtree_ids(tree.get("YX-SG-XF")))
+    scopes = {
+        "district": None,
+        "community": or_(Ticket.unit_id.in_(community), Ticket.area_id.in_(community)),
+    }
+    for spec in ("30d", "week", "2026-11", "2026-11-25..2026-12-03", "today"):
+        period = stats.parse_period(spec, tz, now)
+        stats.prepare(db.engine, period=period, tz=tz, now=now)
+        first, last = rollup.whole_days(period.start, period.end, tz)
+        last = min(last, max(first, now.astimezone(tz).date()))
+        with db.session() as s:
+            built = s.scalar(
+                select(func.count())
+                .select_from(StatsDay)
+                .where(StatsDay.day >= first, StatsDay.day < last)
+            )
+            assert built == (last - first).days, spec
+            for name, scope in scopes.items():
+                for by in ("total", "unit"):
+                    args = {"period": period, "now": now, "tz": tz, "by": by, "scope": scope}
+                    fast = stats.follow_figures(s, **args)
+                    rows = stats.follow_figures(s, use_rollup=False, **args)
+                    assert fast == rows, (spec, name, by)
+
+
+def test_the_rollup_gives_the_figures_of_the_rows_as_tickets_change(
+    db: Database, domain: Domain, clock: Clock
+) -> None:
+    """Past days are read from the daily rollup; a ticket sent back, called back, rejected, merged or
+    reopened after its days were built (filed, due or resolved on them) rebuilds those days."""
+    build(db, domain, clock)
+    assert_the_rollup_gives_the_rows(db, domain, clock.now)
+    clock.advance(days=1)
+    with db.unit_of_work() as uow:
+        s = uow.session
+        tickets = list(s.scalars(select(Ticket).order_by(Ticket.id)))
+        overdue_open = [
+            t for t in tickets if t.status.is_open and t.due_at and t.due_at < clock.now
+        ]
+        new = [t for t in overdue_open if t.status is Status.NEW]
+        accepted = [
+            t
+            for t in overdue_open
+            if t.status is Status.ACCEPTED and t.unit is not None and t.unit.parent_id is not None
+        ]
+        resolved = [t for t in tickets if t.status is Status.RESOLVED]
+        uncalled = [t for t in resolved if t.callback_at is None and t.satisfaction is None]
+        assert new and len(accepted) >= 2 and len(resolved) >= 2 and uncalled
+        services.reject(session=s, domain=domain, ticket=new[0], reason="不是诉求", actor="测试")
+        services.merge(session=s, domain=domain, ticket=accepted[0], into=tickets[0], actor="测试")
+        services.send_back(
+            session=s, domain=domain, ticket=accepted[1], reason="地址不在本辖区", actor="测试"
+        )
+        services.record_callback(
+            session=s,
+            domain=domain,
+            ticket=uncalled[0],
+            satisfaction=Satisfaction.SATISFIED,
+            note="电话回访",
+            actor=person(s, Role.DISTRICT_ADMIN, name="回访员"),
+        )
+        reopened = next(t for t in resolved if t is not uncalled[0])
+        services.reopen(session=s, domain=domain, ticket=reopened, reason="没修好", actor="测试")
+        uow.commit()
+    assert_the_rollup_gives_the_rows(db, domain, clock.now)
+    with db.session() as s:
+        rows = list(s.scalars(select(Ticket)))
+        period = stats.parse_period("30d", domain.settings.timezone, clock.now)
+        (total,) = stats.follow_figures(
+            s, period=period, now=clock.now, tz=domain.settings.timezone
+        )
+        assert total == counted(rows, period.start, period.end, clock.now)
