@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,31 +48,6 @@ UPDATES_PER_REPORT = 120
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-class Redis:
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.log = workdir / "redis.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        layout.wait_tcp("127.0.0.1", self.port, 30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
 
 
 def drained(db: Database, pushed: int) -> bool:
@@ -122,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     telegram = FakeTelegram()
     traffic = cluster.Traffic(telegram)
     server = FakeTelegramServer(telegram).start()
-    redis = Redis(workdir)
+    redis = processes.Redis(workdir)
     redis.start()
     bots = cluster.workers(2, url=url, telegram=server, workdir=workdir, lease=5.0)
     rasa_ports, action_ports = [free_port(), free_port()], [free_port(), free_port()]

@@ -10,6 +10,8 @@ on, and a report told again restarts the form. Here the turn runs under the conv
 holds that update's user message (not reverted: a turn the action server asked to retry is reverted
 and runs again), the answers it got are sent back instead of running the turn again.
 
+A turn that fails (the lock store or the tracker store down) is answered 503, not with an empty list:
+the bot then sends the update again later instead of taking the silence for "not understood".
 Messages without an ``update_id`` (the console's web chat) are handled as Rasa's REST channel does.
 """
 
@@ -81,13 +83,20 @@ class OnceRestInput(RestInput):
             )
             key = turn_key(metadata)
             agent = request.app.ctx.agent
-            try:
-                if key is None or sender is None or not agent.is_ready():
+            if key is None or sender is None or not agent.is_ready():
+                try:
                     await on_new_message(message)
-                else:
-                    await self._once(agent, message, key)
-            except Exception:  # as Rasa's REST channel: log, answer with what was collected
-                log.exception("turn of %s (update %s) failed", sender, key)
+                except Exception:  # as Rasa's REST channel: log, answer with what was collected
+                    log.exception("turn of %s failed", sender)
+                return response.json(collector.messages)
+            try:
+                await self._once(agent, message, key)
+            except Exception as e:
+                # The lock store (Redis) or the tracker store is down, or the turn broke half way:
+                # not an answer. 503 makes the bot send the update again later, and the retry is
+                # answered from the tracker if this turn got as far as recording it.
+                log.warning("turn of %s (update %s) failed, the bot will retry: %r", sender, key, e)
+                return response.json({"error": "turn not handled", "retry": True}, status=503)
             return response.json(collector.messages)
 
         return hook

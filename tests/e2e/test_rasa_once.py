@@ -9,19 +9,23 @@ is handled once and both requests get the same answers; the next update goes on 
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import Stack
+from tests.support import processes
+from tests.support.fake_telegram import free_port
 
 SENDER_ID = 770555
 
 
-def _turn(stack: Stack, text: str, update_id: int, sender: int = SENDER_ID) -> list[dict[str, Any]]:
-    base = stack.rasa.ready_url.rsplit("/", 1)[0]  # type: ignore[union-attr]
-    body = {
+def _body(text: str, update_id: int, sender: int) -> dict[str, Any]:
+    return {
         "sender": f"tg:{sender}",
         "message": text,
         "metadata": {
@@ -35,6 +39,13 @@ def _turn(stack: Stack, text: str, update_id: int, sender: int = SENDER_ID) -> l
             }
         },
     }
+
+
+def _turn(
+    stack: Stack, text: str, update_id: int, sender: int = SENDER_ID, *, base: str | None = None
+) -> list[dict[str, Any]]:
+    base = base or stack.rasa.ready_url.rsplit("/", 1)[0]  # type: ignore[union-attr]
+    body = _body(text, update_id, sender)
     reply = httpx.post(f"{base}/webhooks/rest/webhook", json=body, timeout=120)
     assert reply.status_code == 200, reply.text
     answers = reply.json()
@@ -72,3 +83,57 @@ def test_the_same_update_twice_at_once_is_handled_once(e2e: Stack) -> None:
         )
     assert a and a == b
     assert _user_turns(e2e, sender, 990101) == 1
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_a_turn_with_the_lock_store_down_is_refused_so_the_bot_retries_it(
+    e2e: Stack, tmp_path: Path
+) -> None:
+    """Rasa with its lock store on Redis (as in the cluster profile): while Redis is down a turn is
+    answered 503 (the bot sends the update again later), not an empty list the bot would take for
+    "not understood"; once Redis is back the same update is handled."""
+    redis = processes.Redis(tmp_path)
+    redis.start()
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "{e2e.actions.ready_url.rsplit("/", 1)[0]}/webhook"\n'  # type: ignore[union-attr]
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp_path / 'trackers.sqlite3'}\n"
+        f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: {redis.port}\n  db: 0\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    rasa = processes.Process(
+        "rasa-redis",
+        [
+            processes.RASA,
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            str(processes.RASA_MODEL),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(processes.ROOT / "credentials.yml"),
+        ],
+        {**e2e.rasa.env, "RASA_TELEMETRY_ENABLED": "false"},
+        tmp_path / "rasa.log",
+        ready_url=f"http://127.0.0.1:{port}/status",
+    )
+    try:
+        rasa.start(timeout=400)
+        base = f"http://127.0.0.1:{port}"
+        assert _turn(e2e, "你好", 990201, SENDER_ID + 2, base=base)
+        redis.stop()
+        body = _body("康乐苑5栋门口盏路灯唔着成个礼拜", 990202, SENDER_ID + 2)
+        refused = httpx.post(f"{base}/webhooks/rest/webhook", json=body, timeout=120)
+        assert refused.status_code == 503
+        redis.start()
+        answers = _turn(e2e, "康乐苑5栋门口盏路灯唔着成个礼拜", 990202, SENDER_ID + 2, base=base)
+        assert any("对吗" in (a.get("text") or "") for a in answers), answers
+    finally:
+        rasa.stop()
+        redis.stop()

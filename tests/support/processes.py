@@ -8,7 +8,9 @@ nothing was logged at ERROR.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -143,3 +145,42 @@ def action_server(env: dict[str, str], workdir: Path, port: int) -> Process:
 
 def bot(env: dict[str, str], workdir: Path) -> Process:
     return Process("bot", [APP_PY, "-m", "bot"], env, workdir / "bot.log")
+
+
+class Redis:
+    """A throw-away redis-server on a free loopback port (no persistence), stopped and started again
+    by fault tests; the caller checks that redis-server is installed."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.log = workdir / "redis.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                s.settimeout(0.5)
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not listen; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
