@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select, text, tuple_
 
 from tests.support import cluster, postgres, processes
 from tests.support.fake_telegram import FakeTelegram, FakeTelegramServer, free_port
@@ -253,7 +253,37 @@ def main(argv: list[str] | None = None) -> int:
                 .where(Person.telegram_user_id.in_(list(reporter_ids)))
                 .group_by(Person.telegram_user_id)
             ).all()
+            twice = [u for u, n in reports if n > 1]
+            doubles = s.execute(
+                select(Ticket.chat_id, Ticket.message_id)
+                .where(Ticket.message_id.is_not(None))
+                .group_by(Ticket.chat_id, Ticket.message_id)
+                .having(func.count(Ticket.id) > 1)
+            ).all()
+            # What a duplicate looks like, to find its cause: code, source, chat/message, text.
+            shown = s.execute(
+                select(
+                    Ticket.code,
+                    Ticket.source,
+                    Ticket.chat_id,
+                    Ticket.message_id,
+                    Person.telegram_user_id,
+                    Ticket.text,
+                    Ticket.created_at,
+                )
+                .outerjoin(Person, Ticket.reporter_id == Person.id)
+                .where(
+                    Person.telegram_user_id.in_(twice)
+                    | tuple_(Ticket.chat_id, Ticket.message_id).in_([tuple(d) for d in doubles])
+                )
+                .order_by(Ticket.chat_id, Ticket.message_id, Ticket.id)
+                .limit(40)
+            ).all()
         result["duplicated_tickets"] += sum(n - 1 for _, n in reports if n > 1)
+        result["duplicates"] = [
+            [code, str(source), chat, message, user, (text or "")[:24], str(created)]
+            for code, source, chat, message, user, text, created in shown
+        ]
         result.update(
             {
                 "settled": settled,
