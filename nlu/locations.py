@@ -280,7 +280,8 @@ class LocationExtractor:
         ):
             return []
         words = self._tokenizer.split(text)
-        tags = [self._tag(w) for w in words]
+        classes = self._classes
+        tags = [classes.get(w) or self._tag(w) for w in words]
         matches = (
             self.spacy_matches(words, tags) if self.spacy_matcher else self._matches(words, tags)
         )
@@ -316,6 +317,12 @@ class LocationExtractor:
         out: list[tuple[str, int, int]] = []
         units = self._units
         for j, tag in enumerate(tags):  # j: the last token of a match
+            if tag != "NUM" and (j < 1 or tags[j - 1] != "NUM") and (j < 2 or tags[j - 2] != "NUM"):
+                if tag in _ANCHOR_TAGS:  # the only patterns without a number
+                    out.append(("NAMED", j, j + 1))
+                elif tag == "GATE":
+                    out.append(("GATE", j, j + 1))
+                continue
             low = words[j].lower()
             if j >= 2 and tags[j - 1] == "NUM" and low in units and words[j - 2].lower() == "负":
                 out.append(("UNIT", j - 2, j + 1))  # 负 NUM unit
