@@ -10,8 +10,10 @@ Measured in one run:
   ``jieba.Tokenizer().cut`` over the same N texts (``list(tk.cut(text))`` after ``tk.initialize()``),
   both pinned to core 0, alternated, best of three each. Before timing, the command line's output
   with the jieba-rs segmenter is checked to be identical to its output with the Python segmenter
-  (``--python-segmenter``) on every message, and the segmenter to cut every tipdm2020c message
-  (when ``../shared/datasets`` is there) exactly as jieba does;
+  (``--python-segmenter``) on every message, and to its output with the reference code the fast
+  paths replaced (``--reference``: spaCy's Matcher, an n-gram Counter per message, every urgency and
+  normalisation pattern searched), and the segmenter to cut every tipdm2020c message (when
+  ``../shared/datasets`` is there) exactly as jieba does;
 
 - ``nlu classify`` throughput: the command line on one core, messages/s beyond start-up
   (time for N lines minus the time for one line, best of three), both wall clock and CPU time (on a
@@ -164,6 +166,10 @@ def speed_ratio(model: Path, texts: list[str], warm: int = 200, rounds: int = 3)
     fast_out = classify_wall(model, lines)[1]
     slow_out = classify_wall(model, lines, "--python-segmenter")[1]
     assert fast_out == slow_out, "classify output differs between the jieba-rs and Python segmenter"
+    reference_out = classify_wall(model, lines, "--reference")[1]
+    assert fast_out == reference_out, (
+        "classify output differs from the reference code (--reference)"
+    )
     checked = check_segmenter(list(dict.fromkeys(texts)) + tipdm_texts())
     classify_s, jieba_s = [], []
     for _ in range(rounds):
@@ -180,7 +186,7 @@ def speed_ratio(model: Path, texts: list[str], warm: int = 200, rounds: int = 3)
         "jieba_per_s": len(texts) / best_jieba,
         "ratio": best_jieba / best_classify,
         "ratios_per_round": [j / c for c, j in zip(classify_s, jieba_s, strict=True)],
-        "identical_outputs_checked": len(texts),
+        "identical_outputs_checked": len(texts),  # with --python-segmenter and --reference
         "segmenter_texts_checked": checked,
     }
 
@@ -364,7 +370,7 @@ def print_ratio(r: dict[str, Any]) -> None:
         f"  ratio classify / jieba         {r['ratio']:.2f}  (rounds: "
         + ", ".join(f"{x:.2f}" for x in r["ratios_per_round"])
         + ")\n"
-        f"  identical classify output with the Python segmenter on {r['identical_outputs_checked']} messages;"
+        f"  identical classify output with the Python segmenter and with --reference on {r['identical_outputs_checked']} messages;"
         f" segmenter = jieba on {r['segmenter_texts_checked']} texts"
     )
 

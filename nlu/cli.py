@@ -80,7 +80,10 @@ def classify(args: argparse.Namespace) -> int:
 
     directory = ensure_model(args.model, log=lambda m: print(m, file=sys.stderr))
     pipe = load_pipeline(
-        directory, batch_size=args.batch_size, fast_segmenter=not args.python_segmenter
+        directory,
+        batch_size=args.batch_size,
+        fast_segmenter=not args.python_segmenter,
+        reference=args.reference,
     )
     # The model (vocabulary, jieba's dictionary: ~400k objects) lives as long as the process; keep
     # the cyclic garbage collector from re-scanning it on every collection (~15 % faster).
@@ -269,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         "--python-segmenter",
         action="store_true",
         help="segment without jieba-rs (same output, slower; for checking)",
+    )
+    p.add_argument(
+        "--reference",
+        action="store_true",
+        help="the slower code the fast paths replaced (same output; for checking)",
     )
     p.set_defaults(func=classify)
 

@@ -94,6 +94,12 @@ def _terms(
     return counts
 
 
+def _gram_key(first: Any, second: Any) -> Any:
+    """The number of a two-character n-gram from its code points (NumPy arrays or ints); a
+    one-character n-gram's number is its code point, always smaller."""
+    return (first + 1) * 0x110000 + second
+
+
 class Vectorizer:
     """Maps normalised texts to L2-normalised sparse rows over a fixed vocabulary."""
 
@@ -103,11 +109,22 @@ class Vectorizer:
         vocabulary: Sequence[str],
         idf: np.ndarray,
         lexicon: Lexicon | None,
+        *,
+        reference: bool = False,
     ) -> None:
+        self.reference = reference
         self.config = config
         self.vocabulary = list(vocabulary)
         self.index = {term: i for i, term in enumerate(self.vocabulary)}
         self.idf = np.asarray(idf, dtype=np.float64)
+        grams = [(i, t) for i, t in enumerate(self.vocabulary) if 1 <= len(t) <= 2]
+        keys = np.array(
+            [_gram_key(ord(t[0]), ord(t[1])) if len(t) == 2 else ord(t) for _, t in grams],
+            dtype=np.int64,
+        )
+        order = np.argsort(keys, kind="stable")
+        self._gram_keys = keys[order]  # the vocabulary's n-grams as numbers, sorted
+        self._gram_cols = np.array([i for i, _ in grams], dtype=np.int64)[order]
         self.lexicon = lexicon if config.lexicon else None
 
     @classmethod
@@ -133,9 +150,33 @@ class Vectorizer:
     def transform(
         self, texts: Sequence[str], extras: Sequence[Iterable[str]] | None = None
     ) -> sp.csr_matrix:
-        """One row per text. The terms are looked up with ``map`` (a C loop) and the weights and row
-        norms computed with NumPy over the whole batch: per-term Python arithmetic was the slowest
-        step of ``nlu classify``."""
+        """One row per text. The weights and row norms are computed with NumPy over the whole
+        batch: per-term Python arithmetic was the slowest step of ``nlu classify``. With n-grams of
+        one and two characters (the default) the terms are counted over the whole batch too
+        (``_batch_terms``); the per-message ``Counter`` of ``_terms`` is the reference
+        (``reference=True``), and both give the same terms in the same order."""
+        cfg = self.config
+        if not self.reference and cfg.ngram_min >= 1 and cfg.ngram_max <= 2:
+            cols, tfs, lengths = self._batch_terms(texts, extras)
+        else:
+            cols, tfs, lengths = self._message_terms(texts, extras)
+        n = len(texts)
+        rows = np.repeat(np.arange(n), lengths)
+        known = cols >= 0
+        cols, rows = cols[known], rows[known]
+        values = self.idf[cols] * (1.0 + np.log(tfs[known]))
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
+        norms[norms == 0.0] = 1.0
+        values /= norms[rows]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        return sp.csr_matrix((values, cols, indptr), shape=(n, len(self.vocabulary)))
+
+    def _message_terms(
+        self, texts: Sequence[str], extras: Sequence[Iterable[str]] | None
+    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Column (-1: not in the vocabulary) and count of each text's terms in ``_terms`` order,
+        and how many terms each text has. The terms are looked up with ``map`` (a C loop)."""
         cfg = self.config
         get = self.index.get
         found: list[int] = []
@@ -147,15 +188,56 @@ class Vectorizer:
             found.extend(map(get, counts, repeat(-1)))
             tfs.extend(counts.values())
             lengths.append(len(counts))
+        return np.array(found, dtype=np.int64), np.array(tfs, dtype=np.float64), lengths
+
+    def _batch_terms(
+        self, texts: Sequence[str], extras: Sequence[Iterable[str]] | None
+    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """``_message_terms`` for one- and two-character n-grams, over the whole batch at once.
+
+        The batch's characters become one array of code points; an n-gram is a number (``_gram_key``)
+        looked up in the sorted keys of the vocabulary's n-grams, and NumPy counts the (row, column)
+        pairs, keeping each row's first-occurrence order: no string per n-gram, no ``Counter`` per
+        text. Terms outside the vocabulary are left out here (``_message_terms`` marks them -1 and
+        ``transform`` drops them), which moves no other term. The named features (lexicon hits,
+        ``extras``) follow each row's n-grams as in ``_terms``; they are longer than two
+        characters, so never an n-gram."""
+        cfg = self.config
+        lexicon = self.lexicon
+        named: list[list[str]] = []
+        for k, text in enumerate(texts):
+            names = dict.fromkeys(lexicon.hits(text)) if lexicon is not None else {}
+            if extras is not None:
+                names.update(dict.fromkeys(extras[k]))
+            if any(len(name) <= 2 for name in names):  # could be an n-gram: count per text
+                return self._message_terms(texts, extras)
+            named.append(list(names))
         n = len(texts)
-        cols = np.array(found, dtype=np.int64)
-        rows = np.repeat(np.arange(n), lengths)
-        known = cols >= 0
-        cols, rows = cols[known], rows[known]
-        values = self.idf[cols] * (1.0 + np.log(np.array(tfs, dtype=np.float64)[known]))
-        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
-        norms[norms == 0.0] = 1.0
-        values /= norms[rows]
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-        return sp.csr_matrix((values, cols, indptr), shape=(n, len(self.vocabulary)))
+        n_cols = len(self.vocabulary)
+        joined = "".join(texts).encode("utf-32-le", "surrogatepass")
+        codes = np.frombuffer(joined, dtype=np.uint32).astype(np.int64)
+        rows = np.repeat(np.arange(n, dtype=np.int64), [len(t) for t in texts])
+        parts: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, keys) of unigrams, bigrams
+        if cfg.ngram_min == 1:
+            parts.append((rows, codes))
+        if cfg.ngram_max == 2:
+            same = rows[:-1] == rows[1:]
+            parts.append((rows[:-1][same], _gram_key(codes[:-1][same], codes[1:][same])))
+        pieces_rows, pieces_cols, pieces_tfs = [], [], []
+        for part_rows, keys in parts:
+            at = np.minimum(np.searchsorted(self._gram_keys, keys), len(self._gram_keys) - 1)
+            hit = self._gram_keys[at] == keys if len(self._gram_keys) else keys < 0
+            pairs = part_rows[hit] * n_cols + self._gram_cols[at[hit]]
+            unique, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+            order = np.argsort(first, kind="stable")  # rows stay together, in first-seen order
+            pieces_rows.append(unique[order] // n_cols)
+            pieces_cols.append(unique[order] % n_cols)
+            pieces_tfs.append(counts[order].astype(np.float64))
+        flat = [name for names in named for name in names]
+        pieces_rows.append(np.repeat(np.arange(n, dtype=np.int64), [len(x) for x in named]))
+        pieces_cols.append(np.fromiter(map(self.index.get, flat, repeat(-1)), np.int64, len(flat)))
+        pieces_tfs.append(np.ones(len(flat)))
+        all_rows = np.concatenate(pieces_rows)
+        by_row = np.argsort(all_rows, kind="stable")  # each row: unigrams, bigrams, names
+        lengths = np.bincount(all_rows, minlength=n).tolist()
+        return np.concatenate(pieces_cols)[by_row], np.concatenate(pieces_tfs)[by_row], lengths

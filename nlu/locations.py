@@ -1,5 +1,8 @@
-"""Location spans with spaCy: a blank ``zh`` pipeline whose tokenizer is our jieba segmenter, token
-classes from ``data/lexicon/places.yml`` and the gazetteer, and ``Matcher`` patterns over those classes.
+"""Location spans: our jieba segmenter's words, token classes from ``data/lexicon/places.yml`` and the
+gazetteer, and patterns of one to three tokens over those classes. The patterns are found by one scan
+over the tokens (``LocationExtractor._matches``); spaCy's ``Matcher`` over a blank ``zh`` ``Doc`` with the
+same patterns is the reference it was checked against (``spacy_matcher=True``; building the ``Doc``
+cost more than the rest of the extraction).
 
 Patterns (token classes in capitals):
 
@@ -49,6 +52,12 @@ _NAME_PREFIXES = frozenset("东西南北大小新旧老中上")
 #: Endings of administrative names (a generic place word after them is no estate: 民治街道 + 小区).
 _AREA_ENDS = ("街道", "镇", "区", "县", "市", "乡", "省")
 _NAME_TAGS = ("NAME", "NSUF", "GAZ", "GAZW", "SUF1")
+#: The token classes (``LocationExtractor._classify``).
+_TAGS = ("GAZ", "GAZW", "GATE", "NUM", "SUFW", "GEN", "X", "UNIT", "STOP", "SUF1", "NAME", "NSUF")
+#: Classes a place can end on (the ``NAMED`` pattern); the name in front is found by walking left.
+_ANCHOR_TAGS = frozenset({"SUF1", "SUFW", "NSUF", "GAZ", "GAZW"})
+#: Units of a building number after a name: 书香门第5栋.
+_BUILDINGS = ("栋", "座", "幢", "号楼", "期")
 _NUMBER_CUE = re.compile(
     r"[0-9a-z一二三四五六七八九十百零两〇][栋座幢号楼层单元室房期区巷车出铺档门街坊队组]|[0-9]{3}"
 )
@@ -85,11 +94,7 @@ class _Tokenizer:
     end of a place, and a span can only end on a token boundary.
     """
 
-    def __init__(self, vocab: Any, segmenter: Segmenter, extractor: LocationExtractor) -> None:
-        from spacy.tokens import Doc
-
-        self._doc = Doc
-        self.vocab = vocab
+    def __init__(self, segmenter: Segmenter, extractor: LocationExtractor) -> None:
         self.segmenter = segmenter
         self.x = extractor
 
@@ -142,10 +147,6 @@ class _Tokenizer:
                 words.append(piece)
         return words
 
-    def __call__(self, text: str) -> Any:
-        words = self.split(text)
-        return self._doc(self.vocab, words=words, spaces=[False] * len(words))
-
 
 class LocationExtractor:
     """Build once per pipeline; ``extract`` is thread-safe."""
@@ -157,10 +158,9 @@ class LocationExtractor:
         lexicon: Path | None = None,
         outside_words: Iterable[str] = (),
         weak: Iterable[str] = (),
+        *,
+        spacy_matcher: bool = False,
     ) -> None:
-        import spacy
-        from spacy.matcher import Matcher
-
         doc = read_yaml(lexicon or LEXICON_DIR / "places.yml") or {}
         self.units = set(doc.get("units") or [])
         self.suffix_words = set(doc.get("suffix_words") or [])
@@ -189,40 +189,40 @@ class LocationExtractor:
                 cues.setdefault(word[0], set()).add(len(word))
         self._cue_lengths = {c: tuple(sorted(n)) for c, n in cues.items()}
 
+        self._tokenizer = _Tokenizer(segmenter, self)
+        # The patterns, read by ``_matches`` (the spaCy Matcher patterns of ``_spacy_matcher``):
+        self._buildings = frozenset(_BUILDINGS)
+        self._roads = frozenset(_ROADS)
+        self._zone_facilities = frozenset(self.zone_facilities)
+        self._room_context = frozenset(self.room_context)
+        self._units = frozenset(self.units)
+        self.spacy_matcher = spacy_matcher
+        if spacy_matcher:
+            self._build_spacy_matcher()
+
+    def _build_spacy_matcher(self) -> None:
+        """spaCy's ``Matcher`` with the patterns ``_matches`` scans for: the reference the scan was
+        checked against (``spacy_matcher=True``; tests compare both on every training text)."""
+        import spacy
         from spacy.attrs import TAG
+        from spacy.matcher import Matcher
         from spacy.tokens import Doc
 
         self._doc = Doc
         self._tag_attr = [TAG]
         self.nlp = spacy.blank("zh")
-        tag_names = (
-            "GAZ",
-            "GAZW",
-            "GATE",
-            "NUM",
-            "SUFW",
-            "GEN",
-            "X",
-            "UNIT",
-            "STOP",
-            "SUF1",
-            "NAME",
-            "NSUF",
-        )
-        self._tag_hashes = {t: self.nlp.vocab.strings.add(t) for t in tag_names}
-        self._tokenizer = _Tokenizer(self.nlp.vocab, segmenter, self)
-        self.nlp.tokenizer = self._tokenizer
+        self._tag_hashes = {t: self.nlp.vocab.strings.add(t) for t in _TAGS}
         self.matcher = Matcher(self.nlp.vocab)
         number = {"TAG": "NUM"}
         unit = {"LOWER": {"IN": sorted(self.units)}}
         self.matcher.add("UNIT", [[number, unit], [{"LOWER": "负"}, number, unit]])
         # Anchors: the name in front of a suffix or a building number is found by walking left
         # over name-class tokens (``_name_start``), which is cheaper than "NAME+" patterns.
-        self.matcher.add("NAMED", [[{"TAG": {"IN": ["SUF1", "SUFW", "NSUF", "GAZ", "GAZW"]}}]])
+        self.matcher.add("NAMED", [[{"TAG": {"IN": list(_ANCHOR_TAGS)}}]])
         # 中山八路: a numbered road
         self.matcher.add("ROAD", [[number, {"LOWER": {"IN": list(_ROADS)}}]])
         # 书香门第5栋: a name without a suffix word right before a building number
-        building = {"LOWER": {"IN": ["栋", "座", "幢", "号楼", "期"]}}
+        building = {"LOWER": {"IN": list(_BUILDINGS)}}
         self.matcher.add("BUILDING", [[number, building]])
         self.matcher.add("GATE", [[{"TAG": "GATE"}]])
         self.matcher.add(
@@ -280,17 +280,18 @@ class LocationExtractor:
         ):
             return []
         words = self._tokenizer.split(text)
-        tags = [self._tag(w) for w in words]
-        doc = self._doc(self.nlp.vocab, words=words, spaces=[False] * len(words))
-        # Doc(tags=...) costs ~40 µs a message; setting the TAG column from hashes costs ~5.
-        hashes = self._tag_hashes
-        tag_ids: Any = np.array([[hashes[t]] for t in tags], dtype=np.uint64)
-        doc.from_array(self._tag_attr, tag_ids)
+        classes = self._classes
+        tags = [classes.get(w) or self._tag(w) for w in words]
+        matches = (
+            self.spacy_matches(words, tags) if self.spacy_matcher else self._matches(words, tags)
+        )
+        if not matches:
+            return []
         starts = [0]
         for w in words:
             starts.append(starts[-1] + len(w))
         out = []
-        for s, e in self._assemble(doc, words, tags):
+        for s, e in self._assemble(matches, words, tags):
             start, end = norm.to_original(starts[s], starts[e])
             original = norm.original[start:end]
             stripped = original.strip()
@@ -309,12 +310,67 @@ class LocationExtractor:
                     return True
         return False
 
-    def _assemble(self, doc: Any, words: list[str], tags: list[str]) -> list[tuple[int, int]]:
+    def _matches(self, words: list[str], tags: list[str]) -> list[tuple[str, int, int]]:
+        """``(label, start, end)`` of every pattern match, in the spaCy Matcher's order (by end,
+        then start, then pattern): the patterns are one to three tokens long, so one pass over the
+        tokens finds them all, without building a ``Doc`` (which cost more than everything else)."""
+        out: list[tuple[str, int, int]] = []
+        units = self._units
+        for j, tag in enumerate(tags):  # j: the last token of a match
+            if tag != "NUM" and (j < 1 or tags[j - 1] != "NUM") and (j < 2 or tags[j - 2] != "NUM"):
+                if tag in _ANCHOR_TAGS:  # the only patterns without a number
+                    out.append(("NAMED", j, j + 1))
+                elif tag == "GATE":
+                    out.append(("GATE", j, j + 1))
+                continue
+            low = words[j].lower()
+            if j >= 2 and tags[j - 1] == "NUM" and low in units and words[j - 2].lower() == "负":
+                out.append(("UNIT", j - 2, j + 1))  # 负 NUM unit
+            if (
+                j >= 2
+                and tags[j - 2] == "NUM"
+                and low in self._zone_facilities
+                and words[j - 1].lower() == "区"
+            ):
+                out.append(("ZONE", j - 2, j + 1))  # NUM 区 facility
+            if j >= 1:
+                if tags[j - 1] == "NUM":
+                    if low in units:
+                        out.append(("UNIT", j - 1, j + 1))
+                    if low in self._roads:
+                        out.append(("ROAD", j - 1, j + 1))
+                    if low in self._buildings:
+                        out.append(("BUILDING", j - 1, j + 1))
+                if (
+                    tag == "NUM"
+                    and len(words[j]) >= 3
+                    and words[j - 1].lower() in self._room_context
+                ):
+                    out.append(("ROOM", j - 1, j + 1))
+            if tag in _ANCHOR_TAGS:
+                out.append(("NAMED", j, j + 1))
+            elif tag == "GATE":
+                out.append(("GATE", j, j + 1))
+        return out
+
+    def spacy_matches(self, words: list[str], tags: list[str]) -> list[tuple[str, int, int]]:
+        """``_matches`` by spaCy's ``Matcher`` over a ``Doc`` of the tokens and their classes."""
+        if not hasattr(self, "matcher"):
+            self._build_spacy_matcher()
+        doc = self._doc(self.nlp.vocab, words=words, spaces=[False] * len(words))
+        # Doc(tags=...) costs ~40 µs a message; setting the TAG column from hashes costs ~5.
+        hashes = self._tag_hashes
+        tag_ids: Any = np.array([[hashes[t]] for t in tags], dtype=np.uint64)
+        doc.from_array(self._tag_attr, tag_ids)
         strings = self.nlp.vocab.strings
+        return [(strings[match_id], s, e) for match_id, s, e in self.matcher(doc)]
+
+    def _assemble(
+        self, matches: list[tuple[str, int, int]], words: list[str], tags: list[str]
+    ) -> list[tuple[int, int]]:
         n = len(words)
         candidates: list[tuple[int, int, str]] = []
-        for match_id, s, e in self.matcher(doc):
-            label = strings[match_id]
+        for label, s, e in matches:
             if label == "NAMED":
                 if (
                     e < n

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nlu.patterns import first_chars
 from nlu.resources import LEXICON_DIR, TableFile
 
 _FORWARD_TAG = re.compile(r"转|反映|反应|群消息|fw")
@@ -87,6 +88,7 @@ def _load_t2s(path: Path, keep: set[str]) -> dict[int, str]:
     return {ord(t): s for t, s in TableFile(path).pairs() if t not in keep}
 
 
+_SPACE = re.compile(r"\s")
 #: Characters nobody sees: zero-width spaces and joiners, the word joiner, the BOM, bidi controls.
 _INVISIBLE = "[\u200b-\u200f\u2060-\u2064\u2066-\u2069\u202a-\u202e\ufeff]"
 
@@ -94,7 +96,7 @@ _INVISIBLE = "[\u200b-\u200f\u2060-\u2064\u2066-\u2069\u202a-\u202e\ufeff]"
 class Normalizer:
     """Build once (reads two lexicon files); ``normalize`` is pure and thread-safe."""
 
-    def __init__(self, lexicon_dir: Path | None = None) -> None:
+    def __init__(self, lexicon_dir: Path | None = None, *, skip_searches: bool = True) -> None:
         lexicon_dir = lexicon_dir or LEXICON_DIR
         self._phrases = dict(TableFile(lexicon_dir / "cantonese.tsv").pairs())
         single_keys = {k for k in self._phrases if len(k) == 1}
@@ -122,6 +124,14 @@ class Normalizer:
             f"|(?P<ws>\\s{{2,}}|^\\s+|\\s+$)"
         )
         self._yue = re.compile("|".join(map(re.escape, keys))) if keys else None
+        # Most messages hold no mark at all: none of the characters the marks other than spaces
+        # can start with (``first_chars``), and no whitespace. Then the scan for marks is skipped
+        # (``skip_searches=False``: never; the reference for tests).
+        self._mark_chars = (
+            first_chars(re.compile(f"{_INVISIBLE}+|{_MENTION}|{_PLACEHOLDER}|{_LONG_NUMBER}"))
+            if skip_searches
+            else None
+        )
 
     def body(self, norm: Normalized) -> str:
         """The normalised text without the quoted speaker of a forward (``陈姨:`` of
@@ -196,7 +206,11 @@ class Normalizer:
         out: list[tuple[re.Match[str], str | None]] = []
         marks, yue = self._marks, self._yue
         n = len(text)
-        mark = marks.search(text, pos)
+        chars = self._mark_chars
+        if chars is not None and chars.isdisjoint(text) and _SPACE.search(text) is None:
+            mark = None  # the same as marks.search(text, pos), without the scan
+        else:
+            mark = marks.search(text, pos)
         phrase = yue.search(text, pos) if yue is not None else None
         while pos <= n and (mark is not None or phrase is not None):
             if mark is not None and (phrase is None or mark.start() <= phrase.start()):

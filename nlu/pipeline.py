@@ -62,6 +62,16 @@ def _r(x: float) -> float:
 _json_str: Any = json.encoder.encode_basestring
 
 
+def _json_id(id_: Any) -> str:
+    """``json.dumps(id_, ensure_ascii=False)``; an int or a string without the encoder's set-up."""
+    kind = type(id_)
+    if kind is int:
+        return int.__repr__(id_)
+    if kind is str:
+        return str(_json_str(id_))
+    return json.dumps(id_, ensure_ascii=False)
+
+
 @dataclass(frozen=True, slots=True)
 class NluResult:
     """Everything the NLU says about one message. Offsets index the original text."""
@@ -106,14 +116,17 @@ class NluResult:
         dict and the generic encoder were a fifth of ``nlu classify``'s time. A test checks that the
         two are the same string on every training text."""
         s = _json_str
-        ranking = ", ".join(f"[{s(c)}, {_r(p)!r}]" for c, p in self.ranking)
-        intents = ", ".join(f"[{s(c)}, {_r(p)!r}]" for c, p in self.intent_ranking)
+        # (list comprehensions, not generators, and round() inline: a tenth of this function)
+        ranking = ", ".join([f"[{s(c)}, {round(float(p), 4)!r}]" for c, p in self.ranking])
+        intents = ", ".join([f"[{s(c)}, {round(float(p), 4)!r}]" for c, p in self.intent_ranking])
         locations = ", ".join(
-            f'{{"text": {s(x.text)}, "start": {x.start!r}, "end": {x.end!r}}}'
-            for x in self.locations
+            [
+                f'{{"text": {s(x.text)}, "start": {x.start!r}, "end": {x.end!r}}}'
+                for x in self.locations
+            ]
         )
         pii = ", ".join(
-            f'{{"kind": {s(x.kind)}, "start": {x.start!r}, "end": {x.end!r}}}' for x in self.pii
+            [f'{{"kind": {s(x.kind)}, "start": {x.start!r}, "end": {x.end!r}}}' for x in self.pii]
         )
         category = "null" if self.category is None else s(self.category)
         framing = self.framing
@@ -128,7 +141,7 @@ class NluResult:
         else:
             framing_json = "{}"
         return (
-            f'{{"id": {json.dumps(id_, ensure_ascii=False)}, '
+            f'{{"id": {_json_id(id_)}, '
             f'"is_demand": {"true" if self.is_demand else "false"}, '
             f'"demand_confidence": {_r(self.demand_confidence)!r}, '
             f'"category": {category}, '
@@ -159,7 +172,9 @@ class Pipeline:
         locations: LocationExtractor,
         version: str,
         batch_size: int = 512,
+        reference: bool = False,
     ) -> None:
+        self.reference = reference
         self.normalizer = normalizer
         self.urgency = urgency
         self.classifier = classifier
@@ -226,10 +241,17 @@ class Pipeline:
 
 
 def load_pipeline(
-    model_dir: Path | str | None = None, *, batch_size: int = 512, fast_segmenter: bool = True
+    model_dir: Path | str | None = None,
+    *,
+    batch_size: int = 512,
+    fast_segmenter: bool = True,
+    reference: bool = False,
 ) -> Pipeline:
     """Load a trained model (default ``<repo>/models/nlu``); ``ModelNotFound`` when there is none.
-    ``fast_segmenter=False`` segments without jieba-rs (the same words, slower)."""
+    ``fast_segmenter=False`` segments without jieba-rs (the same words, slower). ``reference=True``
+    runs the slower code that the fast paths replaced and must agree with, byte for byte: spaCy's
+    ``Matcher`` for the place patterns, a ``Counter`` of n-grams per message, every urgency and
+    normalisation pattern searched (tests and ``benchmarks/bench_nlu_speed.py`` compare the two)."""
     directory = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     manifest_path = directory / "model.json"
     if not manifest_path.is_file():
@@ -246,7 +268,7 @@ def load_pipeline(
             f"{directory}: model format {manifest.get('format')}, need {MODEL_FORMAT}"
         )
     resources = directory / "resources"
-    normalizer = Normalizer(resources)
+    normalizer = Normalizer(resources, skip_searches=not reference)
     gazetteer = Gazetteer.load(resources)
     locations = _extractor(
         resources,
@@ -254,14 +276,18 @@ def load_pipeline(
         locations_meta.get("learned_places") or (),
         locations_meta["outside_words"],
         accelerate=fast_segmenter,
+        spacy_matcher=reference,
     )
+    classifier = Classifier.load(directory)
+    classifier.vectorizer.reference = reference
     return Pipeline(
         normalizer=normalizer,
-        urgency=UrgencyRules(resources / "urgency.yml"),
-        classifier=Classifier.load(directory),
+        urgency=UrgencyRules(resources / "urgency.yml", skip_searches=not reference),
+        classifier=classifier,
         locations=locations,
         version=str(manifest["version"]),
         batch_size=batch_size,
+        reference=reference,
     )
 
 
@@ -272,6 +298,7 @@ def _extractor(
     outside_words: Iterable[str] = (),
     *,
     accelerate: bool = True,
+    spacy_matcher: bool = False,
 ) -> LocationExtractor:
     """The place extractor over the model's resources; ``learned``: place names learned from staff
     corrections (``learn_place_names``), known to the segmenter and the gazetteer alike."""
@@ -284,6 +311,7 @@ def _extractor(
         resources / "places.yml",
         outside_words,
         weak=gazetteer.weak,
+        spacy_matcher=spacy_matcher,
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlu.errors import DataError
+from nlu.patterns import first_chars
 from nlu.resources import LEXICON_DIR, read_yaml
 
 #: Contexts that make a cue not urgent by the labelling policy (everything in urgency.yml but "now"
@@ -112,7 +113,7 @@ class UrgencyCues:
 class UrgencyRules:
     """Compiled cue patterns; ``cues(text)`` runs on normalised text."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, skip_searches: bool = True) -> None:
         path = path or LEXICON_DIR / "urgency.yml"
         doc = read_yaml(path) or {}
         try:
@@ -123,6 +124,11 @@ class UrgencyRules:
             ]
             self._situation_patterns = [rx for name, rx in self._patterns if name != "alarm"]
             self._calm = re.compile("|".join(f"(?:{rx})" for rx in doc.get("calm") or []))
+            # Most messages hold none of the characters a pattern's match can start with: its
+            # search is skipped (the same answer; about a third of the time of ``cues``).
+            # ``skip_searches=False``: search every pattern (the reference, for tests).
+            self._firsts = [first_chars(rx) if skip_searches else None for _, rx in self._patterns]
+            self._calm_first = first_chars(self._calm) if skip_searches else None
             negators = doc.get("negators")
             self._negator = re.compile(f"(?:{negators})") if negators else None
             self._contexts = [
@@ -144,7 +150,10 @@ class UrgencyRules:
         alarm = False
         asserted = False  # some situation cue without a negator right before it
         negator = self._negator
-        for name, rx in self._patterns:
+        chars = set(text)
+        for (name, rx), first in zip(self._patterns, self._firsts, strict=True):
+            if first is not None and first.isdisjoint(chars):
+                continue  # no match can start anywhere in the text
             if name == "alarm":
                 alarm = rx.search(text) is not None
                 continue
@@ -163,7 +172,8 @@ class UrgencyRules:
         return UrgencyCues(
             situations=tuple(situations),
             alarm=alarm,
-            calm=bool(self._calm.search(text)),
+            calm=(self._calm_first is None or not self._calm_first.isdisjoint(chars))
+            and self._calm.search(text) is not None,
             contexts=contexts,
             negated=bool(situations) and not asserted,
             cue_calm=bool(situations) and self._cue_clauses_calm(text, contexts),

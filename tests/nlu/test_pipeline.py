@@ -116,3 +116,29 @@ def test_to_json_writes_exactly_what_json_dumps_writes(pipe: Pipeline) -> None:
         assert result.to_json(id_) == json.dumps(
             {"id": id_, **result.as_dict()}, ensure_ascii=False
         )
+
+
+def test_the_fast_paths_write_the_same_json_lines_as_the_reference_code(
+    model_dir: Path, pipe: Pipeline
+) -> None:
+    """``reference=True`` runs the code the fast paths replaced (spaCy's Matcher, an n-gram Counter
+    per message, every urgency and normalisation pattern searched): byte for byte the same lines,
+    on every training text and on texts that reach the rare branches (surrogates, emoji, empty,
+    long numbers)."""
+    from nlu.data import load_examples
+
+    reference = load_pipeline(model_dir, reference=True)
+    texts = [ex.text for ex in load_examples()]
+    texts += [
+        "",
+        " ",
+        "😀",
+        "\ud800孤立代理",
+        "负一层车库水浸入屋",
+        "电话13812345678 火警！",
+        "a" * 300,
+    ]
+    fast = [r.to_json(i) for i, r in enumerate(pipe.classify(texts))]
+    slow = [r.to_json(i) for i, r in enumerate(reference.classify(texts))]
+    assert fast == slow
+    assert sum('"locations": []' not in line for line in fast) > 1000

@@ -119,3 +119,26 @@ def test_urgent_demands_are_flagged(pipe: Pipeline, text: str) -> None:
 def test_other_messages_are_not_urgent(pipe: Pipeline, text: str) -> None:
     (result,) = pipe.classify([text])
     assert result.urgent is False
+
+
+@pytest.mark.parametrize(
+    ("pattern", "chars"),
+    [
+        ("(煤气|燃气).{0,6}味|漏气", {"煤", "燃", "漏"}),
+        ("(?:电线|高压线)断|[火烟]", {"电", "高", "火", "烟"}),
+        ("(?<!没)火警|冒?烟", {"火", "冒", "烟"}),
+        ("救命+|smoke(?! ?alarm)", {"救", "s"}),
+        (".{0,3}着火", None),  # any character can start it
+        ("好?", None),  # may match nothing, so everywhere
+        ("\\s+火", None),
+        ("(?i)fire", None),
+    ],
+)
+def test_first_chars_lists_every_character_a_match_can_start_with(
+    pattern: str, chars: set[str] | None
+) -> None:
+    import re
+
+    from nlu.patterns import first_chars
+
+    assert first_chars(re.compile(pattern)) == (None if chars is None else frozenset(chars))
