@@ -339,6 +339,9 @@ def file_ticket(
         threshold=domain.settings.cluster_threshold,
     )
     tz = domain.settings.timezone
+    # The ticket's number before the case's: every transaction takes the day's two counter rows in
+    # the same order (ticket, then case), so two workers filing batches cannot deadlock on them.
+    ticket_code = codes.next_code(session, "ticket", now, tz)
     if case is None:
         case = Case(
             code=codes.next_code(session, "case", now, tz),
@@ -355,7 +358,7 @@ def file_ticket(
     case.last_report_at = now
     case.is_open = True
     ticket = Ticket(
-        code=codes.next_code(session, "ticket", now, tz),
+        code=ticket_code,
         source=source,
         status=Status.NEW,
         reporter_id=reporter.id if reporter else None,

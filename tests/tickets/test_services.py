@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.conftest import STAFF_CHAT_ID, Clock
 from tests.tickets.factories import classified, file, person
@@ -65,6 +65,31 @@ def test_codes_count_up_within_a_day_and_restart_the_next_day(
         codes.append(file(uow.session, domain, "东风路路灯又唔着", "road_facility").code)
         uow.commit()
     assert codes == ["MW-20261123-0001", "MW-20261123-0002", "MW-20261124-0001"]
+
+
+def test_the_day_s_counters_are_taken_ticket_first_then_case(db: Database, domain: Domain) -> None:
+    """Every transaction locks the day's counter rows in one order, so two workers filing batches
+    cannot deadlock on them (one batch joined a case then opened one: ticket row, then case row; the
+    other opened a case first: case row, then ticket row — PostgreSQL found the cycle 210 times in
+    the 20,000-update cluster run)."""
+    scopes: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "counters" in statement and isinstance(parameters, dict | tuple | list):
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            scopes.extend(v for v in values if v in ("ticket", "case"))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.unit_of_work() as uow:
+            file(
+                uow.session, domain, "幸福花园3栋电梯又坏咗", "elevator", locations=["幸福花园3栋"]
+            )
+            file(uow.session, domain, "康乐楼楼下垃圾堆咗三日", "sanitation", locations=["康乐楼"])
+            uow.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert scopes == ["ticket", "case", "ticket", "case"]
 
 
 def test_the_same_message_filed_twice_gives_one_ticket(db: Database, domain: Domain) -> None:
