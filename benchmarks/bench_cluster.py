@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                     Ticket.chat_id,
                     Ticket.message_id,
                     Person.telegram_user_id,
-                    Ticket.text,
+                    Ticket.redacted_text,
                     Ticket.created_at,
                 )
                 .outerjoin(Person, Ticket.reporter_id == Person.id)
