@@ -254,7 +254,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         for s in names:
             r = results[s][i]
             cells.append(f"{r['macro_f1']:.4f} / {r['active_macro_f1']:.4f}")
-        print(f"| {results[STRATEGIES[0]][i]['corrections']} | {' | '.join(cells)} |")
+        print(f"| {results[names[0]][i]['corrections']} | {' | '.join(cells)} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
