@@ -3,7 +3,6 @@ balancer on another machine must reach it (the cluster's systemd unit sets 0.0.0
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.fake_telegram import free_port
-from tests.support.processes import APP_PY, Process
+from tests.support.browser import console_server
 from tickets import migrate
 from tickets.db import Database
-from tickets.settings import DATA_DIR, Settings
+from tickets.settings import Settings
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -37,32 +35,13 @@ def console_on_other_address(tmp_path: Path) -> Iterator[int]:
             s.bind((OTHER, 0))
         except OSError:
             pytest.skip(f"{OTHER} cannot be bound on this machine")
-    url = f"sqlite:///{tmp_path / 'minwei.sqlite3'}"
-    db = Database(url)
+    db = Database(f"sqlite:///{tmp_path / 'minwei.sqlite3'}")
     migrate.upgrade(db.engine)
-    db.dispose()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CONSOLE_"))}
-    env.update(
-        {
-            "DATABASE_URL": url,
-            "CONSOLE_PORT": str(port),
-            "CONSOLE_HOST": OTHER,
-            "CONSOLE_SECRET_KEY": "listen-test-secret",
-            "MINWEI_DATA_DIR": str(DATA_DIR),
-        }
-    )
-    server = Process(
-        "console",
-        [APP_PY, "-m", "console"],
-        env,
-        tmp_path / "console.log",
-        ready_url=f"http://{OTHER}:{port}/healthz",
-    ).start(timeout=120)
     try:
-        yield port
+        with console_server(tmp_path, db, host=OTHER) as (url, _):
+            yield int(url.rsplit(":", 1)[1])
     finally:
-        server.stop()
+        db.dispose()
 
 
 def test_the_console_listens_on_the_configured_address_only(console_on_other_address: int) -> None:

@@ -19,7 +19,6 @@ import pytest
 
 from tests.e2e.conftest import Stack
 from tests.support import processes
-from tests.support.fake_telegram import free_port
 
 SENDER_ID = 770555
 
@@ -94,38 +93,16 @@ def test_a_turn_with_the_lock_store_down_is_refused_so_the_bot_retries_it(
     "not understood"; once Redis is back the same update is handled."""
     redis = processes.Redis(tmp_path)
     redis.start()
-    endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "{e2e.actions.ready_url.rsplit("/", 1)[0]}/webhook"\n'  # type: ignore[union-attr]
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp_path / 'trackers.sqlite3'}\n"
-        f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: {redis.port}\n  db: 0\n",
-        encoding="utf-8",
-    )
-    port = free_port()
-    rasa = processes.Process(
-        "rasa-redis",
-        [
-            processes.RASA,
-            "run",
-            "--enable-api",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-m",
-            str(processes.RASA_MODEL),
-            "--endpoints",
-            str(endpoints),
-            "--credentials",
-            str(processes.ROOT / "credentials.yml"),
-        ],
-        {**e2e.rasa.env, "RASA_TELEMETRY_ENABLED": "false"},
-        tmp_path / "rasa.log",
-        ready_url=f"http://127.0.0.1:{port}/status",
+    action_port = int(e2e.actions.ready_url.rsplit(":", 1)[1].split("/")[0])  # type: ignore[union-attr]
+    rasa = processes.rasa_server(
+        e2e.rasa.env,
+        tmp_path,
+        action_port,
+        lock_store=f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: {redis.port}\n  db: 0\n",
     )
     try:
         rasa.start(timeout=400)
-        base = f"http://127.0.0.1:{port}"
+        base = rasa.ready_url.rsplit("/", 1)[0]  # type: ignore[union-attr]
         assert _turn(e2e, "你好", 990201, SENDER_ID + 2, base=base)
         redis.stop()
         body = _body("康乐苑5栋门口盏路灯唔着成个礼拜", 990202, SENDER_ID + 2)

@@ -104,10 +104,12 @@ def staffed_database(workdir: Path) -> tuple[Database, Domain]:
 
 
 @contextmanager
-def console_server(workdir: Path, db: Database) -> Iterator[tuple[str, Process]]:
-    """The real console process (``python -m console``) on ``db``, on a free loopback port, with no
-    map tiles configured (the offline default); yields (its base URL, the process). Afterwards its
-    log must hold no errors."""
+def console_server(
+    workdir: Path, db: Database, *, host: str = "127.0.0.1"
+) -> Iterator[tuple[str, Process]]:
+    """The real console process (``python -m console``) on ``db``, on a free port of ``host``
+    (``CONSOLE_HOST``), with no map tiles configured (the offline default); yields (its base URL,
+    the process). Afterwards its log must hold no errors."""
     port = free_port()
     env = {
         k: v
@@ -118,6 +120,7 @@ def console_server(workdir: Path, db: Database) -> Iterator[tuple[str, Process]]
         {
             "DATABASE_URL": db.url,
             "CONSOLE_PORT": str(port),
+            "CONSOLE_HOST": host,
             "CONSOLE_SECRET_KEY": "browser-test-secret",
             "MINWEI_DATA_DIR": str(DATA_DIR),
         }
@@ -127,10 +130,10 @@ def console_server(workdir: Path, db: Database) -> Iterator[tuple[str, Process]]
         [APP_PY, "-m", "console"],
         env,
         workdir / "console.log",
-        ready_url=f"http://127.0.0.1:{port}/healthz",
+        ready_url=f"http://{host}:{port}/healthz",
     ).start(timeout=120)
     try:
-        yield f"http://127.0.0.1:{port}", server
+        yield f"http://{host}:{port}", server
     finally:
         server.stop()
     assert server.errors() == [], server.log.read_text(encoding="utf-8")

@@ -102,12 +102,17 @@ class Process:
         ]
 
 
-def rasa_server(env: dict[str, str], workdir: Path, action_port: int) -> Process:
+def rasa_server(
+    env: dict[str, str], workdir: Path, action_port: int, *, lock_store: str = ""
+) -> Process:
+    """Rasa on a free port with its tracker store in ``workdir``; ``lock_store``: extra
+    ``endpoints.yml`` lines (e.g. a Redis lock store), default Rasa's in-memory one."""
     port = free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "trackers.sqlite3"}"\n',
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "trackers.sqlite3"}"\n'
+        + lock_store,
         encoding="utf-8",
     )
     return Process(
