@@ -108,7 +108,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         )
         uow.commit()
     try:
-        with console_server(workdir, db) as (url, server):
+        with console_server(workdir, db.url) as (url, server):
             yield Live(url, db, server)
     finally:
         db.dispose()

@@ -61,7 +61,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         code = ticket.code
         uow.commit()
     try:
-        with console_server(workdir, db) as (url, _):
+        with console_server(workdir, db.url) as (url, _):
             yield Live(url, code)
     finally:
         db.dispose()

@@ -5,16 +5,21 @@ Screenshots go to tests/artifacts/console/; the README shows copies from docs/sc
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
+from tests.support.browser import (
+    ARTIFACTS,
+    chromium_page,
+    console_env,
+    console_server,
+    needs_chromium,
+)
 from tests.support.fake_telegram import free_port
-from tests.support.processes import APP_PY, ROOT, Process
+from tests.support.processes import APP_PY, ROOT
 from tickets.db import Database
 from tickets.models import Person, Project, Resource
 from tickets.settings import DATA_DIR
@@ -34,17 +39,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     workdir = tmp_path_factory.mktemp("browser-projects")
     url = f"sqlite:///{workdir / 'minwei.sqlite3'}"
     port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CONSOLE_", "PYTEST"))
-    }
-    env.update(
-        {
-            "DATABASE_URL": url,
-            "CONSOLE_PORT": str(port),
-            "CONSOLE_SECRET_KEY": "browser-test-secret",
-            "MINWEI_DATA_DIR": str(DATA_DIR),
-        }
-    )
+    env = console_env(url, port)
     said = []
     for argv in (["migrate"], ["load-units", str(DATA_DIR / "units.yml")], ["first-run"]):
         done = subprocess.run(
@@ -57,20 +52,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         )
         said.append(done.stdout)
     password = said[-1].split("密码 ", 1)[1].split("（", 1)[0]
-    server = Process(
-        "console",
-        [APP_PY, "-m", "console"],
-        env,
-        workdir / "console.log",
-        ready_url=f"http://127.0.0.1:{port}/healthz",
-    ).start(timeout=120)
     db = Database(url)
     try:
-        yield Live(f"http://127.0.0.1:{port}", db, password)
+        with console_server(workdir, url, port=port, env=env) as (base, _):
+            yield Live(base, db, password)
     finally:
-        server.stop()
         db.dispose()
-    assert server.errors() == [], server.log.read_text(encoding="utf-8")
 
 
 @pytest.fixture

@@ -6,24 +6,27 @@ Skipped, with the reason, where Chromium or the trained NLU model is missing."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
 
-from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
+from tests.support.browser import (
+    ARTIFACTS,
+    chromium_page,
+    console_env,
+    console_server,
+    needs_chromium,
+    sign_in,
+    staffed_database,
+)
 from tests.support.fake_telegram import free_port
-from tests.support.processes import APP_PY, ROOT, Process
-from tickets import auth, migrate, units
+from tests.support.processes import ROOT
 from tickets.db import Database
-from tickets.domain import Domain
 from tickets.models import Ticket
-from tickets.settings import DATA_DIR, Settings
 from tickets.statuses import Role, Source
 
-PASSWORD = "browser-tryout-password"
 NLU_MODEL = ROOT / "models" / "nlu" / "model.json"
 
 pytestmark = [
@@ -50,56 +53,21 @@ DEMANDS = 3
 class Live:
     url: str
     db: Database
-    server: Process
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The console process on a fresh SQLite database with one grid member (幸福社区第一网格)."""
+    """The console process on a fresh SQLite database with one grid member (幸福社区第一网格) and a
+    Rasa address nothing listens on (the resident chat says so)."""
     workdir = tmp_path_factory.mktemp("browser-tryout")
-    url = f"sqlite:///{workdir / 'minwei.sqlite3'}"
-    db = Database(url)
-    migrate.upgrade(db.engine)
-    domain = Domain.load(Settings(database_url=url, data_dir=DATA_DIR))
-    with db.unit_of_work() as uow:
-        units.load_units(uow.session, DATA_DIR / "units.yml")
-        auth.create_user(
-            uow.session,
-            username="xiaoli",
-            password=PASSWORD,
-            role=Role.GRID_MEMBER,
-            unit=domain.units(uow.session).get("YX-SG-XF-01"),
-            display_name="网格员小李",
-        )
-        uow.commit()
+    db, _ = staffed_database(workdir, (("xiaoli", Role.GRID_MEMBER, "YX-SG-XF-01", "网格员小李"),))
     port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "CONSOLE_", "PYTEST", "RASA_", "BOT_"))
-    }
-    env.update(
-        {
-            "DATABASE_URL": url,
-            "CONSOLE_PORT": str(port),
-            "CONSOLE_SECRET_KEY": "browser-tryout-secret",
-            "MINWEI_DATA_DIR": str(DATA_DIR),
-            "RASA_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens: the chat says so
-        }
-    )
-    server = Process(
-        "console",
-        [APP_PY, "-m", "console"],
-        env,
-        workdir / "console.log",
-        ready_url=f"http://127.0.0.1:{port}/healthz",
-    ).start(timeout=180)
+    env = console_env(db.url, port, RASA_URL=f"http://127.0.0.1:{free_port()}")
     try:
-        yield Live(f"http://127.0.0.1:{port}", db, server)
+        with console_server(workdir, db.url, port=port, env=env, timeout=180) as (url, _):
+            yield Live(url, db)
     finally:
-        server.stop()
         db.dispose()
-    assert server.errors() == [], server.log.read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -113,11 +81,7 @@ def test_a_grid_member_pastes_the_groups_chat_and_the_demands_become_tickets(  #
 ) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{live.url}/tickets")
-    page.fill("input[name=username]", "xiaoli")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live.url}/tickets")
+    sign_in(page, live.url, "xiaoli")
     expect(page.locator("table.tickets a.code")).to_have_count(0)
 
     page.click("header.top nav >> text=试一试")

@@ -38,7 +38,7 @@ def console_on_other_address(tmp_path: Path) -> Iterator[int]:
     db = Database(f"sqlite:///{tmp_path / 'minwei.sqlite3'}")
     migrate.upgrade(db.engine)
     try:
-        with console_server(tmp_path, db, host=OTHER) as (url, _):
+        with console_server(tmp_path, db.url, host=OTHER) as (url, _):
             yield int(url.rsplit(":", 1)[1])
     finally:
         db.dispose()

@@ -23,9 +23,14 @@ with warnings.catch_warnings():
 from console.app import create_app
 from tests.console.test_browser_tryout import GROUP_CHAT
 from tests.e2e.conftest import Stack
-from tests.support.browser import ARTIFACTS, chromium_page, needs_chromium
+from tests.support.browser import (
+    ARTIFACTS,
+    chromium_page,
+    console_env,
+    console_server,
+    needs_chromium,
+)
 from tests.support.fake_telegram import free_port
-from tests.support.processes import APP_PY, Process
 from tickets import auth
 from tickets.models import Person, Ticket
 from tickets.statuses import Role, Source
@@ -141,70 +146,51 @@ def test_the_page_in_a_browser_with_a_pasted_chat_and_a_resident_chat(
     staff_account(e2e, "xiaoli-e2e", "YX-SG-XF-01")
     workdir = tmp_path_factory.mktemp("e2e-console")
     port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BOT_", "TELEGRAM_", "RASA_", "DATABASE_", "CONSOLE_", "PYTEST"))
-    }
-    env.update(
-        {
-            "DATABASE_URL": e2e.settings.database_url,
-            "RASA_URL": e2e.settings.rasa_url,
-            "ACTION_SERVER_PORT": str(e2e.settings.action_server_port),
-            "STAFF_CHAT_ID": str(e2e.settings.staff_chat_id),
-            "MINWEI_DATA_DIR": str(e2e.settings.data_dir),
-            "CONSOLE_PORT": str(port),
-            "CONSOLE_SECRET_KEY": "e2e-browser-secret",
-        }
+    env = console_env(
+        e2e.settings.database_url,
+        port,
+        RASA_URL=e2e.settings.rasa_url,
+        ACTION_SERVER_PORT=str(e2e.settings.action_server_port),
+        STAFF_CHAT_ID=str(e2e.settings.staff_chat_id),
+        MINWEI_DATA_DIR=str(e2e.settings.data_dir),
     )
     if os.environ.get("MINWEI_E2E_NLU_MODEL"):
         env["BOT_NLU_MODEL_DIR"] = os.environ["MINWEI_E2E_NLU_MODEL"]
-    server = Process(
-        "console",
-        [APP_PY, "-m", "console"],
-        env,
-        workdir / "console.log",
-        ready_url=f"http://127.0.0.1:{port}/healthz",
-    ).start(timeout=180)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with chromium_page(timeout_ms=60_000, fail_on_js_errors=False) as page:
-            page.goto(f"{url}/tryout")
-            page.fill("input[name=username]", "xiaoli-e2e")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{url}/tryout")
+    console = console_server(workdir, e2e.settings.database_url, port=port, env=env, timeout=180)
+    with console as (url, _), chromium_page(timeout_ms=60_000, fail_on_js_errors=False) as page:
+        page.goto(f"{url}/tryout")
+        page.fill("input[name=username]", "xiaoli-e2e")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/tryout")
 
-            page.fill("textarea[name=text]", GROUP_CHAT)
-            page.click("form.paste-form button.primary")
-            expect(page.locator("table.pasted tr[data-decision=filed]")).to_have_count(3)
+        page.fill("textarea[name=text]", GROUP_CHAT)
+        page.click("form.paste-form button.primary")
+        expect(page.locator("table.pasted tr[data-decision=filed]")).to_have_count(3)
 
-            def say(text: str) -> None:
-                page.fill("form.say input[name=text]", text)
-                page.click("form.say button")
+        def say(text: str) -> None:
+            page.fill("form.say input[name=text]", text)
+            page.click("form.say button")
 
-            def press(label: str) -> None:
-                button = f'form:has(input[name=shown][value="{label}"]) button:not([disabled])'
-                page.locator(f".chat-buttons {button}").click()
+        def press(label: str) -> None:
+            button = f'form:has(input[name=shown][value="{label}"]) button:not([disabled])'
+            page.locator(f".chat-buttons {button}").click()
 
-            last = page.locator(".bubble.bot").last
-            say("幸福花园3栋楼下啲路灯成个礼拜唔着，夜晚好黑")
-            expect(last).to_contain_text("对吗")
-            say("不对，是5栋不是3栋")
-            expect(last).to_contain_text("幸福花园5栋")
-            press("对")
-            expect(last).to_contain_text("照片")
-            press("跳过")
-            expect(last).to_contain_text("联系您")
-            press("可以")
-            expect(last).to_contain_text("已为您登记")
-            panel = page.locator("[data-testid=chat-tickets] a.code")
-            expect(panel).to_have_count(1)
-            page.screenshot(path=str(ARTIFACTS / "12-tryout.png"), full_page=True)
-            code = panel.inner_text()
-    finally:
-        server.stop()
-    assert server.errors() == [], server.log.read_text(encoding="utf-8")
+        last = page.locator(".bubble.bot").last
+        say("幸福花园3栋楼下啲路灯成个礼拜唔着，夜晚好黑")
+        expect(last).to_contain_text("对吗")
+        say("不对，是5栋不是3栋")
+        expect(last).to_contain_text("幸福花园5栋")
+        press("对")
+        expect(last).to_contain_text("照片")
+        press("跳过")
+        expect(last).to_contain_text("联系您")
+        press("可以")
+        expect(last).to_contain_text("已为您登记")
+        panel = page.locator("[data-testid=chat-tickets] a.code")
+        expect(panel).to_have_count(1)
+        page.screenshot(path=str(ARTIFACTS / "12-tryout.png"), full_page=True)
+        code = panel.inner_text()
     with e2e.db.session() as s:
         ticket = s.scalars(select(Ticket).where(Ticket.code == code)).one()
         assert (ticket.source, ticket.category) == (Source.WEB, "road_facility")

@@ -80,8 +80,10 @@ STAFF = (
 PASSWORD = "browser-test-password"
 
 
-def staffed_database(workdir: Path) -> tuple[Database, Domain]:
-    """A migrated SQLite database under ``workdir`` with the demo district's units and ``STAFF``
+def staffed_database(
+    workdir: Path, staff: tuple[tuple[str, Role, str | None, str], ...] = STAFF
+) -> tuple[Database, Domain]:
+    """A migrated SQLite database under ``workdir`` with the demo district's units and ``staff``
     (password ``PASSWORD``); the test seeds its own tickets into it."""
     url = f"sqlite:///{workdir / 'minwei.sqlite3'}"
     db = Database(url)
@@ -90,7 +92,7 @@ def staffed_database(workdir: Path) -> tuple[Database, Domain]:
     with db.unit_of_work() as uow:
         units.load_units(uow.session, DATA_DIR / "units.yml")
         tree = domain.units(uow.session)
-        for username, role, unit, name in STAFF:
+        for username, role, unit, name in staff:
             auth.create_user(
                 uow.session,
                 username=username,
@@ -103,35 +105,56 @@ def staffed_database(workdir: Path) -> tuple[Database, Domain]:
     return db, domain
 
 
-@contextmanager
-def console_server(
-    workdir: Path, db: Database, *, host: str = "127.0.0.1"
-) -> Iterator[tuple[str, Process]]:
-    """The real console process (``python -m console``) on ``db``, on a free port of ``host``
-    (``CONSOLE_HOST``), with no map tiles configured (the offline default); yields (its base URL,
-    the process). Afterwards its log must hold no errors."""
-    port = free_port()
+def console_env(
+    database_url: str, port: int, *, host: str = "127.0.0.1", **extra: str
+) -> dict[str, str]:
+    """The environment of a console process on ``database_url``: this process's environment without
+    any database, console, bot, Rasa or map-tile settings of its own (no map tiles: the offline
+    default), plus ``extra`` (e.g. ``RASA_URL``)."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "CONSOLE_", "PYTEST", "MINWEI_MAP"))
+        if not k.startswith(
+            ("DATABASE_", "CONSOLE_", "PYTEST", "MINWEI_MAP", "RASA_", "BOT_", "TELEGRAM_")
+        )
     }
     env.update(
         {
-            "DATABASE_URL": db.url,
+            "DATABASE_URL": database_url,
             "CONSOLE_PORT": str(port),
             "CONSOLE_HOST": host,
             "CONSOLE_SECRET_KEY": "browser-test-secret",
             "MINWEI_DATA_DIR": str(DATA_DIR),
         }
     )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def console_server(
+    workdir: Path,
+    database_url: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> Iterator[tuple[str, Process]]:
+    """The real console process (``python -m console``) on ``database_url``, on ``port`` (a free one
+    by default) of ``host`` (``CONSOLE_HOST``), with ``env`` (default: ``console_env``; give ``port`` with it); yields (its
+    base URL, the process). Afterwards its log must hold no errors."""
+    if env is not None and port is None:
+        raise ValueError("an environment of one's own comes with the port it names")
+    port = port or free_port()
+    env = env or console_env(database_url, port, host=host)
     server = Process(
         "console",
         [APP_PY, "-m", "console"],
         env,
         workdir / "console.log",
         ready_url=f"http://{host}:{port}/healthz",
-    ).start(timeout=120)
+    ).start(timeout=timeout)
     try:
         yield f"http://{host}:{port}", server
     finally:
