@@ -31,7 +31,7 @@ import numpy as np
 from nlu.errors import ModelInvalid
 from nlu.features import FeatureConfig, Lexicon, Vectorizer
 from nlu.linear import SoftmaxModel, fit_temperature, softmax, train_softmax
-from nlu.urgency import CALMED_FEATURE
+from nlu.urgency import CALMED_FEATURE, PRESSING_FEATURE
 
 FORMAT = 1
 TOP_K = 5  # categories and intents kept per message
@@ -52,7 +52,14 @@ class ClassifierConfig:
     # 0.95 gave recall 0.924 at precision 0.969, 0.98 gave 0.935 at 0.952 (before them 0.95 gave
     # 0.935 at 0.930 and 0.97 0.947 at 0.866). The remaining misses are not read as demands at all or
     # are vetoed as calmed, which no threshold changes.
-    urgent_recall: float = 0.98
+    urgent_recall: float = 0.995
+    #: Urgent probability a demand needs when its sentence names nothing pressing (no live
+    #: situation, nothing said to be happening now, no alarm word: ``UrgencyCues.pressing``);
+    #: pressing ones need the threshold chosen for ``urgent_recall``, which is then chosen over the
+    #: pressing urgent examples only. None: one threshold for all. On the realistic urgency dev set
+    #: (data/dev/urgency_realistic.jsonl, 9 % urgent) everyday complaints that name no emergency were
+    #: most of the false alarms at the single low threshold.
+    urgent_uncued: float | None = 0.5
     folds: int = 5
     calibrate: bool = True  # temperature scaling of every head from out-of-fold scores
     calm_veto: bool = True  # a calmed message (UrgencyCues.calmed) is never urgent
@@ -66,6 +73,7 @@ class ClassifierConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClassifierConfig:
         d = dict(d)
+        d.setdefault("urgent_uncued", None)  # models saved before it had one threshold for all
         features = FeatureConfig(**d.pop("features", {}))
         return cls(features=features, **d)
 
@@ -198,9 +206,12 @@ class Classifier:
         calmed = np.array(
             [config.calm_veto and CALMED_FEATURE in items[int(i)].extra for i in demands]
         )
-        threshold = _urgent_threshold(
-            _positive(urgent_oof, temperatures["urgent"]), urg_y, config.urgent_recall, calmed
-        )
+        urgent_p = _positive(urgent_oof, temperatures["urgent"])
+        if config.urgent_uncued is not None and urgent_p is not None:
+            # the threshold is for the pressing examples only (the others need urgent_uncued)
+            pressing = np.array([PRESSING_FEATURE in items[int(i)].extra for i in demands])
+            urgent_p, urg_y, calmed = urgent_p[pressing], urg_y[pressing], calmed[pressing]
+        threshold = _urgent_threshold(urgent_p, urg_y, config.urgent_recall, calmed)
 
         heads = [demand, category, intent, urgent]
         names = ["demand", "category", "intent", "urgent"]

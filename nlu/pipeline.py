@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -42,6 +43,11 @@ from nlu.segment import Segmenter
 from nlu.urgency import UrgencyCues, UrgencyRules
 
 MODEL_FORMAT = 1
+#: Demands at least this long (normalised characters) are also read sentence by sentence for
+#: urgency (``Pipeline._urgent_sentences``); sentences shorter than _MIN_SENTENCE are not scored.
+_LONG_MESSAGE = 30
+_MIN_SENTENCE = 4
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 REPORT_INTENT = "report"
 RANKING_SIZE = 5
 INTENT_RANKING_SIZE = 5
@@ -197,16 +203,63 @@ class Pipeline:
         scores = self.classifier.scores(bodies, [c.features() for c in cues])
         return list(zip(norms, cues, scores, strict=True))
 
+    def _urgent_sentences(
+        self, analysed: Sequence[tuple[Normalized, UrgencyCues, Scores]], candidates: list[int]
+    ) -> set[int]:
+        """Which of the long demands ``candidates`` (indexes into ``analysed``) hold one sentence
+        that is urgent on its own: pressing, not calmed, and the urgency head confident
+        (``urgent_uncued``) on that sentence alone. A letter that lists three complaints and, in
+        the third, a gas smell filling the stairwell right now is urgent, though the whole
+        message's character n-grams are mostly about the other two."""
+        floor = max(self.classifier.urgent_threshold, self.classifier.config.urgent_uncued or 0.0)
+        owners: list[int] = []
+        sentences: list[str] = []
+        cues: list[UrgencyCues] = []
+        for i in candidates:
+            parts = [p for p in _SENTENCE_END.split(self.normalizer.body(analysed[i][0])) if p]
+            if len(parts) < 2:
+                continue
+            for part in parts:
+                c = self.urgency.cues(part)
+                if c.pressing and not c.calmed and len(part) >= _MIN_SENTENCE:
+                    owners.append(i)
+                    sentences.append(part)
+                    cues.append(c)
+        if not sentences:
+            return set()
+        scores = self.classifier.scores(sentences, [c.features() for c in cues])
+        return {i for i, s in zip(owners, scores, strict=True) if s.urgent >= floor}
+
     def _batch(self, texts: Sequence[str]) -> list[NluResult]:
         demand_threshold = self.classifier.demand_threshold
         urgent_threshold = self.classifier.urgent_threshold
         veto = self.classifier.config.calm_veto
+        uncued = self.classifier.config.urgent_uncued
+        uncued_threshold = urgent_threshold if uncued is None else max(urgent_threshold, uncued)
+        analysed = self.analyse(texts)
+        # The urgency head decides, the sentence can veto: 没闻到, 上个月, 已经围蔽 … (urgency.py);
+        # a message that names nothing pressing needs a confident head (urgent_uncued).
+        decided = [
+            s.demand >= demand_threshold
+            and s.urgent >= (urgent_threshold if cues.pressing else uncued_threshold)
+            and not (veto and cues.calmed)
+            for _, cues, s in analysed
+        ]
+        if uncued is not None:  # long demands: one urgent sentence is enough
+            long_demands = [
+                i
+                for i, (norm, cues, s) in enumerate(analysed)
+                if not decided[i]
+                and s.demand >= demand_threshold
+                and not (veto and cues.calmed)
+                and len(norm.text) >= _LONG_MESSAGE
+            ]
+            for i in self._urgent_sentences(analysed, long_demands):
+                decided[i] = True
         results = []
-        for norm, cues, s in self.analyse(texts):
+        for (norm, cues, s), urgent in zip(analysed, decided, strict=True):
             is_demand = s.demand >= demand_threshold
             best, best_p = s.category[0]
-            # The urgency head decides, the sentence can veto: 没闻到, 上个月, 已经围蔽 … (urgency.py)
-            urgent = is_demand and s.urgent >= urgent_threshold and not (veto and cues.calmed)
             intents = sorted(
                 [(REPORT_INTENT, s.demand)]
                 + [(name, (1.0 - s.demand) * p) for name, p in s.intents],

@@ -33,6 +33,8 @@ _CLAUSE_END = re.compile(r"[，。！？；,.!?;、~～…\n]+|\s+")
 _NEGATION_WINDOW = 4
 #: The feature that marks a calmed message (``UrgencyCues.calmed``); the classifier reads it too.
 CALMED_FEATURE = "ug:calmed"
+#: The feature that marks a pressing message (``UrgencyCues.pressing``); the classifier reads it too.
+PRESSING_FEATURE = "ug:pressing"
 
 #: The situations that, when current and needing action now, make a demand urgent.
 SITUATIONS = (
@@ -84,6 +86,16 @@ class UrgencyCues:
             and not any(c in MESSAGE_CALMING for c in self.contexts)
         )
 
+    @property
+    def pressing(self) -> bool:
+        """The sentence names something that needs action now: a live situation, a situation said
+        to be happening now (现在困住了 after a 温馨提示 opening), or an alarm word (救命, 快来人).
+        A demand that is not pressing is urgent only on the urgency head's high confidence
+        (``ClassifierConfig.urgent_uncued``): most everyday complaints name no situation at all."""
+        if self.negated:
+            return False
+        return self.live or self.alarm or (bool(self.situations) and "now" in self.contexts)
+
     def features(self) -> list[str]:
         out = [f"ug:{s}" for s in self.situations]
         if self.alarm:
@@ -96,6 +108,8 @@ class UrgencyCues:
         out += [f"ug:ctx:{c}" for c in self.contexts]
         if self.calmed:
             out.append(CALMED_FEATURE)
+        if self.pressing:
+            out.append(PRESSING_FEATURE)
         if self.situations:
             if self.negated:
                 out.append("ug:negated")

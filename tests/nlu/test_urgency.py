@@ -32,7 +32,7 @@ def test_cues_name_the_situation(normalizer: Normalizer, text: str, situation: s
     ("text", "negated", "contexts"),
     [
         ("楼下个煤气总阀生锈，没闻到气味", True, set()),
-        ("好彩冇入到屋，但门口水好深", True, set()),
+        ("好彩冇浸到屋，但门口水好深", True, set()),
         ("救命，电梯困住人，而家仲喺入面", False, {"now"}),
         ("上个月电梯困住人，想物业查下", False, {"past"}),
         ("垃圾房着火，已经扑灭咗，多谢大家", False, {"handled"}),
@@ -91,6 +91,74 @@ def test_cues_read_typos_english_and_descriptions(
 ) -> None:
     cues = UrgencyRules().cues(normalizer.normalize(text).text)
     assert situation in cues.situations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "树枝都伸进我屋窗口了",  # 进屋 without water
+        "公园有根大树枝跌咗喺路中间",  # a branch fell, not a person
+        "热水器又打不着火了，三日冇热水冲凉",  # the heater does not light
+        "井盖松咗好耐，车碾过就嘭一声",  # a car over a loose cover, nobody run over
+        "路口水浸到小腿，车都死火",  # deep water on a road
+    ],
+)
+def test_everyday_words_that_look_like_an_emergency_are_not_a_cue(
+    normalizer: Normalizer, text: str
+) -> None:
+    cues = UrgencyRules().cues(normalizer.normalize(text).text)
+    assert cues.situations == ()
+    assert not cues.pressing
+
+
+@pytest.mark.parametrize(
+    ("text", "pressing"),
+    [
+        ("厨房着火啦，7楼", True),  # a live situation
+        ("温馨提示：恒福苑2座电梯现在困住了个阿伯", True),  # a notice's opening, happening now
+        ("电梯坏咗三日，救命啊，快啲嚟整", True),  # an alarm word is enough to be read closely
+        ("电梯坏咗三日，28楼行到脚软", False),  # an everyday complaint names nothing pressing
+        ("没闻到煤气味，只是想问下几时检查", False),  # negated
+        ("上个月电梯困过人，想物业查下", False),  # past
+    ],
+)
+def test_a_message_is_pressing_when_it_names_something_happening_now(
+    normalizer: Normalizer, text: str, pressing: bool
+) -> None:
+    assert UrgencyRules().cues(normalizer.normalize(text).text).pressing is pressing
+
+
+def test_a_demand_that_names_nothing_pressing_needs_a_confident_urgency_head(
+    pipe: Pipeline,
+) -> None:
+    """Below ``urgent_uncued`` the uncued message stays ordinary even above the urgent threshold;
+    the same probability with a pressing cue is urgent."""
+    config = pipe.classifier.config
+    assert config.urgent_uncued is not None
+    assert pipe.classifier.urgent_threshold < config.urgent_uncued
+    texts = ["电梯坏咗三日，28楼行到脚软", "救命！5栋2单元电梯困住人了，入面有个细路"]
+    calm_one, pressing_one = pipe.analyse(texts)
+    assert not calm_one[1].pressing and pressing_one[1].pressing
+    results = pipe.classify(texts)
+    assert results[0].urgent is (calm_one[2].urgent >= config.urgent_uncued)
+    assert results[1].urgent is True
+
+
+def test_one_urgent_sentence_makes_a_long_letter_urgent(pipe: Pipeline) -> None:
+    """A letter of three complaints whose third is a gas smell filling the stairwell right now:
+    the message's n-grams are mostly about the other two, its sentences are read one by one."""
+    letter = (
+        "尊敬的街道领导：您好！我是本小区6栋的住户，想反映几件事。第一，东门的保安晚上经常不在岗，"
+        "外卖员随意进出。第二，垃圾桶清运不及时，夏天很臭，希望增加清运次数。"
+        "第三，现在我们这栋楼道有很浓的煤气味，邻居们都跑到楼下了！"
+    )
+    (whole,) = pipe.analyse([letter])
+    assert whole[2].urgent < pipe.classifier.urgent_threshold  # the whole message alone: ordinary
+    (result,) = pipe.classify([letter])
+    assert result.is_demand and result.urgent
+    # … and the letter without that sentence is not
+    (calm,) = pipe.classify([letter.rsplit("第三", 1)[0]])
+    assert calm.urgent is False
 
 
 @pytest.mark.parametrize(
