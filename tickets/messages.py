@@ -243,6 +243,7 @@ SORRY = "抱歉，处理您的消息时出了点问题，我们已经记录下�
 
 
 STAFF_ONLY = "只有工作人员可以操作工单"
+NOT_IN_SCOPE = "这张工单不在您的辖区内"
 
 
 NOT_A_DEMAND_REASON = "网格员核实：不是诉求"
@@ -431,7 +432,10 @@ def backlog_digests(lines: list[str], console_url: str, limit: int = 4096) -> li
     """The backlog digest of a work chat whose new-ticket cards piled up: one message (or several,
     each within Telegram's ``limit``) listing them, with where to handle each; each text with how
     many of ``lines`` it holds, in order."""
-    hint = f"逐件受理、派单请打开管理台 {console_url.rstrip('/')}/tickets/工单号 。"
+    hint = (
+        "逐件处理：在本群发送 /card 工单号 调出带按钮的卡片，"
+        f"或打开管理台 {console_url.rstrip('/')}/tickets/工单号 。"
+    )
     total = len(lines)
     room = limit - len(hint) - 64  # the heading, its part number and line breaks
     parts: list[list[str]] = [[]]
