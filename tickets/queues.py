@@ -2,8 +2,10 @@
 claiming them in a safe order, finishing them, and queueing replies.
 
 Order is kept by construction. An update of a conversation (kinds in ``ORDERED_KINDS``) is claimable only
-when no earlier update of the same chat is still unfinished, and an outbox row only when no earlier row of
-the same chat is unsent; so one chat is handled one step at a time while different chats run side by side.
+when no earlier update of the same chat is still unfinished, and an outbox row only when no unsent row of
+the same chat comes before it — one of higher priority, or an earlier one of the same priority (an urgent
+card overtakes a duty chat's backlog; a row that edits or replies to an unsent one has its priority, so it
+never overtakes it); so one chat is handled one step at a time while different chats run side by side.
 Plain group chatter and forwards are independent of each other and are claimed freely.
 
 Several bot processes share the queues. A claim carries its owner (the worker id) and a lease that the
