@@ -105,6 +105,30 @@ def test_edits_and_replies_never_go_before_their_message_and_dialogue_keeps_its_
     assert [m["text"] for m in sent if m["chat_id"] == RESIDENT] == ["对话0", "对话1", "对话2"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "chat_id", "urgent_ticket", "priority"),
+    [
+        ("clock_overdue", DUTY, True, outbox.URGENT),  # 督办 / alerts about an urgent ticket
+        ("staff_card_edit", DUTY, True, outbox.URGENT),
+        ("clock_overdue", DUTY, False, outbox.ORDINARY),
+        ("accepted", RESIDENT, True, outbox.ORDINARY),  # the resident's own chat keeps its order
+        ("staff_card_urgent", DUTY, None, outbox.URGENT),
+    ],
+)
+def test_messages_to_work_chats_about_urgent_tickets_are_urgent(
+    db: Database, domain: Domain, kind: str, chat_id: int, urgent_ticket: bool | None, priority: int
+) -> None:
+    with db.unit_of_work() as uow:
+        ticket = (
+            None
+            if urgent_ticket is None
+            else file(uow.session, domain, "东风路电线跌咗落地", "utilities", urgent=urgent_ticket)
+        )
+        item = outbox.enqueue(uow.session, chat_id=chat_id, text="提醒", kind=kind, ticket=ticket)
+        assert item is not None and item.priority == priority
+        uow.commit()
+
+
 def _burst(db: Database, domain: Domain, n: int, *, urgent_at: int | None = None) -> list[str]:
     with db.unit_of_work() as uow:
         codes = [
