@@ -5,7 +5,10 @@ duty chat's cards coming for a quarter of an hour. When a group chat has more or
 waiting than its per-minute budget, those cards are folded into a digest (``messages.backlog_digests``:
 one line per ticket, split at Telegram's length limit): the digest rows are queued and every folded
 card is marked ``folded`` with ``digest_id`` pointing to the digest row that lists it, in the same
-transaction, so each card is listed once and never also sent alone. Nothing is deleted.
+transaction, so each card is listed once and never also sent alone. Nothing is deleted. Folding happens
+before anything is sent, so there is no window between "digest sent" and "cards marked"; a digest row
+is then sent like any other row, at least once, with the send journal (``bot.journal``) keeping a
+sender that dies just after Telegram accepted it from sending it again.
 
 Urgent cards are never folded (they overtake the backlog anyway, ``tickets.queues``), nor cards of
 dispatch, 督办 or 协办, nor ones already claimed. An edit of a folded card has no message to edit and is skipped with
