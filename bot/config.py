@@ -62,6 +62,10 @@ class BotConfig:
     #: Count them in the database for every bot process (``bot.limits``): None (``auto``, the
     #: default) shares them on PostgreSQL and keeps them in the process on SQLite.
     shared_limits: bool | None = None
+    #: Fold a group chat's ordinary new-ticket cards into a digest when more are waiting than the
+    #: group's per-minute limit (``tickets.usecases.backlog``); looked at every this many seconds, 0:
+    #: never (every card is sent alone, however long the chat waits).
+    backlog_digest_seconds: float = 2.0
     #: The send journal (bot.journal): deliveries written down the instant Telegram answered, so a
     #: bot killed before recording them does not send them again. Empty: no journal.
     send_journal: Path | None = VAR_DIR / "bot-outbox.journal"
@@ -113,6 +117,9 @@ class BotConfig:
                 None
                 if get("BOT_SHARED_LIMITS", "auto").lower() == "auto"
                 else _bool(get("BOT_SHARED_LIMITS", "auto"))
+            ),
+            backlog_digest_seconds=float(
+                get("BOT_BACKLOG_DIGEST_SECONDS", str(d.backlog_digest_seconds))
             ),
             send_journal=(
                 Path(get("BOT_SEND_JOURNAL", str(d.send_journal)))

@@ -3,7 +3,9 @@
 Limits: about 30 messages a second overall and 20 a minute in any one group, shared by every bot process
 on PostgreSQL (``bot.limits``). ``RetryAfter`` reschedules the
 row for exactly as long as Telegram asks; network errors back off exponentially; a chat that blocked the
-bot or no longer exists marks the row failed with the reason. Each chat gets its messages in order.
+bot or no longer exists marks the row failed with the reason. Each chat gets its messages in order,
+urgent ones first (``tickets.queues``); a group chat buried under more ordinary new-ticket cards than
+it may get in a minute gets them as one digest (``tickets.usecases.backlog``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,7 +35,7 @@ from bot.deps import Deps
 from bot.limits import SendLimits, make_limits
 from tickets import queues
 from tickets.errors import StoreUnavailable
-from tickets.usecases import groupstatus, photos
+from tickets.usecases import backlog, groupstatus, photos
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +172,7 @@ class OutboxSender:
         self._flusher: asyncio.Task[None] | None = None
         #: Rows claimed and not yet recorded: the heartbeat renews exactly these leases.
         self._held: set[int] = set()
+        self._next_fold = 0.0
         self.sent = 0
 
     def held(self) -> list[int]:
@@ -178,6 +182,7 @@ class OutboxSender:
         backoff = 1.0
         while not stopping.is_set():
             self.deps.outbox_ready.clear()
+            await self._fold_backlog()
             capacity = self.batch - len(self._tasks)
             rows: list[queues.OutboxRow] = []
             if capacity > 0:
@@ -214,6 +219,22 @@ class OutboxSender:
                 task.add_done_callback(self._tasks.discard)
             if not rows:
                 await self._wait(stopping, self.deps.config.outbox_poll_seconds)
+
+    async def _fold_backlog(self) -> None:
+        """Every ``backlog_digest_seconds``: fold the ordinary cards of group chats buried under
+        more than a minute's worth into digests (``tickets.usecases.backlog``)."""
+        every = self.deps.config.backlog_digest_seconds
+        if every <= 0 or time.monotonic() < self._next_fold:
+            return
+        self._next_fold = time.monotonic() + every
+        budget = max(1, int(self.deps.config.group_messages_per_minute))
+        try:
+            digests = await self.deps.plumbing(backlog.fold, self.deps.domain, budget=budget)
+        except StoreUnavailable as e:
+            log.warning("outbox: could not fold the backlog: %s", e)
+            return
+        if digests:
+            log.info("outbox: backlog folded into %d digest messages", len(digests))
 
     async def _wait(self, stopping: asyncio.Event, seconds: float) -> None:
         waiters = [

@@ -28,6 +28,7 @@ OUTBOX_KINDS: dict[str, str] = {
     "category_changed": "类别调整通知",
     "staff_card": "工作群工单卡片",
     "staff_card_urgent": "工作群紧急工单卡片",
+    "staff_digest": "工作群积压工单合并消息",
 }
 
 OUTBOX_STATUSES: dict[str, str] = {
@@ -35,6 +36,8 @@ OUTBOX_STATUSES: dict[str, str] = {
     "sending": "发送中",
     "sent": "已送达",
     "failed": "发送失败",
+    "folded": "已并入积压合并消息",
+    "skipped": "未发送（卡片已并入合并消息）",
 }
 
 FLAGS: dict[str, str] = {"urgent": "紧急", "overdue": "超期", "needs_review": "待复核"}

@@ -243,6 +243,7 @@ SORRY = "抱歉，处理您的消息时出了点问题，我们已经记录下�
 
 
 STAFF_ONLY = "只有工作人员可以操作工单"
+NOT_IN_SCOPE = "这张工单不在您的辖区内"
 
 
 NOT_A_DEMAND_REASON = "网格员核实：不是诉求"
@@ -414,3 +415,40 @@ def services_message(
         lines.append("暂无服务项目")
     lines.append(f"详情：{link}")
     return "\n".join(lines)
+
+
+#: Of a folded card's text, this many characters go into its digest line.
+DIGEST_TEXT = 30
+
+
+def digest_line(ticket: Ticket, category_name: str, place: str | None) -> str:
+    """One ticket in a backlog digest: code｜category｜place｜the start of its redacted text."""
+    text = " ".join(ticket.redacted_text.split())
+    short = text if len(text) <= DIGEST_TEXT else text[:DIGEST_TEXT] + "…"
+    return f"{ticket.code}｜{category_name}｜{place or '未识别'}｜{short}"
+
+
+def backlog_digests(lines: list[str], console_url: str, limit: int = 4096) -> list[tuple[str, int]]:
+    """The backlog digest of a work chat whose new-ticket cards piled up: one message (or several,
+    each within Telegram's ``limit``) listing them, with where to handle each; each text with how
+    many of ``lines`` it holds, in order."""
+    hint = (
+        "逐件处理：在本群发送 /card 工单号 调出带按钮的卡片，"
+        f"或打开管理台 {console_url.rstrip('/')}/tickets/工单号 。"
+    )
+    total = len(lines)
+    room = limit - len(hint) - 64  # the heading, its part number and line breaks
+    parts: list[list[str]] = [[]]
+    used = 0
+    for line in lines:
+        if parts[-1] and used + len(line) + 1 > room:
+            parts.append([])
+            used = 0
+        parts[-1].append(line[:room])
+        used += len(line[:room]) + 1
+    texts = []
+    for n, part in enumerate(parts, start=1):
+        count = f"，{n}/{len(parts)}" if len(parts) > 1 else ""
+        head = f"📋 新工单 {total} 件（积压合并{count}）："
+        texts.append(("\n".join([head, *part, hint]), len(part)))
+    return texts

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -640,6 +641,10 @@ class OutboxItem(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
+    #: Claimed before rows of lower priority, in its chat and overall (``tickets.outbox.URGENT``).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    #: A card folded into a backlog digest (status ``folded``): the digest row that carries it.
+    digest_id: Mapped[int | None] = mapped_column(Integer)
 
     ticket: Mapped[Ticket | None] = relationship()
 

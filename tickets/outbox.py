@@ -20,6 +20,43 @@ MAX_ATTEMPTS = 12
 #: A claimed row whose sender died is claimable again after this long.
 CLAIM_TIMEOUT = timedelta(minutes=2)
 
+#: Priorities: a row is claimed before every row of lower priority, in its chat and overall; rows of
+#: one priority in one chat go out in the order they were queued (``tickets.queues``).
+ORDINARY = 0
+URGENT = 1
+#: Kinds that are urgent whatever their ticket says.
+URGENT_KINDS = frozenset({"staff_card_urgent"})
+#: Rows still to send (they hold their chat's order).
+WAITING = ("pending", "sending")
+#: An ordinary new-ticket card carried by a backlog digest instead (``digest_id``), never sent alone.
+FOLDED = "folded"
+#: A row that was not sent and never will be, with the reason in ``last_error`` (an edit of a folded
+#: card: there is no message to edit).
+SKIPPED = "skipped"
+
+
+def default_priority(kind: str, chat_id: int, ticket: Ticket | None) -> int:
+    """Urgent: an urgent ticket's card, and every message to a group chat (a duty or unit chat)
+    about an urgent ticket (its alerts, 督办, notices and edits); everything else is ordinary."""
+    if kind in URGENT_KINDS or (chat_id < 0 and ticket is not None and ticket.urgent):
+        return URGENT
+    return ORDINARY
+
+
+def _inherited_priority(session: Session, extra: dict[str, Any] | None, wanted: int) -> int:
+    """A row that edits or replies to a row not sent yet takes that row's priority: it must go out
+    after it, and rows of one priority in one chat keep their order (a higher one would overtake
+    it, a lower one would wait behind everything the parent overtook)."""
+    target = (extra or {}).get("edit_of") or (extra or {}).get("reply_to_of")
+    if target is None:
+        return wanted
+    parent = session.execute(
+        select(OutboxItem.status, OutboxItem.priority).where(OutboxItem.id == int(target))
+    ).first()
+    if parent is None or parent.status not in WAITING:
+        return wanted
+    return int(parent.priority)
+
 
 def enqueue(
     session: Session,
@@ -35,11 +72,13 @@ def enqueue(
     extra: dict[str, Any] | None = None,
     now: datetime | None = None,
     check_duplicate: bool = True,
+    priority: int | None = None,
 ) -> OutboxItem | None:
     """Add a message to send; returns None when ``dedupe_key`` was already queued.
 
     ``check_duplicate=False`` skips the lookup when the key cannot exist yet (the unique constraint
-    still guards it)."""
+    still guards it). ``priority``: by default ``default_priority``; an edit of or a reply to a row
+    not sent yet always takes that row's."""
     if dedupe_key is not None and check_duplicate:
         existing = session.scalar(select(OutboxItem.id).where(OutboxItem.dedupe_key == dedupe_key))
         if existing is not None:
@@ -47,7 +86,9 @@ def enqueue(
     payload: dict[str, Any] = {"chat_id": chat_id, "text": text, **(extra or {})}
     if reply_markup is not None:
         payload["reply_markup"] = reply_markup
+    wanted = default_priority(kind, chat_id, ticket) if priority is None else priority
     item = OutboxItem(
+        priority=_inherited_priority(session, extra, wanted),
         chat_id=chat_id,
         method=method,
         payload=payload,
@@ -76,7 +117,7 @@ def claim_due(
                 & (OutboxItem.next_attempt_at <= now - CLAIM_TIMEOUT)
             )
         )
-        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .order_by(OutboxItem.priority.desc(), OutboxItem.next_attempt_at, OutboxItem.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

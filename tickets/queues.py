@@ -2,8 +2,10 @@
 claiming them in a safe order, finishing them, and queueing replies.
 
 Order is kept by construction. An update of a conversation (kinds in ``ORDERED_KINDS``) is claimable only
-when no earlier update of the same chat is still unfinished, and an outbox row only when no earlier row of
-the same chat is unsent; so one chat is handled one step at a time while different chats run side by side.
+when no earlier update of the same chat is still unfinished, and an outbox row only when no unsent row of
+the same chat comes before it — one of higher priority, or an earlier one of the same priority (an urgent
+card overtakes a duty chat's backlog; a row that edits or replies to an unsent one has its priority, so it
+never overtakes it); so one chat is handled one step at a time while different chats run side by side.
 Plain group chatter and forwards are independent of each other and are claimed freely.
 
 Several bot processes share the queues. A claim carries its owner (the worker id) and a lease that the
@@ -356,13 +358,18 @@ def queue_messages(
 
 
 def _claimable_outbox(now: datetime) -> Select[tuple[OutboxItem]]:
-    earlier = aliased(OutboxItem)
+    """Due (or abandoned) rows that no row of the same chat still to send comes before: one of
+    higher priority, or an earlier one of the same priority (``ix_outbox_waiting``)."""
+    ahead = aliased(OutboxItem)
     due = (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now)
     abandoned = _outbox_abandoned(now)
     blocked = exists().where(
-        earlier.chat_id == OutboxItem.chat_id,
-        earlier.id < OutboxItem.id,
-        earlier.status.in_(("pending", "sending")),
+        ahead.chat_id == OutboxItem.chat_id,
+        ahead.status.in_(outbox.WAITING),
+        or_(
+            ahead.priority > OutboxItem.priority,
+            (ahead.priority == OutboxItem.priority) & (ahead.id < OutboxItem.id),
+        ),
     )
     return select(OutboxItem).where(or_(due, abandoned), ~blocked)
 
@@ -375,12 +382,13 @@ def claim_outbox(
     lease: timedelta = LEASE,
     now: datetime | None = None,
 ) -> list[OutboxRow]:
-    """Claim due messages, at most one per chat and only a chat's earliest unsent one (order kept),
-    for ``owner`` until ``now + lease``."""
+    """Claim due messages, most urgent first: of each chat only the first of its unsent ones in
+    (priority, queue) order, so an urgent card overtakes a backlog of ordinary ones while rows of one
+    priority keep their order; for ``owner`` until ``now + lease``."""
     now = now or utcnow()
     stmt = (
         _claimable_outbox(now)
-        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .order_by(OutboxItem.priority.desc(), OutboxItem.next_attempt_at, OutboxItem.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -406,17 +414,27 @@ def claim_outbox(
 def _resolve_references(session: Session, item: OutboxItem) -> dict[str, Any] | None:
     """The payload to send, with the Telegram message id of an earlier row it edits (``edit_of``) or
     replies to (``reply_to_of``). Such a row is queued after the one it refers to in the same chat, so
-    that one has been sent (or has failed) by the time this one is claimable. An edit of a message
-    that was never sent is marked failed (None); a reply to one goes out as a plain message."""
+    that one has been sent (or has failed) by the time this one is claimable: it has that one's
+    priority while that one waits (``outbox.enqueue``). An edit of a message that was never sent is
+    marked failed (None), an edit of a card folded into a backlog digest skipped with the reason (the
+    digest's line stays as it was; the console shows the ticket as it is); a reply to either goes out
+    as a plain message."""
     payload = dict(item.payload)
     edit_of, reply_to_of = payload.pop("edit_of", None), payload.pop("reply_to_of", None)
     target = edit_of or reply_to_of
     if target is None:
         return payload
-    message_id = session.scalar(
-        select(OutboxItem.telegram_message_id).where(OutboxItem.id == int(target))
-    )
+    found = session.execute(
+        select(OutboxItem.telegram_message_id, OutboxItem.status, OutboxItem.digest_id).where(
+            OutboxItem.id == int(target)
+        )
+    ).first()
+    message_id, status, digest_id = found if found is not None else (None, None, None)
     if edit_of is not None:
+        if status == outbox.FOLDED:
+            item.status = outbox.SKIPPED
+            item.last_error = f"the card (row {target}) was folded into digest row {digest_id}"
+            return None
         if message_id is None:
             outbox.mark_failed(
                 session, item, error=f"the message to edit (row {target}) was never sent"

@@ -56,6 +56,9 @@ MAX_PLACE_CHARS = 120
 #: Resident additions shown on the staff card (the newest ones).
 CARD_ADDITIONS = 3
 STAFF_CARD_KINDS = ("staff_card", "staff_card_urgent")
+#: The end of the dedupe key of a ticket's card as filed (cards of dispatch, 督办 and 协办 have others):
+#: the cards a backlog digest may carry (``tickets.usecases.backlog``).
+NEW_CARD_SUFFIX = ":staff_card"
 #: Sent back this many times, a ticket is flagged for the level above (督办).
 SEND_BACKS_FLAGGED = 2
 
@@ -177,11 +180,13 @@ def refresh_staff_card(
     if card is None:
         return
     text = staff_card_text(session, domain, ticket)
-    # Only a card still waiting is rewritten in place (a sender may be claiming it right now).
+    # Only a card still waiting is rewritten in place (a sender may be claiming it right now); a
+    # ticket marked urgent meanwhile moves its card ahead of the chat's ordinary backlog.
+    priority = max(card.priority, outbox.default_priority(card.kind, card.chat_id, ticket))
     result = session.execute(
         update(OutboxItem)
         .where(OutboxItem.id == card.id, OutboxItem.status == "pending")
-        .values(payload={**card.payload, "text": text})
+        .values(payload={**card.payload, "text": text}, priority=priority)
         .execution_options(synchronize_session=False)
     )
     rewritten = cast(CursorResult[Any], result).rowcount
@@ -267,7 +272,7 @@ def _post_staff_card(
         kind="staff_card_urgent" if ticket.urgent else "staff_card",
         ticket=ticket,
         reply_markup=messages.staff_keyboard(ticket.code),
-        dedupe_key=f"{ticket.code}:staff_card",
+        dedupe_key=f"{ticket.code}{NEW_CARD_SUFFIX}",
         now=ticket.created_at,
         check_duplicate=False,
     )

@@ -52,6 +52,7 @@ def table() -> dict[int, list[BaseHandler[Any, Any, Any]]]:
             CommandHandler("unbindunit", workchat.unbind_unit, filters=GROUPS),
             CommandHandler("digest", grid.digest),
             CommandHandler("stats", staff.stats),
+            CommandHandler("card", staff.card),
             staff.buttons(),
             rating.satisfied_buttons(),
             CallbackQueryHandler(grid.forward_button, pattern=r"^g:"),

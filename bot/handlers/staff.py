@@ -1,4 +1,4 @@
-"""Staff in the staff group: the buttons on ticket cards, and /stats.
+"""Staff in the staff group: the buttons on ticket cards, /card and /stats.
 
 One-click buttons (受理, 处理中, 协办完成, a 退单 reason) act at once; 改类别, 派单, 协办 and 退单 swap the
 card's buttons for a chooser; the rest need words, so they open a short conversation with the staff
@@ -174,6 +174,22 @@ async def stats(update: Update, context: Context) -> None:
     await reply(context, update, texts.stats(view))
 
 
+async def card(update: Update, context: Context) -> None:
+    """/card 工单号: post the ticket's card with its buttons here (a ticket a backlog digest listed)."""
+    deps = deps_of(context)
+    user = update.effective_user
+    assert user is not None
+    if not context.args:
+        await reply(context, update, texts.CARD_USAGE)
+        return
+    code, text, markup = await deps.read(
+        staff.card_on_request, deps.domain, telegram_user_id=user.id, code=context.args[0]
+    )
+    await reply(
+        context, update, Outgoing(text, reply_markup=markup, kind="staff_card", ticket_code=code)
+    )
+
+
 def conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
@@ -193,4 +209,4 @@ def buttons() -> CallbackQueryHandler:
     )
 
 
-__all__ = ["buttons", "conversation", "edit", "stats"]
+__all__ = ["buttons", "card", "conversation", "edit", "stats"]

@@ -240,3 +240,27 @@ async def test_a_step_begun_on_one_worker_is_finished_by_another(bot: Harness, p
         await bot.start()  # the fixture stops it
     with bot.db.session() as s:
         assert list(s.scalars(select(BotState))) == []
+
+
+async def test_card_calls_up_a_tickets_card_whose_buttons_work_and_refuses_others(
+    bot: Harness, people: Any
+) -> None:
+    """/card: a ticket listed in a backlog digest (no card of its own) gets one on request."""
+    code = await filed(bot)
+    chat = bot.telegram.chats[STAFF_CHAT_ID]
+    bot.telegram.message(people["staff"], f"/card {code}", chat=chat)
+    bot.telegram.message(people["outsider"], f"/card {code}", chat=chat)
+    bot.telegram.message(people["staff"], "/card", chat=chat)
+    await bot.settle()
+    sent = bot.telegram.sent(STAFF_CHAT_ID)
+    assert [m["text"].split("\n")[0] for m in sent] == [
+        f"【道路设施】{code}",
+        f"【道路设施】{code}",
+        "只有工作人员可以操作工单",
+        texts.CARD_USAGE,
+    ]
+    bot.telegram.press(people["staff"], sent[1], "受理")
+    await bot.settle()
+    assert status_of(bot, code) is Status.ACCEPTED
+    called_up = bot.telegram.bot_messages[(STAFF_CHAT_ID, sent[1]["message_id"])]
+    assert "状态：已受理" in called_up["text"] and "李主任" in called_up["text"]

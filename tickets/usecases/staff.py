@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets import commands, messages, outbox, services, stats
-from tickets.access import can_act, visible_tickets
+from tickets.access import can_act, can_view, visible_tickets
 from tickets.domain import Domain
-from tickets.errors import InvalidInput
+from tickets.errors import InvalidInput, PermissionDenied
 from tickets.models import OutboxItem, Ticket, Unit
 from tickets.statuses import Role
 from tickets.usecases.people import staff_for
@@ -37,6 +37,21 @@ def card_message(session: Session, ticket: Ticket) -> tuple[int | None, int | No
 
 def card_text(session: Session, domain: Domain, ticket: Ticket, footer: str = "") -> str:
     return services.staff_card_text(session, domain, ticket, footer)
+
+
+def card_on_request(
+    session: Session, domain: Domain, *, telegram_user_id: int | None, code: str
+) -> tuple[str, str, dict[str, Any] | None]:
+    """/card: the code, card text and buttons of a ticket the staff member may see (e.g. one listed
+    in a backlog digest), to post in the chat they asked in; buttons only when they may act on it."""
+    person = staff_for(session, telegram_user_id)
+    ticket = services.get_ticket(session, code)
+    tree = domain.units(session)
+    if not can_view(person, ticket, tree):
+        raise PermissionDenied(messages.NOT_IN_SCOPE)
+    open_for_them = ticket.status.is_open and can_act(person, ticket, tree)
+    markup = messages.staff_keyboard(ticket.code) if open_for_them else None
+    return ticket.code, card_text(session, domain, ticket), markup
 
 
 def refresh_card(
