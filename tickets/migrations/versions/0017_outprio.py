@@ -1,6 +1,6 @@
 """outbox priority and backlog digests: urgent messages first, a buried duty chat gets one digest
 
-Revision ID: 0018_outprio
+Revision ID: 0017_outprio
 Revises: 0016_followfast
 Create Date: 2026-12-07 14:00:00
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_outprio"
+revision: str = "0017_outprio"
 down_revision: str | None = "0016_followfast"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
