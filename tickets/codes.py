@@ -14,7 +14,9 @@ code never makes two transactions wait for each other) and, at the end, takes al
 with ONE counter statement per scope (``value = value + n``), in the lock order ticket → case → the
 others, and writes the final codes into every row the batch added or changed that mentions a
 placeholder (the ticket's and case's codes, audit events, outbox texts, buttons and dedupe keys). The
-counter row is then held only for those updates and the commit. Placeholders of filings whose savepoint
+counter row is then held only for those updates and the commit. For the same reason a batch counts
+its reports on existing cases (``report_count``) at its end, once per case, after the counters and in
+case order: a case row updated at the first report would be held for the whole batch too. Placeholders of filings whose savepoint
 was rolled back get no number, so the codes stay gap-free and, within a batch, in filing order.
 
 Why not the alternatives: a sequence or a counter in its own short transaction burns numbers when the
@@ -41,7 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstanceState, Session
 
 from tickets.errors import TicketError
-from tickets.models import Counter
+from tickets.models import Case, Counter, Ticket
 
 PREFIXES = {
     "ticket": "MW",
@@ -95,6 +97,8 @@ class _Deferred:
 
     reserved: list[tuple[str, str, str]] = field(default_factory=list)  # scope, day, placeholder
     added: list[object] = field(default_factory=list)
+    #: Tickets that joined an existing case, with the case and when (counted when the batch ends).
+    joined: list[tuple[Ticket, Case, datetime]] = field(default_factory=list)
 
     def track(self, _session: Session, instance: object) -> None:
         self.added.append(instance)
@@ -110,6 +114,16 @@ def next_code(session: Session, scope: str, at: datetime, tz: ZoneInfo) -> str:
     placeholder = f"{PREFIXES[scope]}-{day}-#{secrets.token_hex(5)}"
     deferred.reserved.append((scope, day, placeholder))
     return placeholder
+
+
+def count_report_at_end(session: Session, ticket: Ticket, case: Case, at: datetime) -> bool:
+    """Inside ``numbered_last``: count ``ticket``'s report on ``case`` when the batch ends (True);
+    outside it, False (the caller counts it at once)."""
+    deferred: _Deferred | None = session.info.get(_DEFERRED)
+    if deferred is None:
+        return False
+    deferred.joined.append((ticket, case, at))
+    return True
 
 
 @contextmanager
@@ -134,7 +148,7 @@ def numbered_last(session: Session) -> Iterator[None]:
     finally:
         event.remove(session, "transient_to_pending", deferred.track)
         del session.info[_DEFERRED]
-    if deferred.reserved:
+    if deferred.reserved or deferred.joined:
         _number(session, deferred)
 
 
@@ -166,7 +180,22 @@ def _number(session: Session, deferred: _Deferred) -> None:
             final[placeholder] = _code(scope, day, number)
     for obj, key, value in rows:
         setattr(obj, key, _replace(value, final))
+    _count_reports(deferred)
     session.flush()
+
+
+def _count_reports(deferred: _Deferred) -> None:
+    """Add the batch's reports to the cases they joined, one atomic increment per case (the flush
+    updates them in primary-key order, after the counters: every batch locks rows in one order)."""
+    reports: dict[int, tuple[Case, int, datetime]] = {}
+    for ticket, case, at in deferred.joined:
+        if inspect(ticket, raiseerr=True).persistent:  # not rolled back with its savepoint
+            _, n, last = reports.get(case.id, (case, 0, at))
+            reports[case.id] = (case, n + 1, max(last, at))
+    for case, n, last in reports.values():
+        case.report_count = Case.report_count + n
+        case.last_report_at = last
+        case.is_open = True
 
 
 def _mentions(candidates: list[object]) -> list[tuple[object, str, Any]]:

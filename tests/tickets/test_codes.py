@@ -257,6 +257,10 @@ def test_two_concurrent_batches_get_disjoint_contiguous_numbers_without_deadlock
     if db.dialect != "postgresql":
         pytest.skip("SQLite has one writer at a time")
     bind(db, domain)
+    with db.unit_of_work() as uow:  # both batches' lift reports join this case
+        lift = file(uow.session, domain, SAID[0][0], "elevator", locations=[SAID[0][2]])
+        lift_case = lift.case.code
+        uow.commit()
     arrived = threading.Barrier(2, timeout=30)
     local = threading.local()
 
@@ -292,16 +296,17 @@ def test_two_concurrent_batches_get_disjoint_contiguous_numbers_without_deadlock
     }
     for run_numbers in numbers.values():
         assert run_numbers == list(range(run_numbers[0], run_numbers[0] + 4))
-    assert sorted(numbers[1] + numbers[100]) == list(range(1, 9))
+    assert sorted(numbers[1] + numbers[100]) == list(range(2, 10))
     with db.session() as session:
         assert (
             session.scalar(
                 text("SELECT value FROM counters WHERE scope = 'ticket' AND day = '20261123'")
             )
-            == 8
+            == 9
         )
         case_codes = sorted(session.scalars(select(Case.code)))
-        assert case_codes == [f"CS-20261123-000{n}" for n in range(1, len(case_codes) + 1)]
+        assert case_codes == [f"CS-20261123-000{n}" for n in range(1, 6)]
+        assert session.scalar(select(Case.report_count).where(Case.code == lift_case)) == 5
         assert placeholders_left(session) == []
 
 
