@@ -62,7 +62,8 @@ _UNNUMBERED = "minwei_codes_unnumbered"
 
 
 class UnnumberedCodes(RuntimeError, TicketError):
-    """A transaction with placeholder codes was about to commit without their numbers."""
+    """A transaction with placeholder codes (or uncounted reports) was about to commit without
+    their numbers."""
 
 
 @cache
@@ -141,7 +142,7 @@ def numbered_last(session: Session) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        if deferred.reserved and not session.info.get(_UNNUMBERED):
+        if (deferred.reserved or deferred.joined) and not session.info.get(_UNNUMBERED):
             session.info[_UNNUMBERED] = True
             event.listen(session, "before_commit", _refuse_commit)
         raise

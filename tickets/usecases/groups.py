@@ -269,9 +269,8 @@ def record_group_messages(
             else:
                 outcomes.append(GroupOutcome("dropped"))
     replies = {id(ticket): binding.reply_in_group for ticket, binding in filed}
-    for ticket, binding in filed:
-        if binding.reply_in_group:
-            groupstatus.tell(session, domain, ticket, groupstatus.FILED)
+    told = [ticket for ticket, binding in filed if binding.reply_in_group]
+    groupstatus.tell_many(session, domain, told, groupstatus.FILED)
     session.flush()
     return [
         GroupOutcome("filed", o.code, domain.taxonomy.name(o.category), replies[id(o)])
