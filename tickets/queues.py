@@ -160,16 +160,27 @@ def renew_leases(
     now: datetime | None = None,
 ) -> int:
     """The heartbeat: extend the claims ``owner`` is working on (by id; a claim it holds and no
-    longer works on, e.g. a result it could not record, is left to expire); returns how many."""
+    longer works on, e.g. a result it could not record, is left to expire); returns how many.
+
+    A row locked by the transaction doing its work (a group batch locks its rows in ``still_held``
+    until it commits) is skipped (``SKIP LOCKED``): no peer can claim a locked row, and waiting for
+    that transaction held up the renewal of every other row and, behind it, the marking of finished
+    ones (the waits ``benchmarks/bench_lock_waits.py`` found on the inbox)."""
     until = (now or utcnow()) + lease
     held = 0
     for model, ids in ((InboxItem, inbox_rows), (OutboxItem, outbox_rows), (ForwardBurst, bursts)):
         if not ids:
             continue
+        free = (
+            select(model.id)
+            .where(model.id.in_(list(ids)), model.claimed_by == owner)
+            .with_for_update(skip_locked=True)
+        )
         result = session.execute(
             update(model)
-            .where(model.id.in_(list(ids)), model.claimed_by == owner)
+            .where(model.id.in_(free))
             .values(lease_until=until)
+            .execution_options(synchronize_session=False)
         )
         held += int(getattr(result, "rowcount", 0) or 0)
     return held
@@ -263,14 +274,16 @@ def finish_inbox(
     Done is recorded whoever says so (the work is committed); a retry only while ``owner`` (when
     given) still holds the row — after its lease ran out the row is another worker's."""
     now = now or utcnow()
-    ids = [*done, *(r[0] for r in retry)]
-    if not ids:
+    if done:  # one statement for all of them
+        session.execute(
+            update(InboxItem)
+            .where(InboxItem.id.in_(list(done)), InboxItem.status != "done")
+            .values(status="done", processed_at=now, error=None, lease_until=None)
+        )
+    if not retry:
         return
+    ids = [r[0] for r in retry]
     items = {i.id: i for i in session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)))}
-    for row_id in done:
-        if row_id in items and items[row_id].status != "done":
-            inbox.mark_done(items[row_id], now=now)
-            items[row_id].lease_until = None
     for row_id, error, delay in retry:
         if row_id in items and _holds(items[row_id], "processing", owner):
             inbox.mark_retry(items[row_id], error=error, delay=timedelta(seconds=delay), now=now)

@@ -347,6 +347,7 @@ def file_ticket(
     # The ticket's number before the case's: every transaction takes the day's two counter rows in
     # the same order (ticket, then case), so two workers filing batches cannot deadlock on them.
     ticket_code = codes.next_code(session, "ticket", now, tz)
+    joined = case is not None
     if case is None:
         case = Case(
             code=codes.next_code(session, "case", now, tz),
@@ -355,13 +356,11 @@ def file_ticket(
             title=redacted[:80],
             created_at=now,
             report_count=1,
+            last_report_at=now,
+            is_open=True,
         )
         session.add(case)
         score = 1.0
-    else:  # an atomic increment: concurrent filers must not overwrite each other's count
-        case.report_count = Case.report_count + 1
-    case.last_report_at = now
-    case.is_open = True
     ticket = Ticket(
         code=ticket_code,
         source=source,
@@ -396,6 +395,11 @@ def file_ticket(
         clock_rules=domain.rules.digest,  # planned below: no second write of the row to say so
     )
     session.add(ticket)
+    if joined and not codes.count_report_at_end(session, ticket, case, now):
+        # an atomic increment: concurrent filers must not overwrite each other's count
+        case.report_count = Case.report_count + 1
+        case.last_report_at = now
+        case.is_open = True
     _event(
         session,
         domain,

@@ -416,3 +416,37 @@ def test_a_refused_private_notice_is_told_in_the_group_instead(
             )
             == 0
         )
+
+
+def test_a_batch_tells_its_group_as_one_tell_per_ticket_would(db: Database, domain: Domain) -> None:
+    """``tell_many`` (a group batch's status lines): the first line goes out now, the others wait
+    for the group's next line, each ticket once, as with one ``tell`` per ticket."""
+    with db.unit_of_work() as uow:
+        uow.session.add(
+            ChatBinding(
+                chat_id=GROUP_CHAT,
+                grid_id=domain.units(uow.session).get("YX-SG-XF-01").id,
+                reply_in_group=True,
+            )
+        )
+        tickets = [
+            group_ticket(uow.session, domain, 1),
+            group_ticket(uow.session, domain, 2, "幸福花园路灯唔着"),
+            group_ticket(uow.session, domain, 3, "幸福花园有老鼠"),
+        ]
+        assert groupstatus.tell_many(uow.session, domain, tickets, groupstatus.FILED) == 3
+        assert groupstatus.tell_many(uow.session, domain, tickets[:1], groupstatus.FILED) == 1
+        uow.commit()
+    with db.session() as session:
+        sent = session.scalars(select(OutboxItem).where(OutboxItem.chat_id == GROUP_CHAT)).all()
+        assert [s.payload["text"].split("（")[0] for s in sent] == [f"【民微】📋 {tickets[0].code}"]
+        rows = session.execute(
+            select(DueItem.ticket_id, DueItem.status)
+            .where(DueItem.chat_id == GROUP_CHAT)
+            .order_by(DueItem.id)
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            (tickets[0].id, "done"),
+            (tickets[1].id, "pending"),
+            (tickets[2].id, "pending"),
+        ]

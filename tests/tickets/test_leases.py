@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from tickets import outbox, queues
@@ -237,3 +237,56 @@ def test_a_transaction_postgresql_aborts_for_a_deadlock_is_run_again(db: Databas
     with db.session() as s:
         assert sorted(r.tat for r in s.scalars(select(RateLimit))) == [1.0, 1.0]
     assert len(runs) == 3  # one of the two was chosen as the deadlock's victim and ran again
+
+
+@pytest.mark.postgres
+def test_the_heartbeat_does_not_wait_for_a_batch_that_holds_its_rows(db: Database) -> None:
+    """A group batch locks its rows until it commits (``still_held``); the heartbeat renews the
+    others at once instead of queueing behind it, and no peer can claim the locked row meanwhile."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks between transactions: PostgreSQL only (SQLite has one writer)")
+    _store(db, (1, "group", -100), (2, "group", -100))
+    assert _claim(db, "bot1") == [1, 2]
+    one, two = _row(db, 1), _row(db, 2)
+    later = NOW + LEASE - timedelta(seconds=1)
+    with db.unit_of_work() as batch:
+        assert queues.still_held(batch.session, [one], "bot1") == {one}
+        with db.unit_of_work() as beat:
+            beat.session.execute(text("SET LOCAL lock_timeout = '2s'"))  # a wait would fail here
+            renewed = queues.renew_leases(
+                beat.session, owner="bot1", inbox_rows=[one, two], lease=LEASE, now=later
+            )
+            beat.commit()
+        assert renewed == 1
+        with db.unit_of_work() as peer:  # the locked row is not claimable, even at its lease's end
+            taken = queues.claim_inbox(
+                peer.session, limit=10, owner="bot2", lease=LEASE, now=NOW + LEASE
+            )
+            peer.commit()
+        assert taken == []
+        batch.commit()
+    with db.session() as s:
+        leases = dict(s.execute(select(InboxItem.id, InboxItem.lease_until)).tuples().all())
+    assert leases == {one: NOW + LEASE, two: later + LEASE}
+
+
+def test_finished_rows_are_marked_done_in_one_statement(db: Database) -> None:
+    _store(db, *((n, "group", -100) for n in range(1, 6)))
+    assert _claim(db, "bot1") == [1, 2, 3, 4, 5]
+    rows = [_row(db, n) for n in range(1, 6)]
+    updates: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE INBOX"):
+            updates.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.unit_of_work() as uow:
+            queues.finish_inbox(uow.session, done=rows, owner="bot1", now=NOW)
+            uow.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(updates) == 1
+    with db.session() as s:
+        assert set(s.execute(select(InboxItem.status, InboxItem.lease_until))) == {("done", None)}

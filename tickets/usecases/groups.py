@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, case, exc, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from nlu.pii import redact
-from tickets import messages, review, services, stats
+from tickets import codes, messages, review, services, stats
 from tickets.classification import Classification
 from tickets.cleaning import scrub
 from tickets.domain import Domain
@@ -220,51 +220,64 @@ def record_group_messages(
     """File, queue for review, or drop each classified group message (one transaction for the batch).
 
     Filing is idempotent by (chat, message), so an edited or redelivered message is filed once; a
-    group with replies on is told in a status line (``groupstatus``, rate limited per group).
+    group with replies on is told in a status line (``groupstatus``, rate limited per group). The
+    batch's tickets and cases get their codes when it ends (``codes.numbered_last``): the day's
+    counter rows are locked only for the last moments of the transaction, not from its first filing,
+    so two workers' batches do not queue on them. The status lines (they carry a signed link) and the
+    outcomes are made after the numbering, with the final codes.
     """
     bound = bindings(session)
     senders = residents_for(
         session,
         {m.user_id: (m.user_name, m.username) for m in messages if m.user_id is not None},
     )
-    outcomes: list[GroupOutcome] = []
-    for message, result in zip(messages, results, strict=True):
-        binding = bound.get(message.chat_id)
-        if binding is None:
-            outcomes.append(GroupOutcome("unbound"))
-            continue
-        reporter = senders.get(message.user_id) if message.user_id is not None else None
-        try:
-            with session.begin_nested():  # one message's problem stays that message's problem
-                recorded = record_group_message(
-                    session,
-                    domain,
-                    text=message.text,
-                    result=result,
-                    thresholds=thresholds,
-                    source=Source.GROUP,
-                    chat_id=message.chat_id,
-                    message_id=message.message_id,
-                    grid_id=binding.grid_id,
-                    reporter=reporter,
-                    origin_label=message.user_name or None,
+    outcomes: list[GroupOutcome | Ticket] = []
+    filed: list[tuple[Ticket, Binding]] = []
+    with codes.numbered_last(session):
+        for message, result in zip(messages, results, strict=True):
+            binding = bound.get(message.chat_id)
+            if binding is None:
+                outcomes.append(GroupOutcome("unbound"))
+                continue
+            reporter = senders.get(message.user_id) if message.user_id is not None else None
+            try:
+                with session.begin_nested():  # one message's problem stays that message's problem
+                    recorded = record_group_message(
+                        session,
+                        domain,
+                        text=message.text,
+                        result=result,
+                        thresholds=thresholds,
+                        source=Source.GROUP,
+                        chat_id=message.chat_id,
+                        message_id=message.message_id,
+                        grid_id=binding.grid_id,
+                        reporter=reporter,
+                        origin_label=message.user_name or None,
+                    )
+            except (TicketError, exc.DataError, exc.IntegrityError, exc.ProgrammingError) as e:
+                log.warning(
+                    "group message %s/%s not filed: %r", message.chat_id, message.message_id, e
                 )
-        except (TicketError, exc.DataError, exc.IntegrityError, exc.ProgrammingError) as e:
-            log.warning("group message %s/%s not filed: %r", message.chat_id, message.message_id, e)
-            outcomes.append(_set_aside(session, domain, message, result, binding, reporter, e))
-            continue
-        ticket = recorded.ticket
-        if ticket is not None:
-            name = domain.taxonomy.name(ticket.category)
-            if binding.reply_in_group:
-                groupstatus.tell(session, domain, ticket, groupstatus.FILED)
-            outcomes.append(GroupOutcome("filed", ticket.code, name, binding.reply_in_group))
-        elif recorded.decision == "review":
-            outcomes.append(GroupOutcome("review"))
-        else:
-            outcomes.append(GroupOutcome("dropped"))
+                outcomes.append(_set_aside(session, domain, message, result, binding, reporter, e))
+                continue
+            if recorded.ticket is not None:
+                filed.append((recorded.ticket, binding))
+                outcomes.append(recorded.ticket)
+            elif recorded.decision == "review":
+                outcomes.append(GroupOutcome("review"))
+            else:
+                outcomes.append(GroupOutcome("dropped"))
+    replies = {id(ticket): binding.reply_in_group for ticket, binding in filed}
+    told = [ticket for ticket, binding in filed if binding.reply_in_group]
+    groupstatus.tell_many(session, domain, told, groupstatus.FILED)
     session.flush()
-    return outcomes
+    return [
+        GroupOutcome("filed", o.code, domain.taxonomy.name(o.category), replies[id(o)])
+        if isinstance(o, Ticket)
+        else o
+        for o in outcomes
+    ]
 
 
 def _set_aside(

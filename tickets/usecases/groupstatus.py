@@ -10,7 +10,9 @@ hours, wait for the group's next free moment and go out together.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,21 +40,35 @@ FILED = "已登记，工作人员会跟进"
 def tell(session: Session, domain: Domain, ticket: Ticket, what: str) -> bool:
     """Tell the group ``ticket`` was said in that it is ``what``: now, or with the group's next line.
     Each (ticket, what) is told once. False when the ticket did not come from a bound group."""
-    if ticket.source is not Source.GROUP or ticket.chat_id is None:
-        return False
+    return bool(tell_many(session, domain, [ticket], what))
+
+
+def tell_many(session: Session, domain: Domain, tickets: Sequence[Ticket], what: str) -> int:
+    """``tell`` for several tickets (a group batch's), a few statements per group instead of four
+    per ticket: it runs while the batch holds the day's counter rows, just before its commit.
+    Returns how many were told or queued (or had been already)."""
+    by_chat: dict[int, list[Ticket]] = {}
+    for ticket in tickets:
+        if ticket.source is Source.GROUP and ticket.chat_id is not None:
+            by_chat.setdefault(ticket.chat_id, []).append(ticket)
+    told = 0
+    for chat_id in sorted(by_chat):  # one lock order for the bindings
+        told += _tell_group(session, domain, chat_id, by_chat[chat_id], what)
+    return told
+
+
+def _tell_group(
+    session: Session, domain: Domain, chat_id: int, tickets: list[Ticket], what: str
+) -> int:
     binding = session.scalar(
-        select(ChatBinding).where(ChatBinding.chat_id == ticket.chat_id).with_for_update()
+        select(ChatBinding).where(ChatBinding.chat_id == chat_id).with_for_update()
     )
     if binding is None:
-        return False
-    key = f"gs:{ticket.code}:{what}"
-    if session.scalar(select(DueItem.id).where(DueItem.key == key)) is not None:
-        return True
+        return 0
+    keys = {t.id: f"gs:{t.code}:{what}" for t in tickets}
+    known = set(session.scalars(select(DueItem.key).where(DueItem.key.in_(set(keys.values())))))
     now = domain.clock()
     tz = domain.settings.timezone
-    line = messages.group_status_line(
-        ticket.code, domain.taxonomy.name(ticket.category), what, domain.links.url(ticket.code)
-    )
     waiting = session.scalar(
         select(DueItem.due_at)
         .where(
@@ -62,28 +78,45 @@ def tell(session: Session, domain: Domain, ticket: Ticket, what: str) -> bool:
         )
         .limit(1)
     )
-    free_at = (
-        domain.rules.group_status_every.after(binding.status_sent_at, domain.calendar, tz)
-        if binding.status_sent_at is not None
-        else now
-    )
-    send_at = waiting or domain.rules.quiet.release(max(now, free_at), tz)
-    row = {
-        "ticket_id": ticket.id,
-        "chat_id": binding.chat_id,
-        "kind": clock.DueKind.GROUP_STATUS.value,
-        "key": key,
-        "due_at": send_at,
-        "status": "pending",
-        "data": {"line": line},
-        "created_at": now,
-        "result": {},
-    }
-    if send_at <= now:  # the group is free: one line now, recorded as done
-        row.update(status="done", done_at=now, result={"lines": 1})
-        _send(session, binding, [line], now, key=key)
-    clock.insert_ignoring_duplicates(session, [row])
-    return True
+    rows: list[dict[str, Any]] = []
+    told = 0
+    for ticket in tickets:
+        key = keys[ticket.id]
+        if key in known:
+            told += 1
+            continue
+        known.add(key)
+        line = messages.group_status_line(
+            ticket.code, domain.taxonomy.name(ticket.category), what, domain.links.url(ticket.code)
+        )
+        free_at = (
+            domain.rules.group_status_every.after(binding.status_sent_at, domain.calendar, tz)
+            if binding.status_sent_at is not None
+            else now
+        )
+        send_at = waiting or domain.rules.quiet.release(max(now, free_at), tz)
+        row = {
+            "ticket_id": ticket.id,
+            "chat_id": binding.chat_id,
+            "kind": clock.DueKind.GROUP_STATUS.value,
+            "key": key,
+            "due_at": send_at,
+            "status": "pending",
+            "data": {"line": line},
+            "created_at": now,
+            "done_at": None,
+            "result": {},
+        }
+        if send_at <= now:  # the group is free: one line now, recorded as done
+            row.update(status="done", done_at=now, result={"lines": 1})
+            _send(session, binding, [line], now, key=key)
+        else:  # the lines after it wait for this one
+            waiting = send_at
+        rows.append(row)
+        told += 1
+    if rows:
+        clock.insert_ignoring_duplicates(session, rows)
+    return told
 
 
 def flush(session: Session, domain: Domain, item: DueItem, now: datetime) -> dict[str, object]:
