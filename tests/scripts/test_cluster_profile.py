@@ -149,3 +149,105 @@ def test_the_stores_it_starts_follow_the_configuration(
 
     assert stores({}) == ["postgres", "redis"]
     assert stores(SEVERAL) == []
+
+
+@pytest.mark.skipif(
+    shutil.which("haproxy") is None, reason="HAProxy is not installed (apt-get install haproxy)"
+)
+def test_an_action_server_that_dies_mid_request_is_retried_on_the_other(tmp_path: Path) -> None:
+    """The first action server reads the whole request and closes the connection without an answer
+    (what a SIGKILL mid-action looks like to HAProxy); the request is answered by the second."""
+    import http.server
+    import json
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    from tests.support.fake_telegram import free_port
+
+    dying = socket.socket()
+    dying.bind(("127.0.0.1", 0))
+    dying.listen()
+    seen: list[bytes] = []
+
+    def die_on_every_request() -> None:
+        while True:
+            try:
+                conn, _ = dying.accept()
+            except OSError:
+                return
+            data = b""
+            while b"\r\n\r\n" not in data or (
+                data.startswith(b"POST") and not data.rstrip().endswith(b"}")
+            ):  # the whole request, body included, before dying
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            if data.startswith(b"POST"):
+                seen.append(data)
+            if data.startswith(b"GET"):  # health checks pass: the server looks alive
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            conn.close()
+
+    class Alive(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            answer = json.dumps({"events": [], "echo": json.loads(body)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    alive = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Alive)
+    threading.Thread(target=die_on_every_request, daemon=True).start()
+    threading.Thread(target=alive.serve_forever, daemon=True).start()
+    ports = {k: str(free_port()) for k in ("WEBHOOK", "RASA", "ACTIONS", "CONSOLE")}
+    env = {
+        "CLUSTER_ACTIONS": f"127.0.0.1:{dying.getsockname()[1]},127.0.0.1:{alive.server_port}",
+        **{f"CLUSTER_{k}_PORT": v for k, v in ports.items()},
+    }
+    files = cluster.render(cluster.Cluster.from_env(env), tmp_path)
+    lb = subprocess.Popen(
+        ["haproxy", "-db", "-f", str(files["haproxy.cfg"])],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{ports['ACTIONS']}/webhook"
+        deadline = time.monotonic() + 10
+        while True:  # until HAProxy listens
+            try:
+                socket.create_connection(("127.0.0.1", int(ports["ACTIONS"])), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "HAProxy did not start"
+                time.sleep(0.1)
+        answers = []
+        for n in range(4):  # round robin: at least two of them go to the dying server first
+            request = urllib.request.Request(
+                url,
+                data=json.dumps({"next_action": "action_submit_report", "n": n}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answers.append(json.loads(response.read()))
+        assert [a["echo"]["n"] for a in answers] == [0, 1, 2, 3]
+        assert seen, "no request reached the dying server: the retry was not exercised"
+    finally:
+        lb.terminate()
+        lb.wait(timeout=10)
+        alive.shutdown()
+        alive.server_close()
+        dying.close()
