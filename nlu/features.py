@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nlu.errors import DataError
+from nlu.patterns import gate
 from nlu.resources import DATA_DIR, LEXICON_DIR, read_yaml, taxonomy_keywords
 
 
@@ -47,6 +48,9 @@ class Lexicon:
         alternation = "|".join(map(re.escape, sorted(self._owners, key=len, reverse=True)))
         self._words = re.compile(alternation) if alternation else None
         self._regexes = [(name, re.compile(rx)) for name, rx in regexes.items()]
+        # Each regex behind its ``gate`` (plain strings a match must start with): most messages
+        # are ruled out by that one fast search. The same hits (``skip_searches=False``: without).
+        self._gated = [(name, rx, gate(rx)) for name, rx in self._regexes]
         self.words = words
         self.regexes = regexes
 
@@ -63,19 +67,30 @@ class Lexicon:
             words[f"kw:{code}"] = keywords
         return cls(words, regexes)
 
-    def hits(self, text: str) -> set[str]:
+    def hits(self, text: str, *, skip_searches: bool = True) -> set[str]:
         found: set[str] = set()
         if self._words is not None:
             for m in self._words.finditer(text):
                 found |= self._owners[m.group()]
-        for name, rx in self._regexes:
-            if rx.search(text):
+        if not skip_searches:
+            for name, rx in self._regexes:
+                if rx.search(text):
+                    found.add(name)
+            return found
+        for name, rx, gate_rx in self._gated:
+            if (gate_rx is None or gate_rx.search(text) is not None) and rx.search(text):
                 found.add(name)
         return found
 
 
 def _terms(
-    text: str, lo: int, hi: int, lexicon: Lexicon | None, extra: Iterable[str] = ()
+    text: str,
+    lo: int,
+    hi: int,
+    lexicon: Lexicon | None,
+    extra: Iterable[str] = (),
+    *,
+    skip_searches: bool = True,
 ) -> dict[str, int]:
     """Counts of the character n-grams (``lo``..``hi``) plus the named binary features."""
     counts: Counter[str] = Counter()
@@ -87,7 +102,7 @@ def _terms(
         else:
             counts.update(text[i : i + size] for i in range(len(text) - size + 1))
     if lexicon is not None:
-        for name in lexicon.hits(text):
+        for name in lexicon.hits(text, skip_searches=skip_searches):
             counts[name] = 1
     for name in extra:
         counts[name] = 1
@@ -184,7 +199,14 @@ class Vectorizer:
         lengths: list[int] = []
         for k, text in enumerate(texts):
             extra = extras[k] if extras is not None else ()
-            counts = _terms(text, cfg.ngram_min, cfg.ngram_max, self.lexicon, extra)
+            counts = _terms(
+                text,
+                cfg.ngram_min,
+                cfg.ngram_max,
+                self.lexicon,
+                extra,
+                skip_searches=not self.reference,
+            )
             found.extend(map(get, counts, repeat(-1)))
             tfs.extend(counts.values())
             lengths.append(len(counts))
