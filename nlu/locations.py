@@ -22,6 +22,7 @@ the ORIGINAL text (through :class:`~nlu.normalize.Normalized`).
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -188,6 +189,15 @@ class LocationExtractor:
             if word:
                 cues.setdefault(word[0], set()).add(len(word))
         self._cue_lengths = {c: tuple(sorted(n)) for c, n in cues.items()}
+        # The same lookup by the first two characters: a cue word starts at a pair of the text that
+        # is the first pair of some cue words (one C-level set test rules most texts out), then only
+        # those words' lengths are tried. The few one-character cue words are looked up apart.
+        pairs: dict[str, set[int]] = {}
+        for word in self._cue_words:
+            if len(word) >= 2:
+                pairs.setdefault(word[:2], set()).add(len(word))
+        self._cue_pairs = {p: tuple(sorted(n)) for p, n in pairs.items()}
+        self._cue_singles = frozenset(w for w in self._cue_words if len(w) == 1)
 
         self._tokenizer = _Tokenizer(segmenter, self)
         # The patterns, read by ``_matches`` (the spaCy Matcher patterns of ``_spacy_matcher``):
@@ -276,7 +286,9 @@ class LocationExtractor:
         if (
             self._suffix_chars.isdisjoint(text[1:])
             and not _NUMBER_CUE.search(text)
-            and not self._has_cue_word(text)
+            and not (
+                self._has_cue_word_by_char(text) if self.spacy_matcher else self._has_cue_word(text)
+            )
         ):
             return []
         words = self._tokenizer.split(text)
@@ -302,6 +314,21 @@ class LocationExtractor:
         return out
 
     def _has_cue_word(self, text: str) -> bool:
+        """Whether a cue word (suffix word, gate, gazetteer name) occurs in ``text``: the same
+        answer as ``_has_cue_word_by_char`` (the reference; a test compares both)."""
+        if not self._cue_singles.isdisjoint(text):
+            return True
+        pairs = self._cue_pairs
+        if pairs.keys().isdisjoint(map(operator.add, text, text[1:])):
+            return False
+        words = self._cue_words
+        for i, pair in enumerate(map(operator.add, text, text[1:])):
+            for n in pairs.get(pair, ()):
+                if text[i : i + n] in words:
+                    return True
+        return False
+
+    def _has_cue_word_by_char(self, text: str) -> bool:
         lengths = self._cue_lengths
         words = self._cue_words
         for i, ch in enumerate(text):
