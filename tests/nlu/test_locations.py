@@ -79,3 +79,21 @@ def test_the_cue_word_lookup_by_pairs_agrees_with_the_lookup_by_characters(
     found = [x._has_cue_word(t) for t in norms]
     assert found == [x._has_cue_word_by_char(t) for t in norms]
     assert 1000 < sum(found) < len(found) - 1000
+
+
+def test_words_kept_whole_in_any_context_skip_the_rules_with_the_same_words(
+    pipe: Pipeline,
+) -> None:
+    """``split`` (the rules skipped for words they never change) against ``split_by_rules`` on
+    every training text, the places development set and the texts each rule exists for."""
+    x = pipe.locations
+    texts = [ex.text for ex in load_examples()]
+    texts += Path(__file__).with_name("places_dev.txt").read_text(encoding="utf-8").splitlines()
+    texts += ["东湖路边有个坑", "西丽南路88号楼下", "3座部电梯", "谢村村口", "猎德村东约", "隧道口"]
+    changed = 0
+    for text in texts:
+        norm = pipe.normalizer.normalize(text).text
+        expected = x._tokenizer.split_by_rules(norm)
+        assert x._tokenizer.split(norm) == expected, text
+        changed += expected != x._tokenizer.segmenter.cut(norm)
+    assert changed > 100
