@@ -122,7 +122,7 @@ _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 class _GramTable:
     """The vocabulary's n-gram numbers (``_gram_key``) → columns, as an open-addressing hash table
     in two NumPy arrays, looked up for a whole batch at once: a binary search of the sorted keys
-    (``np.searchsorted``, the reference) cost about 0.2 µs per character, most of
+    (``np.searchsorted``, which a test compares it with) cost about 0.2 µs per character, most of
     ``_batch_terms``; this is a few array operations per probe, and a quarter-full table needs few
     probes."""
 
@@ -293,14 +293,9 @@ class Vectorizer:
             parts.append((rows[:-1][same], _gram_key(codes[:-1][same], codes[1:][same])))
         pieces_rows, pieces_cols, pieces_tfs = [], [], []
         for part_rows, keys in parts:
-            if self.reference:  # the sorted keys, binary search
-                at = np.minimum(np.searchsorted(self._gram_keys, keys), len(self._gram_keys) - 1)
-                hit = self._gram_keys[at] == keys if len(self._gram_keys) else keys < 0
-                pairs = part_rows[hit] * n_cols + self._gram_cols[at[hit]]
-            else:
-                cols = self._table.columns(keys)
-                hit = cols >= 0
-                pairs = part_rows[hit] * n_cols + cols[hit]
+            cols = self._table.columns(keys)  # the sorted keys' column, -1: not an n-gram of it
+            hit = cols >= 0
+            pairs = part_rows[hit] * n_cols + cols[hit]
             unique, first, counts = np.unique(pairs, return_index=True, return_counts=True)
             order = np.argsort(first, kind="stable")  # rows stay together, in first-seen order
             pieces_rows.append(unique[order] // n_cols)

@@ -370,8 +370,10 @@ def load_pipeline(
     """Load a trained model (default ``<repo>/models/nlu``); ``ModelNotFound`` when there is none.
     ``fast_segmenter=False`` segments without jieba-rs (the same words, slower). ``reference=True``
     runs the slower code that the fast paths replaced and must agree with, byte for byte: spaCy's
-    ``Matcher`` for the place patterns, a ``Counter`` of n-grams per message, every urgency and
-    normalisation pattern searched (tests and ``benchmarks/bench_nlu_speed.py`` compare the two)."""
+    ``Matcher`` for the place patterns, every place token through the re-splitting rules, a
+    ``Counter`` of n-grams per message, every urgency, lexicon and normalisation pattern searched,
+    a result object and ``to_json`` per message (tests and ``benchmarks/bench_nlu_speed.py``
+    compare the two)."""
     directory = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     manifest_path = directory / "model.json"
     if not manifest_path.is_file():
