@@ -11,8 +11,9 @@ Measured in one run:
   both pinned to core 0, alternated, best of three each. Before timing, the command line's output
   with the jieba-rs segmenter is checked to be identical to its output with the Python segmenter
   (``--python-segmenter``) on every message, and to its output with the reference code the fast
-  paths replaced (``--reference``: spaCy's Matcher, an n-gram Counter per message, every urgency and
-  normalisation pattern searched), and the segmenter to cut every tipdm2020c message (when
+  paths replaced (``--reference``: spaCy's Matcher, an n-gram Counter per message, every urgency,
+  lexicon and normalisation pattern searched, every place token through the re-splitting rules, a
+  result object and ``to_json`` per message), and the segmenter to cut every tipdm2020c message (when
   ``../shared/datasets`` is there) exactly as jieba does;
 
 - ``nlu classify`` throughput: the command line on one core, messages/s beyond start-up

@@ -88,6 +88,18 @@ class Scores:
     urgent: float
 
 
+@dataclass(frozen=True)
+class BatchScores:
+    """The probabilities of a batch as arrays, one row per message (what ``Scores`` are made of)."""
+
+    demand: np.ndarray  # P(demand), (n,)
+    category: np.ndarray  # column indices of the TOP_K best categories, best first, (n, k)
+    category_p: np.ndarray  # their probabilities
+    intent: np.ndarray  # column indices of the TOP_K best non-demand intents, (n, k)
+    intent_p: np.ndarray
+    urgent: np.ndarray  # P(urgent), (n,)
+
+
 @dataclass
 class TrainingItem:
     text: str  # normalised
@@ -132,21 +144,33 @@ class Classifier:
 
     # -- inference -----------------------------------------------------------------------------
 
-    def scores(self, texts: Sequence[str], extras: Sequence[Iterable[str]]) -> list[Scores]:
-        """Probabilities for a batch of normalised texts."""
-        if not texts:
-            return []
+    def batch_scores(self, texts: Sequence[str], extras: Sequence[Iterable[str]]) -> BatchScores:
+        """Probabilities for a non-empty batch of normalised texts, as arrays."""
         x = self.vectorizer.transform(texts, extras)
         z = np.asarray(x @ self.weights) + self.intercepts
         p = {name: softmax(z[:, sl]) for name, sl in self._slices.items()}
         top_c = np.argsort(-p["category"], axis=1, kind="stable")[:, :TOP_K]
         top_i = np.argsort(-p["intent"], axis=1, kind="stable")[:, :TOP_K]
-        pc = np.take_along_axis(p["category"], top_c, axis=1).tolist()
-        pi = np.take_along_axis(p["intent"], top_i, axis=1).tolist()
-        demand = p["demand"][:, 1].tolist()
-        urgent = p["urgent"][:, 1].tolist()
-        names_c = self._category_names[top_c].tolist()  # object array: names without a loop
-        names_i = self._intent_names[top_i].tolist()
+        return BatchScores(
+            demand=p["demand"][:, 1],
+            category=top_c,
+            category_p=np.take_along_axis(p["category"], top_c, axis=1),
+            intent=top_i,
+            intent_p=np.take_along_axis(p["intent"], top_i, axis=1),
+            urgent=p["urgent"][:, 1],
+        )
+
+    def scores(self, texts: Sequence[str], extras: Sequence[Iterable[str]]) -> list[Scores]:
+        """Probabilities for a batch of normalised texts."""
+        if not texts:
+            return []
+        b = self.batch_scores(texts, extras)
+        pc = b.category_p.tolist()
+        pi = b.intent_p.tolist()
+        demand = b.demand.tolist()
+        urgent = b.urgent.tolist()
+        names_c = self._category_names[b.category].tolist()  # object array: names without a loop
+        names_i = self._intent_names[b.intent].tolist()
         return [
             Scores(d, tuple(zip(nc, c, strict=True)), tuple(zip(ni, n, strict=True)), u)
             for d, nc, c, ni, n, u in zip(demand, names_c, pc, names_i, pi, urgent, strict=True)

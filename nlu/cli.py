@@ -91,13 +91,14 @@ def classify(args: argparse.Namespace) -> int:
     out = sys.stdout
     for lines in _chunks(sys.stdin.buffer, args.batch_size):
         parsed = [parse_line(line) for line in lines if line.strip()]
-        texts = [text for _, text, error in parsed if error is None and text is not None]
-        results = iter(pipe.classify(texts))
+        good = [(id_, text) for id_, text, error in parsed if error is None and text is not None]
+        # == json.dumps({"id": id_, **result.as_dict()}) for each result of pipe.classify(texts)
+        results = iter(pipe.classify_json([t for _, t in good], [i for i, _ in good]))
         for id_, _, error in parsed:
             if error is not None:
                 line = json.dumps({"id": id_, "error": error}, ensure_ascii=False)
             else:
-                line = next(results).to_json(id_)  # == json.dumps({"id": id_, **as_dict()})
+                line = next(results)
             out.write(line + "\n")
         out.flush()
     return 0

@@ -22,6 +22,7 @@ the ORIGINAL text (through :class:`~nlu.normalize.Normalized`).
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -97,55 +98,90 @@ class _Tokenizer:
     def __init__(self, segmenter: Segmenter, extractor: LocationExtractor) -> None:
         self.segmenter = segmenter
         self.x = extractor
+        self._plain: dict[str, bool] = {}
 
     def split(self, text: str) -> list[str]:
-        x = self.x
+        """``split_by_rules``, with the rules skipped for the words they keep whole in any context
+        (``_is_plain``, remembered per word): most words. A test checks both on every training
+        text."""
+        plain = self._plain
         words: list[str] = []
         for word in self.segmenter.cut(text):
+            keep = plain.get(word)
+            if keep is None:
+                keep = self._is_plain(word)
+                if len(plain) < 100_000:
+                    plain[word] = keep
+            if keep:
+                words.append(word)
+            else:
+                self._add(words, word)
+        return words
+
+    def _is_plain(self, word: str) -> bool:
+        """Whether ``_add`` appends ``word`` unchanged whatever words come before it."""
+        x = self.x
+        if not word or word in _ROAD_SIDES or word in _VILLAGE_SIDES:
+            return False
+        if len(word) == 1 or word in x.known:
+            return word[0] not in "上下"
+        if len(_SPLIT.findall(word)) > 1 or word[0] in x.units:
+            return False
+        if len(word) == 2 and word[0] in x.suffix_chars:
+            return not (word[1] in x.suffix_chars or word[1] in x.stop_chars)
+        return not (len(word) > 2 and word[-1] in _RELATIONAL and word[:-1] in x.suffix_words)
+
+    def split_by_rules(self, text: str) -> list[str]:
+        """The words of ``text``, re-split by the rules of ``_add`` (the reference of ``split``)."""
+        words: list[str] = []
+        for word in self.segmenter.cut(text):
+            self._add(words, word)
+        return words
+
+    def _add(self, words: list[str], word: str) -> None:
+        """Append ``word`` to ``words``, or its pieces where a place ends inside it."""
+        x = self.x
+        if (
+            word in _ROAD_SIDES
+            and words
+            and len(words[-1]) >= 2
+            and _CJK.match(words[-1])
+            and words[-1] not in x.generic
+            and not words[-1].endswith(word[0])
+        ):
+            words.extend(word)  # 东湖 路边 → 东湖 路 边
+            return
+        if len(word) == 1 or word in x.known:  # 三善村, 蔡边一村: names keep their numerals
+            if words and words[-1] == "号楼" and word[0] in "上下" and _street_number(words):
+                words[-1] = "号"  # 西丽南路88号楼下: No. 88, downstairs
+                words.extend(["楼" + word[0], *([word[1:]] if word[1:] else [])])
+                return
+            words.append(word)
+            return
+        pieces = _SPLIT.findall(word)
+        for piece in pieces if len(pieces) > 1 else [word]:
+            after_number = bool(words) and bool(_NUMBER.match(words[-1]))
+            if after_number and piece not in x.known and len(piece) > 1 and piece[0] in x.units:
+                words.extend([piece[0], piece[1:]])  # 3座部 → 3 座 部, 3楼窗口 → 3 楼 窗口
+                continue
+            if len(piece) == 2 and piece not in x.known:
+                first, second = piece[0], piece[1]
+                if first in x.suffix_chars and (second in x.suffix_chars or second in x.stop_chars):
+                    words.extend(piece)  # 村村 → 村 村
+                    continue
+            if len(piece) > 2 and piece[-1] in _RELATIONAL and piece[:-1] in x.suffix_words:
+                words.extend([piece[:-1], piece[-1]])
+                continue
             if (
-                word in _ROAD_SIDES
+                piece in _VILLAGE_SIDES
                 and words
                 and len(words[-1]) >= 2
                 and _CJK.match(words[-1])
                 and words[-1] not in x.generic
-                and not words[-1].endswith(word[0])
             ):
-                words.extend(word)  # 东湖 路边 → 东湖 路 边
+                words.extend(piece)  # 猎德 村东 约 → 猎德 村 东 约
                 continue
-            if len(word) == 1 or word in x.known:  # 三善村, 蔡边一村: names keep their numerals
-                if words and words[-1] == "号楼" and word[0] in "上下" and _street_number(words):
-                    words[-1] = "号"  # 西丽南路88号楼下: No. 88, downstairs
-                    words.extend(["楼" + word[0], *([word[1:]] if word[1:] else [])])
-                    continue
-                words.append(word)
-                continue
-            pieces = _SPLIT.findall(word)
-            for piece in pieces if len(pieces) > 1 else [word]:
-                after_number = bool(words) and bool(_NUMBER.match(words[-1]))
-                if after_number and piece not in x.known and len(piece) > 1 and piece[0] in x.units:
-                    words.extend([piece[0], piece[1:]])  # 3座部 → 3 座 部, 3楼窗口 → 3 楼 窗口
-                    continue
-                if len(piece) == 2 and piece not in x.known:
-                    first, second = piece[0], piece[1]
-                    if first in x.suffix_chars and (
-                        second in x.suffix_chars or second in x.stop_chars
-                    ):
-                        words.extend(piece)  # 村村 → 村 村
-                        continue
-                if len(piece) > 2 and piece[-1] in _RELATIONAL and piece[:-1] in x.suffix_words:
-                    words.extend([piece[:-1], piece[-1]])
-                    continue
-                if (
-                    piece in _VILLAGE_SIDES
-                    and words
-                    and len(words[-1]) >= 2
-                    and _CJK.match(words[-1])
-                    and words[-1] not in x.generic
-                ):
-                    words.extend(piece)  # 猎德 村东 约 → 猎德 村 东 约
-                    continue
-                words.append(piece)
-        return words
+            words.append(piece)
 
 
 class LocationExtractor:
@@ -188,6 +224,15 @@ class LocationExtractor:
             if word:
                 cues.setdefault(word[0], set()).add(len(word))
         self._cue_lengths = {c: tuple(sorted(n)) for c, n in cues.items()}
+        # The same lookup by the first two characters: a cue word starts at a pair of the text that
+        # is the first pair of some cue words (one C-level set test rules most texts out), then only
+        # those words' lengths are tried. The few one-character cue words are looked up apart.
+        pairs: dict[str, set[int]] = {}
+        for word in self._cue_words:
+            if len(word) >= 2:
+                pairs.setdefault(word[:2], set()).add(len(word))
+        self._cue_pairs = {p: tuple(sorted(n)) for p, n in pairs.items()}
+        self._cue_singles = frozenset(w for w in self._cue_words if len(w) == 1)
 
         self._tokenizer = _Tokenizer(segmenter, self)
         # The patterns, read by ``_matches`` (the spaCy Matcher patterns of ``_spacy_matcher``):
@@ -276,10 +321,13 @@ class LocationExtractor:
         if (
             self._suffix_chars.isdisjoint(text[1:])
             and not _NUMBER_CUE.search(text)
-            and not self._has_cue_word(text)
+            and not (
+                self._has_cue_word_by_char(text) if self.spacy_matcher else self._has_cue_word(text)
+            )
         ):
             return []
-        words = self._tokenizer.split(text)
+        tokenizer = self._tokenizer
+        words = tokenizer.split_by_rules(text) if self.spacy_matcher else tokenizer.split(text)
         classes = self._classes
         tags = [classes.get(w) or self._tag(w) for w in words]
         matches = (
@@ -302,6 +350,21 @@ class LocationExtractor:
         return out
 
     def _has_cue_word(self, text: str) -> bool:
+        """Whether a cue word (suffix word, gate, gazetteer name) occurs in ``text``: the same
+        answer as ``_has_cue_word_by_char`` (the reference; a test compares both)."""
+        if not self._cue_singles.isdisjoint(text):
+            return True
+        pairs = self._cue_pairs
+        if pairs.keys().isdisjoint(map(operator.add, text, text[1:])):
+            return False
+        words = self._cue_words
+        for i, pair in enumerate(map(operator.add, text, text[1:])):
+            for n in pairs.get(pair, ()):
+                if text[i : i + n] in words:
+                    return True
+        return False
+
+    def _has_cue_word_by_char(self, text: str) -> bool:
         lengths = self._cue_lengths
         words = self._cue_words
         for i, ch in enumerate(text):

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nlu import pii as pii_module
 from nlu.classifier import Classifier, ClassifierConfig, Scores, TrainingItem
 from nlu.data import Example, load_examples
@@ -66,6 +68,25 @@ def _r(x: float) -> float:
 
 #: A string as JSON with ensure_ascii=False (the json module's own C encoder of strings).
 _json_str: Any = json.encoder.encode_basestring
+
+
+def _round4(values: np.ndarray) -> list[Any]:
+    """``round(float(x), 4)`` of every element, as (nested) Python lists, for a whole batch.
+
+    Python rounds the exact binary value half to even to four decimals, then takes the nearest
+    float to that decimal. Here the nearest integer ``k`` to ``x·10⁴`` and the division ``k / 10⁴``
+    (IEEE division is correctly rounded: the float nearest to ``k/10⁴``, as Python's) give the same
+    float unless ``x·10⁴`` is so near a half that the product's rounding error could change ``k``
+    (within 1e-6 of one, or not finite, or too large to be exact): those are rounded by ``round``
+    itself. A test compares both on random and tie-breaking values."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * 10000.0
+        out = np.rint(scaled) / 10000.0
+        doubt = ~((np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6) & (np.abs(scaled) < 2.0**50))
+    if doubt.any():
+        where = np.nonzero(doubt)
+        out[where] = [round(float(x), 4) for x in values[where]]
+    return list(out.tolist())
 
 
 def _json_id(id_: Any) -> str:
@@ -125,27 +146,10 @@ class NluResult:
         # (list comprehensions, not generators, and round() inline: a tenth of this function)
         ranking = ", ".join([f"[{s(c)}, {round(float(p), 4)!r}]" for c, p in self.ranking])
         intents = ", ".join([f"[{s(c)}, {round(float(p), 4)!r}]" for c, p in self.intent_ranking])
-        locations = ", ".join(
-            [
-                f'{{"text": {s(x.text)}, "start": {x.start!r}, "end": {x.end!r}}}'
-                for x in self.locations
-            ]
-        )
-        pii = ", ".join(
-            [f'{{"kind": {s(x.kind)}, "start": {x.start!r}, "end": {x.end!r}}}' for x in self.pii]
-        )
+        locations = _locations_json(self.locations)
+        pii = _pii_json(self.pii)
         category = "null" if self.category is None else s(self.category)
-        framing = self.framing
-        if (
-            framing.forwarded
-            or framing.speaker
-            or framing.relay
-            or framing.mentions
-            or framing.attachments
-        ):
-            framing_json = json.dumps(framing.as_dict(), ensure_ascii=False)
-        else:
-            framing_json = "{}"
+        framing_json = _framing_json(self.framing)
         return (
             f'{{"id": {_json_id(id_)}, '
             f'"is_demand": {"true" if self.is_demand else "false"}, '
@@ -164,6 +168,35 @@ class NluResult:
             f'"framing": {framing_json}, '
             f'"classifier_version": {s(self.classifier_version)}}}'
         )
+
+
+def _locations_json(spans: Iterable[LocationSpan]) -> str:
+    """The items of the ``locations`` list of a JSON line."""
+    s = _json_str
+    return ", ".join(
+        [f'{{"text": {s(x.text)}, "start": {x.start!r}, "end": {x.end!r}}}' for x in spans]
+    )
+
+
+def _pii_json(spans: Iterable[PiiSpan]) -> str:
+    """The items of the ``pii`` list of a JSON line."""
+    s = _json_str
+    return ", ".join(
+        [f'{{"kind": {s(x.kind)}, "start": {x.start!r}, "end": {x.end!r}}}' for x in spans]
+    )
+
+
+def _framing_json(framing: Framing) -> str:
+    """The ``framing`` object of a JSON line (``{}`` for most messages)."""
+    if (
+        framing.forwarded
+        or framing.speaker
+        or framing.relay
+        or framing.mentions
+        or framing.attachments
+    ):
+        return json.dumps(framing.as_dict(), ensure_ascii=False)
+    return "{}"
 
 
 class Pipeline:
@@ -187,6 +220,11 @@ class Pipeline:
         self.locations = locations
         self.version = version
         self.batch_size = batch_size
+        # JSON strings of the names ``_batch_json`` writes, by column (the intents' -1: `report`)
+        self._category_json = [_json_str(c) for c in classifier.categories]
+        self._intent_json = {i: _json_str(c) for i, c in enumerate(classifier.intents)}
+        self._intent_json[-1] = _json_str(REPORT_INTENT)
+        self._version_json = _json_str(version)
 
     def classify(self, texts: Sequence[str]) -> list[NluResult]:
         """One result per text, in order."""
@@ -194,6 +232,88 @@ class Pipeline:
         for i in range(0, len(texts), self.batch_size):
             out.extend(self._batch(texts[i : i + self.batch_size]))
         return out
+
+    def classify_json(self, texts: Sequence[str], ids: Sequence[Any]) -> list[str]:
+        """``[r.to_json(id_) for r, id_ in zip(self.classify(texts), ids)]``: the JSON lines of
+        ``nlu classify``, one per text, in order, computed a batch at a time without a result
+        object per message (``reference=True``: through ``classify`` and ``to_json``). A test
+        checks both give the same lines on every training text."""
+        if self.reference:
+            return [r.to_json(i) for r, i in zip(self.classify(texts), ids, strict=True)]
+        out: list[str] = []
+        for i in range(0, len(texts), self.batch_size):
+            end = i + self.batch_size
+            out.extend(self._batch_json(texts[i:end], ids[i:end]))
+        return out
+
+    def _batch_json(self, texts: Sequence[str], ids: Sequence[Any]) -> list[str]:
+        """``_batch`` and ``to_json`` for one batch, with the decisions, the intent ranking and the
+        rounding done over NumPy arrays of the whole batch."""
+        if not texts:
+            return []
+        normalizer, urgency = self.normalizer, self.urgency
+        norms = [normalizer.normalize(t) for t in texts]
+        bodies = [normalizer.body(n) for n in norms]
+        cues = [urgency.cues(b) for b in bodies]
+        b = self.classifier.batch_scores(bodies, [c.features() for c in cues])
+        demand = b.demand
+        is_demand = demand >= self.classifier.demand_threshold
+        may_be_urgent = (is_demand & (b.urgent >= self.classifier.urgent_threshold)).tolist()
+        veto = self.classifier.config.calm_veto
+        # The intent ranking: `report` (P(demand)) among the non-demand intents' shares of the rest,
+        # sorted as sorted(..., key=-p) sorts (stable), `report` first exactly for demands.
+        values = np.concatenate([demand[:, None], (1.0 - demand)[:, None] * b.intent_p], axis=1)
+        order = np.argsort(-values, axis=1, kind="stable")
+        report_first = order[:, 0] == 0
+        for row in np.flatnonzero(report_first != is_demand).tolist():
+            rest = [k for k in order[row].tolist() if k != 0]
+            order[row] = [0, *rest] if is_demand[row] else [*rest, 0]
+        order = order[:, :INTENT_RANKING_SIZE]
+        intent_values = _round4(np.take_along_axis(values, order, axis=1))
+        intent_columns = np.concatenate([np.full((len(texts), 1), -1), b.intent], axis=1)
+        intent_names = np.take_along_axis(intent_columns, order, axis=1).tolist()
+        category = b.category[:, :RANKING_SIZE].tolist()
+        category_p = _round4(b.category_p[:, :RANKING_SIZE])
+        demand_r = _round4(demand)
+        urgent_r = _round4(b.urgent)
+        cat_json, intent_json = self._category_json, self._intent_json
+        demands = is_demand.tolist()
+        version = self._version_json
+        extract = self.locations.extract
+        find_pii = pii_module.find_pii
+        s = _json_str
+        lines = []
+        for k, id_ in enumerate(ids):
+            norm = norms[k]
+            demand_k = demands[k]
+            cats, ps = category[k], category_p[k]
+            ranking = ", ".join([f"[{cat_json[c]}, {p!r}]" for c, p in zip(cats, ps, strict=True)])
+            intents = ", ".join(
+                [
+                    f"[{intent_json[c]}, {p!r}]"
+                    for c, p in zip(intent_names[k], intent_values[k], strict=True)
+                ]
+            )
+            urgent = may_be_urgent[k] and not (veto and cues[k].calmed)
+            lines.append(
+                f'{{"id": {_json_id(id_)}, '
+                f'"is_demand": {"true" if demand_k else "false"}, '
+                f'"demand_confidence": {demand_r[k]!r}, '
+                f'"category": {cat_json[cats[0]] if demand_k else "null"}, '
+                f'"category_confidence": {ps[0] if demand_k else 0.0!r}, '
+                f'"ranking": [{ranking}], '
+                f'"urgent": {"true" if urgent else "false"}, '
+                f'"urgent_confidence": {urgent_r[k] if demand_k else 0.0!r}, '
+                f'"urgent_cues": [{", ".join(map(s, cues[k].situations)) if urgent else ""}], '
+                f'"locations": [{_locations_json(extract(norm))}], '
+                f'"pii": [{_pii_json(find_pii(norm.original))}], '
+                f'"intent": {intent_json[intent_names[k][0]]}, '
+                f'"intent_confidence": {intent_values[k][0]!r}, '
+                f'"intent_ranking": [{intents}], '
+                f'"framing": {_framing_json(norm.framing)}, '
+                f'"classifier_version": {version}}}'
+            )
+        return lines
 
     def analyse(self, texts: Sequence[str]) -> list[tuple[Normalized, UrgencyCues, Scores]]:
         """The intermediate steps for a batch (used by evaluation and the Rasa components)."""
@@ -303,8 +423,10 @@ def load_pipeline(
     """Load a trained model (default ``<repo>/models/nlu``); ``ModelNotFound`` when there is none.
     ``fast_segmenter=False`` segments without jieba-rs (the same words, slower). ``reference=True``
     runs the slower code that the fast paths replaced and must agree with, byte for byte: spaCy's
-    ``Matcher`` for the place patterns, a ``Counter`` of n-grams per message, every urgency and
-    normalisation pattern searched (tests and ``benchmarks/bench_nlu_speed.py`` compare the two)."""
+    ``Matcher`` for the place patterns, every place token through the re-splitting rules, a
+    ``Counter`` of n-grams per message, every urgency, lexicon and normalisation pattern searched,
+    a result object and ``to_json`` per message (tests and ``benchmarks/bench_nlu_speed.py``
+    compare the two)."""
     directory = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     manifest_path = directory / "model.json"
     if not manifest_path.is_file():

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -101,6 +102,8 @@ class Segmenter:
     def _may_tie(self, text: str) -> bool:
         """Whether two paths through ``text`` may score exactly the same (jieba-rs breaks such
         ties differently): AAA with AA a word, ABA with AB and BA words of equal frequency."""
+        if not any(map(operator.eq, text, text[2:])):
+            return False  # both need a character equal to the one two places on: most texts
         freq = self._freq
         for m in _TRIPLE.finditer(text):
             if freq.get(m.group(1) * 2):

@@ -63,3 +63,37 @@ def test_the_pattern_scan_finds_what_spacys_matcher_finds(pipe: Pipeline) -> Non
         assert x._matches(words, tags) == expected, text
         with_matches += bool(expected)
     assert with_matches > 1000
+
+
+def test_the_cue_word_lookup_by_pairs_agrees_with_the_lookup_by_characters(
+    pipe: Pipeline,
+) -> None:
+    """The pre-filter's cue words (suffix words, gates, gazetteer names) looked up by their first
+    two characters: the same answer as by their first character, on every training text, the
+    places development set and texts made of cue words' pieces."""
+    x = pipe.locations
+    texts = [ex.text for ex in load_examples()]
+    texts += Path(__file__).with_name("places_dev.txt").read_text(encoding="utf-8").splitlines()
+    texts += ["", "门", "北门", "北", "番禺", "番", "去番禺区", "x" + min(x._cue_words, key=len)]
+    norms = [pipe.normalizer.normalize(t).text for t in texts]
+    found = [x._has_cue_word(t) for t in norms]
+    assert found == [x._has_cue_word_by_char(t) for t in norms]
+    assert 1000 < sum(found) < len(found) - 1000
+
+
+def test_words_kept_whole_in_any_context_skip_the_rules_with_the_same_words(
+    pipe: Pipeline,
+) -> None:
+    """``split`` (the rules skipped for words they never change) against ``split_by_rules`` on
+    every training text, the places development set and the texts each rule exists for."""
+    x = pipe.locations
+    texts = [ex.text for ex in load_examples()]
+    texts += Path(__file__).with_name("places_dev.txt").read_text(encoding="utf-8").splitlines()
+    texts += ["东湖路边有个坑", "西丽南路88号楼下", "3座部电梯", "谢村村口", "猎德村东约", "隧道口"]
+    changed = 0
+    for text in texts:
+        norm = pipe.normalizer.normalize(text).text
+        expected = x._tokenizer.split_by_rules(norm)
+        assert x._tokenizer.split(norm) == expected, text
+        changed += expected != x._tokenizer.segmenter.cut(norm)
+    assert changed > 100

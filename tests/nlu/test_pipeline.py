@@ -138,7 +138,53 @@ def test_the_fast_paths_write_the_same_json_lines_as_the_reference_code(
         "电话13812345678 火警！",
         "a" * 300,
     ]
-    fast = [r.to_json(i) for i, r in enumerate(pipe.classify(texts))]
+    ids = list(range(len(texts)))
+    fast = pipe.classify_json(texts, ids)
     slow = [r.to_json(i) for i, r in enumerate(reference.classify(texts))]
     assert fast == slow
+    assert reference.classify_json(texts, ids) == slow
     assert sum('"locations": []' not in line for line in fast) > 1000
+
+
+def test_classify_json_writes_the_lines_of_classify_and_to_json(model_dir: Path) -> None:
+    """The batch path of ``nlu classify`` (arrays, no result objects) against ``classify`` +
+    ``to_json`` on every training text, with every kind of id, in batches that do not divide the
+    input evenly."""
+    from nlu.data import load_examples
+
+    pipe = load_pipeline(model_dir, batch_size=100)
+    texts = [ex.text for ex in load_examples()]
+    texts += [
+        '【转发】陈姨：@网格员小李 [图片] 东门口个井盖冇咗 "好危险"\\n电话13812345678',
+        "",
+        "😀",
+    ]
+    kinds: list[object] = [7, 'a"b', None, 1.5, {"k": [1, "二"]}, "编号"]
+    ids = [kinds[i % len(kinds)] for i in range(len(texts))]
+    lines = pipe.classify_json(texts, ids)
+    assert lines == [r.to_json(i) for r, i in zip(pipe.classify(texts), ids, strict=True)]
+    urgent = [json.loads(line) for line in lines if '"urgent": true' in line]
+    assert len(urgent) > 100 and all(d["urgent_cues"] for d in urgent[:10])
+    assert pipe.classify_json([], []) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(min_value=0.0, max_value=1.0),
+            st.integers(0, 20000).map(lambda k: k / 20000),  # a half at the fifth decimal
+            st.integers(0, 2**20).map(lambda k: k / 2**20),  # exact binary fractions
+            st.floats(allow_nan=False, allow_infinity=False, width=64),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_batch_rounding_is_pythons_round(values: list[float]) -> None:
+    import numpy as np
+
+    from nlu.pipeline import _round4
+
+    rounded = _round4(np.array(values))
+    assert [repr(x) for x in rounded] == [repr(round(x, 4)) for x in values]

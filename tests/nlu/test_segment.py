@@ -56,4 +56,5 @@ def test_re_added_words_keep_jiebas_total_in_jieba_rs() -> None:
 
 @pytest.mark.parametrize("text", ["充电桩一直嘀嘀嘀咁响", "非法滴滴滴泛滥", "我想掏心掏肺地说"])
 def test_exact_ties_are_broken_as_jieba_breaks_them(segmenter: Segmenter, text: str) -> None:
+    assert segmenter._may_tie(text)  # past the quick test for a character two places on
     assert segmenter.cut(text) == segmenter.jieba_cut(text)

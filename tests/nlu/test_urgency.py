@@ -210,3 +210,55 @@ def test_first_chars_lists_every_character_a_match_can_start_with(
     from nlu.patterns import first_chars
 
     assert first_chars(re.compile(pattern)) == (None if chars is None else frozenset(chars))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "grams"),
+    [
+        ("(煤气|燃气).{0,6}味|漏气", {"煤气", "燃气", "漏气"}),
+        ("(?:电线|高压线)断|[火烟]", {"电线", "高压", "火", "烟"}),
+        ("(?<!没)火警|冒?烟", {"火警", "冒烟", "烟"}),
+        ("(卡|压)(住|了)", {"卡住", "卡了", "压住", "压了"}),
+        ("电梯.{0,12}卡住", {"电梯"}),
+        ("救命+|smoke(?! ?alarm)", {"救命", "sm"}),
+        ("[0-9]+月", {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}),  # 12月: 1, then anything
+        ("(浸|入)(入|进)?.{0,2}屋", {"浸", "入"}),  # .{0,2}: anything may follow 浸
+        ("(浸|入)(入|进)?屋", {"浸入", "浸进", "浸屋", "入入", "入进", "入屋"}),
+        ("[?？吗]\\s*$", {"?", "？", "吗"}),
+        (".{0,3}着火", None),  # any character can start it
+        ("好?", None),  # may match nothing, so everywhere
+        ("\\s+火", None),
+        ("(?i)fire", None),
+    ],
+)
+def test_first_grams_lists_every_one_or_two_characters_a_match_can_start_with(
+    pattern: str, grams: set[str] | None
+) -> None:
+    import re
+
+    from nlu.patterns import first_grams
+
+    assert first_grams(re.compile(pattern)) == (None if grams is None else frozenset(grams))
+
+
+def test_the_gates_find_something_wherever_their_pattern_matches(normalizer: Normalizer) -> None:
+    """Every urgency and lexicon pattern's ``gate`` on every training text: never a text where the
+    pattern matches and its gate does not (that would lose a cue), and most texts ruled out."""
+    import re
+
+    from nlu.data import load_examples
+    from nlu.features import Lexicon
+    from nlu.patterns import gate
+
+    rules = UrgencyRules()
+    patterns = [rx for _, rx in rules._patterns] + [rules._calm, rules._any_context]
+    patterns += [re.compile(rx) for rx in Lexicon.load().regexes.values()]
+    bodies = [normalizer.body(normalizer.normalize(ex.text)) for ex in load_examples()]
+    ruled_out = 0
+    for rx in patterns:
+        gate_rx = gate(rx)
+        assert gate_rx is not None, rx.pattern
+        missed = [t for t in bodies if rx.search(t) and gate_rx.search(t) is None]
+        assert missed == [], rx.pattern
+        ruled_out += sum(gate_rx.search(t) is None for t in bodies)
+    assert ruled_out > len(patterns) * len(bodies) // 2
