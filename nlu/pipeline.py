@@ -258,8 +258,7 @@ class Pipeline:
         b = self.classifier.batch_scores(bodies, [c.features() for c in cues])
         demand = b.demand
         is_demand = demand >= self.classifier.demand_threshold
-        may_be_urgent = (is_demand & (b.urgent >= self.classifier.urgent_threshold)).tolist()
-        veto = self.classifier.config.calm_veto
+        urgent_of = self._urgent(norms, cues, demand.tolist(), b.urgent.tolist())
         # The intent ranking: `report` (P(demand)) among the non-demand intents' shares of the rest,
         # sorted as sorted(..., key=-p) sorts (stable), `report` first exactly for demands.
         values = np.concatenate([demand[:, None], (1.0 - demand)[:, None] * b.intent_p], axis=1)
@@ -294,7 +293,7 @@ class Pipeline:
                     for c, p in zip(intent_names[k], intent_values[k], strict=True)
                 ]
             )
-            urgent = may_be_urgent[k] and not (veto and cues[k].calmed)
+            urgent = urgent_of[k]
             lines.append(
                 f'{{"id": {_json_id(id_)}, '
                 f'"is_demand": {"true" if demand_k else "false"}, '
@@ -323,10 +322,43 @@ class Pipeline:
         scores = self.classifier.scores(bodies, [c.features() for c in cues])
         return list(zip(norms, cues, scores, strict=True))
 
-    def _urgent_sentences(
-        self, analysed: Sequence[tuple[Normalized, UrgencyCues, Scores]], candidates: list[int]
-    ) -> set[int]:
-        """Which of the long demands ``candidates`` (indexes into ``analysed``) hold one sentence
+    def _urgent(
+        self,
+        norms: Sequence[Normalized],
+        cues: Sequence[UrgencyCues],
+        demand: Sequence[float],
+        urgent: Sequence[float],
+    ) -> list[bool]:
+        """Which messages are urgent (one definition for ``classify`` and ``classify_json``): the
+        urgency head decides, the sentence can veto (没闻到, 上个月, 已经围蔽 …: urgency.py); a
+        message that names nothing pressing needs a confident head (``urgent_uncued``), and a long
+        demand is urgent when one of its sentences is (``_urgent_sentences``)."""
+        demand_threshold = self.classifier.demand_threshold
+        threshold = self.classifier.urgent_threshold
+        veto = self.classifier.config.calm_veto
+        uncued = self.classifier.config.urgent_uncued
+        uncued_threshold = threshold if uncued is None else max(threshold, uncued)
+        decided = [
+            d >= demand_threshold
+            and u >= (threshold if c.pressing else uncued_threshold)
+            and not (veto and c.calmed)
+            for c, d, u in zip(cues, demand, urgent, strict=True)
+        ]
+        if uncued is not None:
+            long_demands = [
+                i
+                for i, (n, c, d) in enumerate(zip(norms, cues, demand, strict=True))
+                if not decided[i]
+                and d >= demand_threshold
+                and not (veto and c.calmed)
+                and len(n.text) >= _LONG_MESSAGE
+            ]
+            for i in self._urgent_sentences(norms, long_demands):
+                decided[i] = True
+        return decided
+
+    def _urgent_sentences(self, norms: Sequence[Normalized], candidates: list[int]) -> set[int]:
+        """Which of the long demands ``candidates`` (indexes into ``norms``) hold one sentence
         that is urgent on its own: pressing, not calmed, and the urgency head confident
         (``urgent_uncued``) on that sentence alone. A letter that lists three complaints and, in
         the third, a gas smell filling the stairwell right now is urgent, though the whole
@@ -336,7 +368,7 @@ class Pipeline:
         sentences: list[str] = []
         cues: list[UrgencyCues] = []
         for i in candidates:
-            parts = [p for p in _SENTENCE_END.split(self.normalizer.body(analysed[i][0])) if p]
+            parts = [p for p in _SENTENCE_END.split(self.normalizer.body(norms[i])) if p]
             if len(parts) < 2:
                 continue
             for part in parts:
@@ -352,30 +384,13 @@ class Pipeline:
 
     def _batch(self, texts: Sequence[str]) -> list[NluResult]:
         demand_threshold = self.classifier.demand_threshold
-        urgent_threshold = self.classifier.urgent_threshold
-        veto = self.classifier.config.calm_veto
-        uncued = self.classifier.config.urgent_uncued
-        uncued_threshold = urgent_threshold if uncued is None else max(urgent_threshold, uncued)
         analysed = self.analyse(texts)
-        # The urgency head decides, the sentence can veto: 没闻到, 上个月, 已经围蔽 … (urgency.py);
-        # a message that names nothing pressing needs a confident head (urgent_uncued).
-        decided = [
-            s.demand >= demand_threshold
-            and s.urgent >= (urgent_threshold if cues.pressing else uncued_threshold)
-            and not (veto and cues.calmed)
-            for _, cues, s in analysed
-        ]
-        if uncued is not None:  # long demands: one urgent sentence is enough
-            long_demands = [
-                i
-                for i, (norm, cues, s) in enumerate(analysed)
-                if not decided[i]
-                and s.demand >= demand_threshold
-                and not (veto and cues.calmed)
-                and len(norm.text) >= _LONG_MESSAGE
-            ]
-            for i in self._urgent_sentences(analysed, long_demands):
-                decided[i] = True
+        decided = self._urgent(
+            [n for n, _, _ in analysed],
+            [c for _, c, _ in analysed],
+            [s.demand for _, _, s in analysed],
+            [s.urgent for _, _, s in analysed],
+        )
         results = []
         for (norm, cues, s), urgent in zip(analysed, decided, strict=True):
             is_demand = s.demand >= demand_threshold

@@ -163,8 +163,12 @@ def test_classify_json_writes_the_lines_of_classify_and_to_json(model_dir: Path)
     ids = [kinds[i % len(kinds)] for i in range(len(texts))]
     lines = pipe.classify_json(texts, ids)
     assert lines == [r.to_json(i) for r, i in zip(pipe.classify(texts), ids, strict=True)]
-    urgent = [json.loads(line) for line in lines if '"urgent": true' in line]
-    assert len(urgent) > 100 and all(d["urgent_cues"] for d in urgent[:10])
+    decoded = [json.loads(line) for line in lines]
+    urgent = [d for d in decoded if d["urgent"]]
+    # urgent lines name their situations (most have one; an alarm word or a confident head alone
+    # has none), the others never do
+    assert len(urgent) > 100 and sum(bool(d["urgent_cues"]) for d in urgent) > 0.9 * len(urgent)
+    assert not any(d["urgent_cues"] for d in decoded if not d["urgent"])
     assert pipe.classify_json([], []) == []
 
 
