@@ -107,6 +107,11 @@ def staff_card(
     return "\n".join(lines)
 
 
+def urgent_notice(ticket: Ticket) -> str:
+    """The line posted under a ticket's card when staff mark it urgent after filing."""
+    return f"🔴 {ticket.code} 已标为紧急，请立即处理"
+
+
 def place_notice(ticket: Ticket, place: str) -> str:
     """The line posted under an urgent ticket's card when the resident says where."""
     return f"📍 {ticket.code} 居民补充地址：{place}"

@@ -948,7 +948,7 @@ def set_urgent(
     if ticket.urgent == urgent:
         return ticket
     ticket.urgent = urgent
-    _event(session, domain, ticket, actor, EventKind.URGENT, urgent=urgent)
+    event = _event(session, domain, ticket, actor, EventKind.URGENT, urgent=urgent)
     _feedback(
         session,
         domain,
@@ -956,6 +956,12 @@ def set_urgent(
         actor,
         {"is_demand": True, "category": ticket.category, "urgent": urgent},
     )
+    # The staff card shows it (🔴 or not): a card still waiting is rewritten and, marked urgent,
+    # moves ahead of its chat's backlog; a card already sent is edited and, marked urgent, gets a
+    # line under it so the chat is alerted, not just edited.
+    session.flush()
+    notice = messages.urgent_notice(ticket) if urgent else None
+    refresh_staff_card(session, domain, ticket, key=f"e{event.id}", notice=notice)
     return ticket
 
 

@@ -295,3 +295,35 @@ def test_claiming_reads_only_the_rows_still_to_send_on_postgresql(db: Database) 
         plan = "\n".join(conn.scalars(text(f"EXPLAIN {compiled}")))
     assert "Seq Scan" not in plan, plan
     assert "ix_outbox_status_next" in plan, plan
+
+
+def test_a_ticket_staff_mark_urgent_moves_its_waiting_card_ahead_and_alerts_under_a_sent_one(
+    db: Database, domain: Domain
+) -> None:
+    """Marked urgent after filing: a card still waiting behind the chat's backlog is rewritten with
+    🔴 and goes first; a card already sent is edited and gets an alert line under it, both urgent."""
+    with db.unit_of_work() as uow:
+        sent = file(uow.session, domain, "东风路3号电箱冒烟", "utilities")
+        uow.commit()
+    _drain(db)  # the first card is out
+    with db.unit_of_work() as uow:
+        for n in range(30):
+            outbox.enqueue(uow.session, chat_id=STAFF_CHAT_ID, text=f"卡片{n}", kind="staff_card")
+        waiting = file(uow.session, domain, "幸福花园2栋有人跌倒起唔到身", "elder_care")
+        uow.commit()
+    with db.unit_of_work() as uow:
+        for code in (waiting.code, sent.code):
+            ticket = services.get_ticket(uow.session, code)
+            services.set_urgent(
+                session=uow.session, domain=domain, ticket=ticket, urgent=True, actor="值班员"
+            )
+        uow.commit()
+    order = [m for m in _drain(db) if m["chat_id"] == STAFF_CHAT_ID]
+    texts = [m["text"] for m in order]
+    first_ordinary = texts.index("卡片0")
+    card = next(i for i, t in enumerate(texts) if waiting.code in t and t.startswith("🔴"))
+    edit = next(i for i, m in enumerate(order) if m["method"] == "editMessageText")
+    alert = texts.index(f"🔴 {sent.code} 已标为紧急，请立即处理")
+    assert max(card, edit, alert) < first_ordinary
+    assert sent.code in texts[edit] and texts[edit].startswith("🔴")
+    assert f"🔴 {waiting.code} 已标为紧急，请立即处理" in texts  # its card was still waiting
