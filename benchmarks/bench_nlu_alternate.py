@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from benchmarks.bench_nlu_speed import ENV, JIEBA_SCRIPT, ONE_CORE, RASA_BIN
+from benchmarks.bench_nlu_speed import ENV, JIEBA_SCRIPT, ONE_CORE, RASA_BIN, classify_cli
 from nlu.data import load_examples, split
 from nlu.resources import ROOT
 
@@ -35,26 +33,6 @@ _JIEBA_CPU_SCRIPT = JIEBA_SCRIPT.replace(
     "print(time.perf_counter() - started)",
     "print(time.perf_counter() - started, time.process_time() - cpu)",
 )
-
-
-def classify(tree: Path, model: Path, lines: list[str]) -> tuple[float, float, str]:
-    """Wall and CPU seconds of ``nlu classify`` from the source tree ``tree`` on core 0, output."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(
-        [*ONE_CORE, str(RASA_BIN / "python"), "-m", "nlu", "classify", "--model", str(model)],
-        input="".join(lines),
-        capture_output=True,
-        text=True,
-        cwd=tree,
-        env=ENV,
-        check=True,
-    )
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    assert len(done.stdout.splitlines()) == len(lines), done.stderr[-2000:]
-    return wall, cpu, done.stdout
 
 
 def jieba(texts: list[str]) -> tuple[float, float]:
@@ -87,15 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     ]
     head = lines[:200]
     trees = {"old": args.old.resolve(), "new": ROOT}
-    outputs = {name: classify(tree, model, head + lines)[2] for name, tree in trees.items()}
+    outputs = {name: classify_cli(model, head + lines, tree)[2] for name, tree in trees.items()}
     assert outputs["old"] == outputs["new"], "old and new write different lines"
     print(f"identical output, old and new, on {len(head + lines)} lines", flush=True)
     per_message: dict[str, list[tuple[float, float]]] = {"old": [], "new": [], "jieba": []}
     n = len(texts)
     for round_ in range(1, args.rounds + 1):
         for name, tree in trees.items():
-            full_wall, full_cpu, _ = classify(tree, model, head + lines)
-            short_wall, short_cpu, _ = classify(tree, model, head)
+            full_wall, full_cpu, _ = classify_cli(model, head + lines, tree)
+            short_wall, short_cpu, _ = classify_cli(model, head, tree)
             per_message[name].append(
                 ((full_wall - short_wall) / n * 1e6, (full_cpu - short_cpu) / n * 1e6)
             )

@@ -64,8 +64,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def classify_cli(model: Path, lines: list[str]) -> tuple[float, float]:
-    """Wall-clock and CPU seconds (user + system) of one ``nlu classify`` run on core 0."""
+def classify_cli(model: Path, lines: list[str], tree: Path = ROOT) -> tuple[float, float, str]:
+    """Wall-clock and CPU seconds (user + system) of one ``nlu classify`` run on core 0 from the
+    source tree ``tree`` (this one by default), and its output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
@@ -73,7 +74,7 @@ def classify_cli(model: Path, lines: list[str]) -> tuple[float, float]:
         input="".join(lines),
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=tree,
         env=ENV,
         check=True,
     )
@@ -81,7 +82,7 @@ def classify_cli(model: Path, lines: list[str]) -> tuple[float, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert len(done.stdout.splitlines()) == len(lines), done.stderr[-2000:]
-    return seconds, cpu
+    return seconds, cpu, done.stdout
 
 
 def classify_wall(model: Path, lines: list[str], *options: str) -> tuple[float, str]:
@@ -325,11 +326,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nreport: {out}")
             return 0
         startups = [classify_cli(tmp / "ours", lines[:1]) for _ in range(3)]
-        startup = min(w for w, _ in startups)
-        startup_cpu = min(c for _, c in startups)
+        startup = min(w for w, _, _ in startups)
+        startup_cpu = min(c for _, c, _ in startups)
         runs = [classify_cli(tmp / "ours", lines) for _ in range(3)]
-        total = min(w for w, _ in runs)
-        total_cpu = min(c for _, c in runs)
+        total = min(w for w, _, _ in runs)
+        total_cpu = min(c for _, c, _ in runs)
         results["cli_startup_s"] = startup
         results["cli_per_s"] = len(lines) / (total - startup)
         results["cli_per_cpu_s"] = len(lines) / (total_cpu - startup_cpu)
