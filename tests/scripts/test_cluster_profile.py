@@ -238,7 +238,10 @@ def test_an_action_server_that_dies_mid_request_is_retried_on_the_other(tmp_path
         for n in range(4):  # round robin: at least two of them go to the dying server first
             request = urllib.request.Request(
                 url,
-                data=json.dumps({"next_action": "action_submit_report", "n": n}).encode(),
+                # Rasa sends the conversation's tracker with every action call: tens of kB
+                data=json.dumps(
+                    {"next_action": "action_submit_report", "n": n, "tracker": "事" * 30_000}
+                ).encode(),
                 headers={"Content-Type": "application/json"},
             )
             with urllib.request.urlopen(request, timeout=10) as response:
