@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.bench_nlu_speed import ENV, JIEBA_SCRIPT, ONE_CORE, RASA_BIN, classify_cli
+from benchmarks.bench_nlu_speed import (
+    JIEBA_SCRIPT,
+    classify_cli,
+    jieba_output,
+)
 from nlu.data import load_examples, split
 from nlu.resources import ROOT
 
@@ -37,16 +40,7 @@ _JIEBA_CPU_SCRIPT = JIEBA_SCRIPT.replace(
 
 def jieba(texts: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of plain jieba cutting ``texts`` on core 0."""
-    done = subprocess.run(
-        [*ONE_CORE, str(RASA_BIN / "python"), "-c", _JIEBA_CPU_SCRIPT],
-        input=json.dumps(texts, ensure_ascii=False),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-    )
-    wall, cpu = done.stdout.split()[-2:]
+    wall, cpu = jieba_output(texts, _JIEBA_CPU_SCRIPT).split()[-2:]
     return float(wall), float(cpu)
 
 

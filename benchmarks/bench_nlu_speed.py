@@ -117,10 +117,11 @@ print(time.perf_counter() - started)
 """
 
 
-def jieba_wall(texts: list[str]) -> float:
-    """Seconds of plain ``jieba.Tokenizer().cut`` over ``texts`` after ``initialize()``, core 0."""
+def jieba_output(texts: list[str], script: str = JIEBA_SCRIPT) -> str:
+    """What ``script`` (plain ``jieba.Tokenizer().cut`` over ``texts`` after ``initialize()``,
+    timed) prints, run on core 0."""
     done = subprocess.run(
-        [*ONE_CORE, str(RASA_BIN / "python"), "-c", JIEBA_SCRIPT],
+        [*ONE_CORE, str(RASA_BIN / "python"), "-c", script],
         input=json.dumps(texts, ensure_ascii=False),
         capture_output=True,
         text=True,
@@ -128,7 +129,12 @@ def jieba_wall(texts: list[str]) -> float:
         env=ENV,
         check=True,
     )
-    return float(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def jieba_wall(texts: list[str]) -> float:
+    """Seconds of plain ``jieba.Tokenizer().cut`` over ``texts`` after ``initialize()``, core 0."""
+    return float(jieba_output(texts).strip().splitlines()[-1])
 
 
 def check_segmenter(texts: list[str]) -> int:
