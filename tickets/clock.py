@@ -338,13 +338,17 @@ def plan(
         ]
         chains.append(deadline)
     if ticket.urgent and status is Status.NEW and ticket.first_response_at is None:
-        first = ticket.created_at + timedelta(hours=urgent_response_hours)
+        # Urgent from filing: keys without a time (as they always were). Marked urgent later: the
+        # clock starts at the marking, and marking again after an unmark starts a new chain.
+        marked = ticket.urgent_at
+        u = f"{t}:urgent" if marked is None else f"{t}:urgent:{_stamp(marked)}"
+        first = (marked or ticket.created_at) + timedelta(hours=urgent_response_hours)
         chains.append(
             [
-                Due(DueKind.URGENT, f"{t}:urgent:1", first, {"level": 1}),
+                Due(DueKind.URGENT, f"{u}:1", first, {"level": 1}),
                 Due(
                     DueKind.URGENT,
-                    f"{t}:urgent:2",
+                    f"{u}:2",
                     rules.urgent_again_after.after(first, calendar, tz),
                     {"level": 2},
                 ),

@@ -453,6 +453,9 @@ class Ticket(Base):
     progress_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     callback_at: Mapped[datetime | None]
+    # When staff marked the ticket urgent after it was filed (migration 0018): the urgent-not-accepted
+    # clock and the urgent response measure count from here. None: urgent from filing, or not urgent.
+    urgent_at: Mapped[datetime | None]
     # The digest of the supervision rules the ticket's due items were planned with (tickets.clock).
     clock_rules: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # Where the ticket is on the map (WGS84 degrees): a Telegram location pin or venue, or Open311's

@@ -949,6 +949,9 @@ def set_urgent(
         return ticket
     ticket.urgent = urgent
     event = _event(session, domain, ticket, actor, EventKind.URGENT, urgent=urgent)
+    # A new ticket marked urgent gets the urgent-not-accepted clock from now; unmarked, it loses it.
+    ticket.urgent_at = event.at if urgent else None
+    clock.reschedule(session, domain, ticket)
     _feedback(
         session,
         domain,

@@ -7,7 +7,8 @@ ticket is counted once, in the ticket it was merged into).
 - 受理量 ``accepted``: filed minus rejected (不予受理).
 - 响应率 ``response_rate``: share of filed tickets whose first response (the first status change by
   staff: accept, dispatch, reject …) came within the response limit (``Settings.response_limit_hours``;
-  ``urgent_response_limit_hours`` for urgent tickets).
+  ``urgent_response_limit_hours`` for urgent tickets, counted from when staff marked it urgent if
+  that was after filing).
 - 办结率 ``completion_rate``: share of accepted tickets now resolved or closed.
 - 按时办结率 ``on_time_rate``: share of resolved/closed tickets resolved by their due time.
 - 满意率 ``satisfaction_rate``: (满意 + 基本满意) / rated tickets.

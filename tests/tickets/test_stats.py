@@ -80,6 +80,33 @@ def test_rates_follow_their_definitions(db: Database, domain: Domain, clock: Clo
     assert total.mean_resolution_hours == pytest.approx(20)
 
 
+def test_an_urgent_ticket_marked_later_is_on_time_counted_from_the_marking(
+    db: Database, domain: Domain, clock: Clock
+) -> None:
+    """Urgent limit 1 hour: filed, marked urgent 5 hours later and accepted 30 minutes after that is
+    on time; marked at 5 h and accepted at 6.5 h is late. Mean response still counts from filing."""
+    with db.unit_of_work() as uow:
+        s = uow.session
+        start = clock.now
+        quick = file(s, domain, "幸福花园3栋电梯停咗", "elevator")
+        slow = file(s, domain, "康乐楼电梯停咗", "elevator")
+        clock.now = start + timedelta(hours=5)
+        for ticket in (quick, slow):
+            services.set_urgent(session=s, domain=domain, ticket=ticket, urgent=True, actor="测试")
+        clock.now = start + timedelta(hours=5, minutes=30)
+        services.accept(session=s, domain=domain, ticket=quick, actor="测试")
+        clock.now = start + timedelta(hours=6, minutes=30)
+        services.accept(session=s, domain=domain, ticket=slow, actor="测试")
+        uow.commit()
+    period = stats.parse_period("2026-11", domain.settings.timezone, clock.now)
+    with db.session() as session:
+        [total] = stats.compute(
+            session, period=period, tz=domain.settings.timezone, urgent_response_limit_hours=1
+        )
+    assert total.response_rate == pytest.approx(1 / 2)
+    assert total.mean_response_hours == pytest.approx((5.5 + 6.5) / 2)
+
+
 def test_figures_group_by_category_and_day(db: Database, domain: Domain, clock: Clock) -> None:
     build_month(db, domain, clock)
     period = stats.parse_period("2026-11", domain.settings.timezone, clock.now)

@@ -317,6 +317,63 @@ def test_an_urgent_ticket_nobody_accepts_is_escalated_even_at_night(
         )
 
 
+def mark_urgent(db: Database, domain: Domain, code: str, urgent: bool = True) -> None:
+    with db.unit_of_work() as uow:
+        staff = person(uow.session, Role.COMMUNITY_STAFF, unit="YX-SG-XF", domain=domain)
+        ticket = services.get_ticket(uow.session, code)
+        services.set_urgent(
+            session=uow.session, domain=domain, ticket=ticket, urgent=urgent, actor=staff
+        )
+        uow.commit()
+
+
+def urgent_steps(steps: list[supervision.Step]) -> list[tuple[str, int]]:
+    return [(s.outcome, s.detail["level"]) for s in steps if s.kind == "urgent"]
+
+
+def test_a_ticket_marked_urgent_after_filing_gets_the_urgent_clock_from_the_marking(
+    db: Database, domain: Domain, clock: Clock, elevator: str
+) -> None:
+    clock.now = local(23, 10, 30)  # filed at 09:00, marked urgent an hour and a half later
+    mark_urgent(db, domain, elevator)
+    with db.session() as session:
+        ticket = services.get_ticket(session, elevator)
+        assert ticket.urgent_at == local(23, 10, 30)
+        pending = session.scalars(
+            select(DueItem).where(
+                DueItem.ticket_id == ticket.id,
+                DueItem.kind == "urgent",
+                DueItem.status == "pending",
+            )
+        ).all()
+        assert [(d.key.rsplit(":", 1)[-1], d.due_at) for d in pending] == [("1", local(23, 11, 30))]
+    # Counted from the marking, not from filing (which would make it overdue at once).
+    assert urgent_steps(run(db, domain, clock, local(23, 11, 29))) == []
+    assert urgent_steps(run(db, domain, clock, local(23, 11, 30))) == [("done", 1)]
+    with db.session() as session:
+        assert (
+            sent(session, STREET_CHAT)[-1]
+            .payload["text"]
+            .startswith("🚨【督办·一级】紧急诉求未及时受理")
+        )
+
+
+def test_unmarking_urgent_stops_the_urgent_clock_and_marking_again_starts_a_new_one(
+    db: Database, domain: Domain, clock: Clock, elevator: str
+) -> None:
+    clock.now = local(23, 10)
+    mark_urgent(db, domain, elevator)
+    clock.now = local(23, 10, 20)
+    mark_urgent(db, domain, elevator, urgent=False)
+    assert urgent_steps(run(db, domain, clock, local(23, 12))) == []
+    with db.session() as session:
+        assert services.get_ticket(session, elevator).urgent_at is None
+    clock.now = local(23, 13)
+    mark_urgent(db, domain, elevator)
+    assert urgent_steps(run(db, domain, clock, local(23, 13, 59))) == []
+    assert urgent_steps(run(db, domain, clock, local(23, 14))) == [("done", 1)]
+
+
 def test_tracked_tickets_ask_for_progress_and_pass_it_on(
     db: Database, domain: Domain, clock: Clock, elevator: str
 ) -> None:
