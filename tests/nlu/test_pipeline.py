@@ -166,8 +166,9 @@ def test_classify_json_writes_the_lines_of_classify_and_to_json(model_dir: Path)
     decoded = [json.loads(line) for line in lines]
     urgent = [d for d in decoded if d["urgent"]]
     # urgent lines name their situations (most have one; an alarm word or a confident head alone
-    # has none), the others never do
-    assert len(urgent) > 100 and sum(bool(d["urgent_cues"]) for d in urgent) > 0.9 * len(urgent)
+    # has none: data/nlu/urgent_implicit.yml tells a good part of its emergencies without any cue
+    # word on purpose), the others never do
+    assert len(urgent) > 100 and sum(bool(d["urgent_cues"]) for d in urgent) > 0.7 * len(urgent)
     assert not any(d["urgent_cues"] for d in decoded if not d["urgent"])
     assert pipe.classify_json([], []) == []
 
