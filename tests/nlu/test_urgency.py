@@ -84,6 +84,20 @@ def test_calming_context_is_read_clause_by_clause(
         ("外墙有块招牌挂喺度晃来晃去，下面好多人", "collapse"),
         ("路口有个阿婆被电单车撞到，伤者仲喺地下", "knocked_down"),
         ("water一直灌入屋，啲家具浮晒起身", "water_in_home"),
+        # Told by what the writer sees, hears or smells, without the stock word.
+        ("楼梯间有股臭蛋味，越来越浓", "gas"),
+        ("开着热水器冲凉，两个人都头晕想吐", "gas"),
+        ("对面窗口一直冒出灰色的烟", "fire"),
+        ("电房里面噼里啪啦响", "live_wire"),
+        ("那条线掉到地上了，地面湿的", "live_wire"),
+        ("水由天花板的灯位哗哗流下来", "water_in_home"),
+        ("有个后生站在天台边，讲不想活了", "fallen"),
+        ("一个路人突然倒下了，口吐白沫", "fallen"),
+        ("阿爷在街市同我们走散了，不记得路", "missing"),
+        ("外墙一直掉砖，下面是行人路", "collapse"),
+        ("大树被风吹到快倒了，下面有车", "collapse"),
+        ("扶梯夹住了个小朋友的脚", "trapped"),
+        ("二号梯停在半空，里面有人拍门", "trapped"),
     ],
 )
 def test_cues_read_typos_english_and_descriptions(
@@ -101,6 +115,10 @@ def test_cues_read_typos_english_and_descriptions(
         "热水器又打不着火了，三日冇热水冲凉",  # the heater does not light
         "井盖松咗好耐，车碾过就嘭一声",  # a car over a loose cover, nobody run over
         "路口水浸到小腿，车都死火",  # deep water on a road
+        "楼梯上全是烟头和外卖盒",  # cigarette ends, not smoke
+        "电梯门关得太快，夹住我个菜篮车",  # a trolley, not a person
+        "电梯落的时候好似跌落去咁，好惊",  # a feeling, not a fall
+        "朋友圈话季华路有人跳楼，原来系谣言",  # a rumour
     ],
 )
 def test_everyday_words_that_look_like_an_emergency_are_not_a_cue(
