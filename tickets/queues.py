@@ -372,19 +372,21 @@ def queue_messages(
 
 def _claimable_outbox(now: datetime) -> Select[tuple[OutboxItem]]:
     """Due (or abandoned) rows that no row of the same chat still to send comes before: one of
-    higher priority, or an earlier one of the same priority (``ix_outbox_waiting``)."""
-    ahead = aliased(OutboxItem)
+    higher priority, or an earlier one of the same priority. That is, each chat's head in
+    (priority, queue) order, found by numbering the rows still to send per chat (one sort of
+    them, read through ``ix_outbox_status_next``): asking "is another row ahead of this one?" row
+    by row compared every pair of a chat's backlog (PostgreSQL's hash anti join on the chat filters
+    the pairs), 2.9 s a claim with 4,400 cards waiting in one chat."""
+    place = (
+        func.row_number()
+        .over(partition_by=OutboxItem.chat_id, order_by=(OutboxItem.priority.desc(), OutboxItem.id))
+        .label("place")
+    )
+    waiting = select(OutboxItem.id, place).where(OutboxItem.status.in_(outbox.WAITING)).subquery()
+    heads = select(waiting.c.id).where(waiting.c.place == 1)
     due = (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now)
     abandoned = _outbox_abandoned(now)
-    blocked = exists().where(
-        ahead.chat_id == OutboxItem.chat_id,
-        ahead.status.in_(outbox.WAITING),
-        or_(
-            ahead.priority > OutboxItem.priority,
-            (ahead.priority == OutboxItem.priority) & (ahead.id < OutboxItem.id),
-        ),
-    )
-    return select(OutboxItem).where(or_(due, abandoned), ~blocked)
+    return select(OutboxItem).where(OutboxItem.id.in_(heads), or_(due, abandoned))
 
 
 def claim_outbox(

@@ -266,8 +266,10 @@ def test_two_processes_folding_at_once_on_postgresql_list_each_card_once(
 
 @pytest.mark.postgres
 def test_claiming_reads_only_the_rows_still_to_send_on_postgresql(db: Database) -> None:
-    """With a long history of sent rows and a backlog in a few chats, the claim finds the due rows
-    and each chat's queue through the index on (status, next attempt), never the sent rows."""
+    """With a long history of sent rows and a backlog in a few chats (one of them thousands deep),
+    the claim finds the due rows and each chat's queue through the index on (status, next attempt),
+    never the sent rows, and never compares a chat's waiting rows pair by pair (a join filter: 2.9 s
+    a claim with 4,400 cards waiting in one chat in the cluster benchmark)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("query plans: PostgreSQL")
     with db.engine.begin() as conn:
@@ -282,6 +284,8 @@ def test_claiming_reads_only_the_rows_still_to_send_on_postgresql(db: Database) 
     with db.unit_of_work() as uow:
         for n in range(600):
             outbox.enqueue(uow.session, chat_id=-100 - n % 3, text=f"卡片{n}", kind="staff_card")
+        for n in range(3000):
+            outbox.enqueue(uow.session, chat_id=-200, text=f"积压{n}", kind="staff_card")
         outbox.enqueue(uow.session, chat_id=-100, text="🔴 紧急卡片", kind="staff_card_urgent")
         uow.commit()
     with db.engine.begin() as conn:
@@ -295,6 +299,7 @@ def test_claiming_reads_only_the_rows_still_to_send_on_postgresql(db: Database) 
         plan = "\n".join(conn.scalars(text(f"EXPLAIN {compiled}")))
     assert "Seq Scan" not in plan, plan
     assert "ix_outbox_status_next" in plan, plan
+    assert "Join Filter" not in plan, plan
 
 
 def test_a_ticket_staff_mark_urgent_moves_its_waiting_card_ahead_and_alerts_under_a_sent_one(
