@@ -15,29 +15,14 @@ from sqlalchemy import func, select
 
 from tests.bot.conftest import Harness
 from tests.conftest import STAFF_CHAT_ID
-from tests.tickets.factories import file
+from tests.tickets.factories import file_burst
 from tickets import outbox
 from tickets.db import Database
 from tickets.models import OutboxItem
 
+LIGHT = "幸福花园{k}栋楼道灯坏咗成个礼拜"
+
 CODE = re.compile(r"MW-\d{8}-\d{4}")
-
-
-def _file_burst(bot: Harness, n: int, *, urgent_at: int | None = None) -> list[str]:
-    with bot.db.unit_of_work() as uow:
-        codes = [
-            file(
-                uow.session,
-                bot.domain,
-                f"幸福花园{k}栋楼道灯坏咗成个礼拜",
-                "road_facility",
-                locations=[f"幸福花园{k}栋"],
-                urgent=k == urgent_at,
-            ).code
-            for k in range(n)
-        ]
-        uow.commit()
-    return codes
 
 
 async def _all_listed(bot: Harness, codes: list[str], timeout: float = 20.0) -> Counter[str]:
@@ -68,7 +53,7 @@ async def test_a_burst_beyond_the_budget_arrives_as_digests_and_the_urgent_card_
     await bot.stop()  # a group may get 5 messages a minute: the burst of 60 is far beyond it
     bot.config = replace(bot.config, group_messages_per_minute=5, backlog_digest_seconds=0.1)
     await bot.start()
-    codes = _file_burst(bot, 60, urgent_at=45)
+    codes = file_burst(bot.db, bot.domain, 60, urgent_at=45, text=LIGHT)
     seen = await _all_listed(bot, codes)
     await bot.settle()
     assert seen == Counter(set(codes))  # every ticket once: as its card or as a digest line
@@ -104,7 +89,7 @@ async def test_two_bot_processes_on_postgresql_neither_send_twice_nor_digest_twi
     )
     await other.start()
     try:
-        codes = _file_burst(bot, 80)
+        codes = file_burst(bot.db, bot.domain, 80, text=LIGHT)
         seen = await _all_listed(bot, codes)
         await bot.settle()
     finally:

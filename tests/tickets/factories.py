@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from tickets import services
 from tickets.classification import Classification
+from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import Person, Ticket
 from tickets.statuses import Role, Source
@@ -73,3 +74,29 @@ def file(
         reporter=reporter,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def file_burst(
+    db: Database,
+    domain: Domain,
+    n: int,
+    *,
+    urgent_at: int | None = None,
+    text: str = "幸福花园{k}栋楼道灯坏咗，电话13812345678",
+) -> list[str]:
+    """``n`` street-light tickets at 幸福花园 blocks 0…n-1 (``text`` formatted with ``k``), the
+    ``urgent_at``-th urgent, filed and committed in one transaction; their codes in filing order."""
+    with db.unit_of_work() as uow:
+        codes = [
+            file(
+                uow.session,
+                domain,
+                text.format(k=k),
+                "road_facility",
+                locations=[f"幸福花园{k}栋"],
+                urgent=k == urgent_at,
+            ).code
+            for k in range(n)
+        ]
+        uow.commit()
+    return codes

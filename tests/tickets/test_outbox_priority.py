@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.conftest import STAFF_CHAT_ID
-from tests.tickets.factories import file, person
+from tests.tickets.factories import file, file_burst, person
 from tickets import outbox, queues, services
 from tickets.db import Database
 from tickets.domain import Domain
@@ -129,23 +129,6 @@ def test_messages_to_work_chats_about_urgent_tickets_are_urgent(
         uow.commit()
 
 
-def _burst(db: Database, domain: Domain, n: int, *, urgent_at: int | None = None) -> list[str]:
-    with db.unit_of_work() as uow:
-        codes = [
-            file(
-                uow.session,
-                domain,
-                f"幸福花园{k}栋楼道灯坏咗，电话13812345678",
-                "road_facility",
-                locations=[f"幸福花园{k}栋"],
-                urgent=k == urgent_at,
-            ).code
-            for k in range(n)
-        ]
-        uow.commit()
-    return codes
-
-
 def _digest_codes(db: Database) -> list[str]:
     with db.session() as s:
         texts = s.scalars(select(OutboxItem.payload).where(OutboxItem.kind == "staff_digest")).all()
@@ -155,7 +138,7 @@ def _digest_codes(db: Database) -> list[str]:
 def test_a_burst_beyond_the_chats_budget_becomes_a_digest_with_each_ticket_once(
     db: Database, domain: Domain
 ) -> None:
-    codes = _burst(db, domain, 25, urgent_at=7)
+    codes = file_burst(db, domain, 25, urgent_at=7)
     with db.unit_of_work() as uow:
         assert backlog.fold(uow.session, domain, budget=30) == []  # within a minute's budget
         (digest,) = backlog.fold(uow.session, domain, budget=20)
@@ -183,7 +166,7 @@ def test_a_burst_beyond_the_chats_budget_becomes_a_digest_with_each_ticket_once(
 def test_a_digest_is_split_at_telegrams_limit_and_lists_every_ticket_once(
     db: Database, domain: Domain
 ) -> None:
-    codes = _burst(db, domain, 3)
+    codes = file_burst(db, domain, 3)
     lines = [f"{codes[k % 3]}｜类别｜地点｜" + "长" * 40 for k in range(200)]
     from tickets import messages
 
@@ -198,7 +181,7 @@ def test_a_digest_is_split_at_telegrams_limit_and_lists_every_ticket_once(
 def test_an_edit_of_a_folded_card_is_skipped_with_the_reason_and_a_reply_goes_out_plain(
     db: Database, domain: Domain
 ) -> None:
-    _burst(db, domain, 22)
+    file_burst(db, domain, 22)
     with db.unit_of_work() as uow:
         s = uow.session
         resident = person(s, tg=RESIDENT)
@@ -245,7 +228,7 @@ def test_two_processes_folding_at_once_on_postgresql_list_each_card_once(
 ) -> None:
     if db.engine.dialect.name != "postgresql":
         pytest.skip("concurrent transactions: PostgreSQL only (SQLite has one writer)")
-    codes = _burst(db, domain, 40)
+    codes = file_burst(db, domain, 40)
     start = threading.Barrier(2)
     made: list[list[int]] = []
 
