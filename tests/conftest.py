@@ -48,19 +48,23 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests with Rasa on PostgreSQL last: the action server is started again once, when the
-    backend changes (stable: everything else keeps its order)."""
+    """Tests with Rasa on PostgreSQL right after the last one with Rasa on SQLite: the action server
+    is started again once, when the backend changes (everything else keeps its order)."""
 
-    def on_postgres_with_rasa(item: pytest.Item) -> bool:
+    def with_rasa_on(item: pytest.Item) -> str | None:
         callspec = getattr(item, "callspec", None)
         fixtures: Sequence[str] = getattr(item, "fixturenames", ())
-        return (
-            "rasa" in fixtures
-            and callspec is not None
-            and callspec.params.get("db") == "postgresql"
-        )
+        if "rasa" not in fixtures or callspec is None:
+            return None
+        return str(callspec.params.get("db"))
 
-    items[:] = sorted(items, key=on_postgres_with_rasa)
+    later = [item for item in items if with_rasa_on(item) == "postgresql"]
+    if not later:
+        return
+    rest = [item for item in items if with_rasa_on(item) != "postgresql"]
+    on_sqlite = [n for n, item in enumerate(rest) if with_rasa_on(item) == "sqlite"]
+    at = on_sqlite[-1] + 1 if on_sqlite else len(rest)
+    items[:] = rest[:at] + later + rest[at:]
 
 
 @pytest.fixture(scope="session")
