@@ -4,7 +4,8 @@ Rasa runs the shipped model (models/rasa) with its tracker store in a SQLite fil
 server files tickets in the test's database. Each test that uses them gets them with every conversation
 forgotten (the tracker store emptied) and the database emptied (tests/conftest.py), so a test starts
 from nothing whatever ids it uses. The action server follows the test's backend: it is started again on
-the same port when a test on the other backend comes (tests/conftest.py runs the PostgreSQL ones last).
+the same port when a test on the other backend comes (tests/conftest.py runs the PostgreSQL ones right
+after the SQLite ones).
 
 ``TcpProxy`` is a loopback port in front of Rasa that a test closes to make Rasa unreachable for real
 (connections refused and cut), and opens again.
