@@ -192,11 +192,18 @@ async def resident_turn(
     replies = await rasa.send(
         sender=Speaker(person_id=person_id).sender, text=text, metadata=metadata
     )
-    outgoing, retry = to_outgoing(replies)
-    if retry:
-        raise ServiceUnavailable("动作服务器暂时无法处理（数据库忙），请稍后再发一次")
-    if not outgoing:
+    shown = bubbles(replies)
+    if not shown:
         if not await action_server_up(action_server_port):
             raise ServiceUnavailable("动作服务器无法连接，请确认它在运行（make run）")
         return [Reply(messages.NOT_UNDERSTOOD)]
+    return shown
+
+
+def bubbles(replies: list[dict[str, Any]]) -> list[Reply]:
+    """Rasa's answers to a turn as the chat shows them; ``ServiceUnavailable`` when an action asked
+    for the turn to be sent again (its database was down)."""
+    outgoing, retry = to_outgoing(replies)
+    if retry:
+        raise ServiceUnavailable("动作服务器暂时无法处理（数据库忙），请稍后再发一次")
     return [Reply(m.text, _buttons(m.reply_markup), m.ticket_code, m.kind) for m in outgoing]

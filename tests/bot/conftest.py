@@ -1,12 +1,12 @@
 """The bot, running for real in the test's event loop: the PTB Application with our handlers, the inbox
-worker, the outbox sender and polling ingest, against the test database. Only the outside is faked:
-Telegram at the HTTP boundary (``FakeRequest``), Rasa at its HTTP boundary (``httpx.MockTransport``) and
-the group classifier (a table of texts)."""
+worker, the outbox sender and polling ingest, against the test database. Tests that take the ``rasa``
+fixture talk to the real Rasa server and action server (tests/support/rasa.py); for the others Rasa's
+address is a loopback port where nothing listens. Faked: Telegram at the HTTP boundary
+(``FakeRequest``) and the group classifier (a table of texts)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
@@ -14,7 +14,6 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -22,7 +21,7 @@ from bot.app import Stack, build_application, post_init, post_shutdown, run
 from bot.config import BotConfig
 from bot.rasa import RasaClient
 from tests.conftest import STAFF_CHAT_ID, Clock
-from tests.support.fake_telegram import FakeRequest, FakeTelegram
+from tests.support.fake_telegram import FakeRequest, FakeTelegram, free_port
 from tickets import queues
 from tickets.classification import Classification
 from tickets.clock import QuietHours
@@ -32,28 +31,6 @@ from tickets.models import InboxItem, OutboxItem, Person, utcnow
 from tickets.statuses import Role
 
 TOKEN = "123456:TEST-TOKEN"
-
-
-@dataclass
-class FakeRasa:
-    """Rasa's HTTP API as a table: what the resident says → what the bot answers."""
-
-    replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    default: list[dict[str, Any]] = field(default_factory=lambda: [{"text": "好的"}])
-    turns: list[dict[str, Any]] = field(default_factory=list)
-    down: bool = False
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            raise httpx.ConnectError("connection refused", request=request)
-        body = json.loads(request.content)
-        if request.url.path == "/webhooks/rest/webhook":
-            self.turns.append(body)
-            answer = self.replies.get(body["message"], self.default)
-            return httpx.Response(200, json=[{"recipient_id": body["sender"], **m} for m in answer])
-        if request.url.path == "/model/parse":
-            return httpx.Response(200, json={"text": body["text"], "intent": {"name": "chitchat"}})
-        return httpx.Response(404)
 
 
 def demand(
@@ -121,7 +98,7 @@ class Harness:
     """The bot running in the test's event loop; ``restart`` stops it and starts a new one."""
 
     telegram: FakeTelegram
-    rasa: FakeRasa
+    rasa_url: str
     classifier: FakeClassifier
     db: Database
     domain: Domain
@@ -144,7 +121,7 @@ class Harness:
             self.config,
             db=self.db,
             domain=self.domain,
-            rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(self.rasa)),
+            rasa=RasaClient(self.rasa_url),
             classifier=self.classifier,
         )
         await app.start()
@@ -265,8 +242,14 @@ def bot_config(tmp_path: Path) -> BotConfig:
     )
 
 
+def nowhere() -> str:
+    """An address where nothing listens: Rasa for the tests that do not talk to it."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
 @pytest.fixture
 async def bot(
+    request: pytest.FixtureRequest,
     db: Database,
     domain: Domain,
     telegram: FakeTelegram,
@@ -278,7 +261,8 @@ async def bot(
     domain.rules = replace(
         domain.rules, quiet=QuietHours(time(0), time(0), domain.rules.quiet.staff)
     )
-    harness = Harness(telegram, FakeRasa(), FakeClassifier(), db, domain, bot_config)
+    rasa_url = request.getfixturevalue("rasa").url if "rasa" in request.fixturenames else nowhere()
+    harness = Harness(telegram, rasa_url, FakeClassifier(), db, domain, bot_config)
     await harness.start()
     try:
         yield harness

@@ -81,7 +81,7 @@ async def test_two_bot_processes_on_postgresql_neither_send_twice_nor_digest_twi
     await bot.start()
     other = Harness(
         bot.telegram,
-        bot.rasa,
+        bot.rasa_url,
         bot.classifier,
         bot.db,
         bot.domain,

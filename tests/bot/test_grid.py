@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot import texts
 from tests.bot.conftest import CHATTER, Harness, demand
 from tests.conftest import STAFF_CHAT_ID
+from tests.support.rasa import RasaStack
 from tickets.models import ChatBinding, InboxItem, LabelFeedback, Person, ReviewItem, Ticket
 from tickets.statuses import Role, Source, Status
 
@@ -256,10 +257,13 @@ async def test_the_grid_members_corrections_change_the_ticket_and_are_stored_as_
     }
 
 
-async def test_a_residents_forward_is_just_a_message(bot: Harness, grid: dict[str, Any]) -> None:
-    bot.telegram.forward(grid["other"], "3栋电梯又坏咗", grid["neighbour"])
-    await bot.settle()
-    assert [t["message"] for t in bot.rasa.turns] == ["3栋电梯又坏咗"]
+async def test_a_residents_forward_is_just_a_message(
+    bot: Harness, grid: dict[str, Any], rasa: RasaStack
+) -> None:
+    bot.telegram.forward(grid["other"], "幸福花园3栋电梯又坏咗", grid["neighbour"])
+    await bot.settle(timeout=60)
+    assert rasa.said(f"tg:{OTHER_NEIGHBOUR}") == ["幸福花园3栋电梯又坏咗"]
+    assert bot.telegram.texts(OTHER_NEIGHBOUR)[-1].startswith("您反映的是：")
 
 
 async def test_digest_shows_the_grids_open_tickets_and_hotspots(

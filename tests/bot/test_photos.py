@@ -1,6 +1,7 @@
 """Photos residents send, through the real bot and the fake Bot API on the HTTP boundary: recorded at
 once, fetched with getFile and the file download, stored without EXIF, sent to the staff card; too
-large or not an image → the resident is told; a fetch a dead process held is picked up by the next."""
+large or not an image → the resident is told; a fetch a dead process held is picked up by the next.
+Reports are confirmed in the real Rasa dialogue and filed by the real action server."""
 
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
 
+from bot import texts
 from bot.app import build_application, post_init, run
 from bot.config import BotConfig
 from bot.rasa import RasaClient
 from console.app import create_app
-from tests.bot.conftest import TOKEN, FakeClassifier, FakeRasa, Harness
+from tests.bot.conftest import TOKEN, FakeClassifier, Harness, nowhere
 from tests.conftest import STAFF_CHAT_ID
 from tests.support.fake_telegram import FakeTelegram, FakeTelegramServer
+from tests.support.rasa import RasaStack
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the httpx2 fork for its test client; httpx (already locked) works the same.
@@ -34,10 +36,9 @@ from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import Person, Photo, Ticket, utcnow
 from tickets.statuses import Role
-from tickets.usecases import reports
-from tickets.usecases.people import Speaker
 
 RESIDENT = 501
+SENDER = f"tg:{RESIDENT}"
 
 
 @pytest.fixture
@@ -72,35 +73,29 @@ def _stored(bot: Harness, n: int = 1) -> Callable[[], bool]:
     return lambda: [p[0] for p in _photos(bot)].count("stored") >= n
 
 
+async def _confirmed(bot: Harness, chen: dict[str, object]) -> str:
+    """The resident confirms the report the dialogue asked about and may be contacted; the code of
+    the ticket the action server filed."""
+    for button in ("对", "可以"):
+        bot.telegram.press(chen, bot.telegram.sent(RESIDENT)[-1], button)
+        await bot.settle(timeout=60)
+    filed = await bot.message(RESIDENT, "已为您登记")
+    with bot.db.session() as s:
+        code = s.scalars(select(Ticket.code)).one()
+    assert code in filed["text"]
+    return code
+
+
 async def test_a_photo_in_a_report_is_fetched_stored_without_gps_and_shown_on_the_staff_card(
-    bot: Harness, chen: dict[str, object]
+    bot: Harness, chen: dict[str, object], rasa: RasaStack
 ) -> None:
     sent = phone_jpeg((160, 120), orientation=6)
-    message = bot.telegram.send_photo(chen, sent, caption="东风路口积水好深，车都过唔到")
-    await bot.settle(timeout=30)
-    [turn] = bot.rasa.turns
+    bot.telegram.send_photo(chen, sent, caption="幸福花园3栋门口路灯唔着")
+    await bot.settle(timeout=60)
+    [turn] = rasa.turns(SENDER)
     file_id = turn["metadata"]["photo"]
-    assert turn["message"] == "东风路口积水好深，车都过唔到" and file_id in bot.telegram.files
-
-    # What the action server does when the resident confirms the report.
-    with bot.db.unit_of_work() as uow:
-        filed = reports.file_report(
-            uow.session,
-            bot.domain,
-            reports.Report(
-                speaker=Speaker(telegram_user_id=RESIDENT, name="陈姨"),
-                text=turn["message"],
-                nlu={"category": "drainage"},
-                category="drainage",
-                urgent=False,
-                location="东风路口",
-                chat_id=RESIDENT,
-                message_id=message["message_id"],
-                contact_allowed=True,
-                photo=file_id,
-            ),
-        )
-        uow.commit()
+    assert turn["text"] == "幸福花园3栋门口路灯唔着" and file_id in bot.telegram.files
+    code = await _confirmed(bot, chen)  # the photo came with the words: not asked for again
     bot.stack.deps.outbox_ready.set()
     await _until(_stored(bot), "the photo stored")
     await _until(lambda: bool(bot.telegram.photos_sent(STAFF_CHAT_ID)), "the photo on the card")
@@ -112,9 +107,9 @@ async def test_a_photo_in_a_report_is_fetched_stored_without_gps_and_shown_on_th
     assert [c.params["file_id"] for c in bot.telegram.calls_to("getFile")] == [file_id]
 
     card, photo = bot.telegram.sent(STAFF_CHAT_ID)
-    assert filed.code in card["text"]
+    assert code in card["text"]
     assert photo["reply_to_message"]["message_id"] == card["message_id"]
-    assert filed.code in photo["caption"]
+    assert code in photo["caption"]
     assert photo["photo_bytes"] == data  # staff get the cleaned image, never the file as sent
     assert gps_of(photo["photo_bytes"]) == {}
 
@@ -143,23 +138,25 @@ async def test_an_image_sent_as_a_file_in_reply_to_a_notice_is_added_and_cleaned
     await bot.settle(timeout=30)
     [(_, data, _)] = _photos(bot)
     assert data is not None and gps_of(data) == {} and exif_of(data) == {}
-    assert bot.rasa.turns == []
+    # Rasa's address is a port where nothing listens: a turn sent there would be answered
+    # "try later".
+    assert texts.TRY_LATER not in bot.telegram.texts(RESIDENT)
     with bot.db.session() as s:
         ticket = s.scalars(select(Ticket).where(Ticket.code == code)).one()
         assert len(ticket.attachments) == 1
 
 
 async def test_a_photo_over_the_size_limit_is_not_fetched_and_the_resident_is_told(
-    bot: Harness, chen: dict[str, object]
+    bot: Harness, chen: dict[str, object], rasa: RasaStack
 ) -> None:
     limit = bot.domain.settings.photo_max_bytes
     bot.telegram.send_photo(chen, phone_jpeg(), file_size=limit + 1, caption="楼梯灯坏咗")
     bot.telegram.send_photo(chen, phone_jpeg(), file_size=limit + 1)
-    await bot.settle(timeout=30)
+    await bot.settle(timeout=60)
     told = [t for t in bot.telegram.texts(RESIDENT) if "照片太大" in t]
     assert len(told) == 2 and "5.0 MB" in told[0]
     # The words still go on, without the photo; nothing is fetched.
-    assert [(t["message"], t["metadata"].get("photo")) for t in bot.rasa.turns] == [
+    assert [(t["text"], t["metadata"].get("photo")) for t in rasa.turns(SENDER)] == [
         ("楼梯灯坏咗", None)
     ]
     assert bot.telegram.calls_to("getFile") == []
@@ -263,7 +260,7 @@ class LoopbackHarness(Harness):
             self.config,
             db=self.db,
             domain=self.domain,
-            rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(self.rasa)),
+            rasa=RasaClient(self.rasa_url),
             classifier=self.classifier,
         )
         await app.start()
@@ -273,6 +270,7 @@ class LoopbackHarness(Harness):
 
 @pytest.fixture
 async def loopback(
+    request: pytest.FixtureRequest,
     db: Database,
     domain: Domain,
     telegram: FakeTelegram,
@@ -280,8 +278,9 @@ async def loopback(
     no_errors: Callable[[], None],
 ) -> AsyncIterator[LoopbackHarness]:
     server = FakeTelegramServer(telegram).start()
+    rasa_url = request.getfixturevalue("rasa").url if "rasa" in request.fixturenames else nowhere()
     harness = LoopbackHarness(
-        telegram, FakeRasa(), FakeClassifier(), db, domain, bot_config, base_url=server.base_url
+        telegram, rasa_url, FakeClassifier(), db, domain, bot_config, base_url=server.base_url
     )
     await harness.start()
     try:
@@ -319,31 +318,13 @@ def _csrf(client: TestClient, path: str) -> str:
 
 
 async def test_a_photo_from_telegram_reaches_the_console_then_the_public_page_and_open311(
-    loopback: LoopbackHarness, db: Database, domain: Domain
+    loopback: LoopbackHarness, db: Database, domain: Domain, rasa: RasaStack
 ) -> None:
     chen = loopback.telegram.user(RESIDENT, "陈姨", "chenyi")
     sent = phone_jpeg((160, 120), orientation=6)
-    message = loopback.telegram.send_photo(chen, sent, caption="幸福花园3栋门口路灯唔着")
-    await loopback.settle(timeout=30)
-    [turn] = loopback.rasa.turns
-    with db.unit_of_work() as uow:  # what the action server does when the resident confirms
-        filed = reports.file_report(
-            uow.session,
-            domain,
-            reports.Report(
-                speaker=Speaker(telegram_user_id=RESIDENT, name="陈姨"),
-                text=turn["message"],
-                nlu={"category": "road_facility"},
-                category="road_facility",
-                urgent=False,
-                location="幸福花园3栋",
-                chat_id=RESIDENT,
-                message_id=message["message_id"],
-                contact_allowed=True,
-                photo=turn["metadata"]["photo"],
-            ),
-        )
-        uow.commit()
+    loopback.telegram.send_photo(chen, sent, caption="幸福花园3栋门口路灯唔着")
+    await loopback.settle(timeout=60)
+    code = await _confirmed(loopback, chen)
     loopback.stack.deps.outbox_ready.set()
     await _until(_stored(loopback), "the photo stored")
     await _until(
@@ -368,15 +349,15 @@ async def test_a_photo_from_telegram_reaches_the_console_then_the_public_page_an
                 "csrf_token": _csrf(client, "/login"),
             }
             assert client.post("/login", data=form, follow_redirects=False).status_code == 303
-            page = f"/tickets/{filed.code}"
+            page = f"/tickets/{code}"
             html = client.get(page).text
-            [photo_id] = re.findall(rf"/tickets/{filed.code}/photos/(\d+)/thumb", html)
+            [photo_id] = re.findall(rf"/tickets/{code}/photos/(\d+)/thumb", html)
             thumb = client.get(f"{page}/photos/{photo_id}/thumb")
             assert thumb.status_code == 200 and gps_of(thumb.content) == {}
             public = re.search(r'href="(http://testserver/p/[^"]+)"', html)
             assert public is not None
             public_page = public.group(1).replace("&amp;", "&")
-            one = f"/open311/v2/requests/{filed.code}.json"
+            one = f"/open311/v2/requests/{code}.json"
             assert "/p/photos/" not in client.get(public_page).text
             assert client.get(one, params={"api_key": key}).json()[0]["media_url"] is None
 

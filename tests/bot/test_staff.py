@@ -223,7 +223,7 @@ async def test_a_step_begun_on_one_worker_is_finished_by_another(bot: Harness, p
     await bot.stop()
     other = Harness(
         bot.telegram,
-        bot.rasa,
+        bot.rasa_url,
         bot.classifier,
         bot.db,
         bot.domain,

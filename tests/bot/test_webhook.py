@@ -1,4 +1,5 @@
-"""Webhook mode: Telegram posts updates; 200 only once the update is in the inbox."""
+"""Webhook mode: Telegram posts updates; 200 only once the update is in the inbox; the resident's message
+goes on to the real Rasa once."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import httpx
 import pytest
 
 from bot.config import BotConfig
-from tests.bot.conftest import FakeClassifier, FakeRasa, Harness
+from tests.bot.conftest import FakeClassifier, Harness
 from tests.support.fake_telegram import FakeTelegram, free_port
+from tests.support.rasa import RasaStack
 from tickets.db import Database
 from tickets.domain import Domain
 
@@ -25,6 +27,7 @@ async def hooked(
     telegram: FakeTelegram,
     bot_config: BotConfig,
     no_errors: Callable[[], None],
+    rasa: RasaStack,
 ) -> AsyncIterator[tuple[Harness, str]]:
     port = free_port()
     config = replace(
@@ -35,7 +38,7 @@ async def hooked(
         webhook_port=port,
         webhook_secret=SECRET,
     )
-    harness = Harness(telegram, FakeRasa(), FakeClassifier(), db, domain, config)
+    harness = Harness(telegram, rasa.url, FakeClassifier(), db, domain, config)
     await harness.start()
     url = f"http://127.0.0.1:{port}/telegram/hook"
     async with httpx.AsyncClient() as client:
@@ -53,7 +56,7 @@ async def hooked(
 
 
 async def test_webhook_updates_are_stored_then_processed_and_strangers_refused(
-    hooked: tuple[Harness, str],
+    hooked: tuple[Harness, str], rasa: RasaStack
 ) -> None:
     bot, url = hooked
     chen = bot.telegram.user(501, "陈姨")
@@ -81,6 +84,8 @@ async def test_webhook_updates_are_stored_then_processed_and_strangers_refused(
             url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
         )
     assert (refused.status_code, accepted.status_code, again.status_code) == (403, 200, 200)
-    await bot.settle()
-    assert [t["message"] for t in bot.rasa.turns] == ["你好"]
-    assert bot.telegram.texts(501) == ["好的"]
+    await bot.settle(timeout=60)
+    assert rasa.said("tg:501") == ["你好"]
+    assert bot.telegram.texts(501) == [
+        "您好！我是民微社区诉求助手。小区、街道里遇到什么问题，直接告诉我就行，例如：3栋电梯又坏了。"
+    ]

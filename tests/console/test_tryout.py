@@ -1,15 +1,14 @@
 """试一试: pasted group messages go through the grid group's logic with the real NLU pipeline and file real
-``web`` tickets once; the resident chat talks to Rasa as a web resident; sign-in, CSRF and escaping hold.
-
-The chat against the real Rasa server and action server is in tests/e2e/test_tryout.py."""
+``web`` tickets once; the resident chat talks to the real Rasa server and action server as a web resident
+(tests that take the ``rasa`` fixture; for the others Rasa's address is a port where nothing listens);
+sign-in, CSRF and escaping hold. The browser's view of the chat is in tests/e2e/test_tryout.py."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
@@ -22,8 +21,9 @@ with warnings.catch_warnings():
 from bot.rasa import RasaClient
 from console.app import create_app
 from console.classifier import NluClassifier, load_classifier
-from tests.bot.conftest import FakeClassifier, FakeRasa, demand
+from tests.bot.conftest import FakeClassifier, demand, nowhere
 from tests.console.conftest import KeywordClassifier, csrf, sign_in
+from tests.support.rasa import RasaStack
 from tests.tickets.factories import file
 from tickets.db import Database
 from tickets.domain import Domain
@@ -36,6 +36,7 @@ DEMANDS = [
     "康乐楼楼下垃圾堆咗三日冇人收，臭到上三楼",
 ]
 CHATTER = ["早晨", "今日好热啊", "收到，谢谢", "听日几点去饮茶？", "大家早晨，今日落雨记得带遮"]
+REPORT = DEMANDS[0]
 PASTE = "\n".join(
     [
         f"陈姨：{CHATTER[0]}",
@@ -58,24 +59,6 @@ def real_nlu() -> NluClassifier:
     return classifier
 
 
-@pytest.fixture
-def rasa() -> Iterator[FakeRasa]:
-    yield FakeRasa(
-        replies={
-            "3栋电梯坏咗": [
-                {
-                    "text": "您反映的是：3栋电梯坏咗（电梯）。对吗？",
-                    "buttons": [
-                        {"title": "对", "payload": "/affirm"},
-                        {"title": "不对", "payload": "/deny"},
-                    ],
-                }
-            ],
-            "/affirm": [{"text": "请问可以联系您吗？"}],
-        }
-    )
-
-
 def make_app(
     settings: Settings,
     db: Database,
@@ -83,9 +66,11 @@ def make_app(
     *,
     classifier: object,
     group_classifier: object = None,
-    rasa: FakeRasa | None = None,
+    rasa: RasaStack | None = None,
 ) -> Iterator[TestClient]:
-    client = RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa or FakeRasa()))
+    client = RasaClient(rasa.url if rasa else nowhere())
+    # Asked whether it runs when Rasa says nothing.
+    settings = replace(settings, action_server_port=rasa.action_port if rasa else 1)
     kwargs = {"group_classifier": group_classifier} if group_classifier is not None else {}
     app = create_app(
         settings,
@@ -97,7 +82,7 @@ def make_app(
     )
     with TestClient(app, base_url="http://testserver") as c:
         yield c
-    asyncio.run(client.close())
+        c.portal.call(client.close)  # in the loop its connections were opened in
 
 
 @pytest.fixture
@@ -114,9 +99,14 @@ def live_nlu(
 
 @pytest.fixture
 def tryout(
-    app_settings: Settings, db: Database, domain: Domain, staff: dict[str, int], rasa: FakeRasa
+    request: pytest.FixtureRequest,
+    app_settings: Settings,
+    db: Database,
+    domain: Domain,
+    staff: dict[str, int],
 ) -> Iterator[TestClient]:
-    """The console with a table for a classifier and Rasa faked at its HTTP boundary."""
+    """The console with a table for a classifier, and the real Rasa when the test takes it."""
+    rasa = request.getfixturevalue("rasa") if "rasa" in request.fixturenames else None
     table = FakeClassifier(
         {"北门垃圾堆咗三日": demand("sanitation", locations=["北门"], text="北门垃圾堆咗三日")}
     )
@@ -142,6 +132,11 @@ def say(client: TestClient, text: str, shown: str = "") -> httpx.Response:
         data={"text": text, "shown": shown, "csrf_token": token},
         follow_redirects=False,
     )
+
+
+def said(text: str) -> str:
+    """The resident's bubble in the chat."""
+    return f'<div class="bubble me"><span class="said">{text}</span></div>'
 
 
 @dataclass(frozen=True)
@@ -182,9 +177,7 @@ def test_the_page_is_for_signed_in_staff_only(tryout: TestClient, db: Database) 
     assert tickets(db) == []
 
 
-def test_every_post_needs_the_csrf_token_from_this_site(
-    tryout: TestClient, db: Database, rasa: FakeRasa
-) -> None:
+def test_every_post_needs_the_csrf_token_from_this_site(tryout: TestClient, db: Database) -> None:
     sign_in(tryout, "grid1")
     token = csrf(tryout, "/tryout")
     for path, data in (
@@ -199,7 +192,8 @@ def test_every_post_needs_the_csrf_token_from_this_site(
         )
         assert cross_site.status_code == 403
     assert tickets(db) == []
-    assert rasa.turns == []
+    with db.session() as s:  # the chat would have made a web resident to speak as
+        assert s.scalars(select(Person).where(Person.role == Role.RESIDENT)).all() == []
 
 
 def test_pasted_chatter_and_demands_file_only_the_demands_once(
@@ -288,36 +282,41 @@ def test_a_review_band_message_waits_in_the_review_queue_as_a_web_message(
 
 
 def test_the_chat_runs_as_a_web_resident_with_clickable_buttons(
-    tryout: TestClient, db: Database, rasa: FakeRasa
+    tryout: TestClient, db: Database, rasa: RasaStack
 ) -> None:
     sign_in(tryout, "xingfu")
-    response = say(tryout, "3栋电梯坏咗")
+    response = say(tryout, REPORT)
     assert (response.status_code, response.headers["location"]) == (303, "/tryout#chat")
     page = tryout.get("/tryout").text
-    assert "您反映的是：3栋电梯坏咗（电梯）。对吗？" in page
+    assert said(REPORT) in page
+    [question] = re.findall(r"您反映的是：[^<]*对吗？", page)
+    assert "幸福花园3栋" in question
     assert 'name="text" value="/affirm"' in page and 'name="shown" value="对"' in page
     with db.session() as s:
         resident = s.scalars(select(Person).where(Person.role == Role.RESIDENT)).one()
         assert resident.display_name == "网页居民（xingfu）"
         assert (resident.telegram_user_id, resident.username) == (None, None)
         resident_id = resident.id
-    assert rasa.turns[0]["sender"] == f"web:{resident_id}"
+    assert rasa.said(f"web:{resident_id}") == [REPORT]
 
     say(tryout, "/affirm", shown="对")  # the button
-    assert rasa.turns[1]["message"] == "/affirm"
-    assert rasa.turns[1]["sender"] == f"web:{resident_id}"
+    assert rasa.said(f"web:{resident_id}") == [REPORT, "/affirm"]
     page = tryout.get("/tryout").text
     assert '<div class="bubble me"><span class="said">对</span></div>' in page
-    assert "请问可以联系您吗？" in page
+    assert "方便的话，拍一张现场照片发给我" in page
 
     # Another console user has a chat of their own; 新对话 starts another resident.
     with TestClient(tryout.app, base_url="http://testserver") as other:
         sign_in(other, "grid1")
-        assert "3栋电梯坏咗" not in other.get("/tryout").text
+        assert said(REPORT) not in other.get("/tryout").text
     tryout.post("/tryout/chat/new", data={"csrf_token": csrf(tryout, "/tryout")})
-    assert "3栋电梯坏咗" not in tryout.get("/tryout").text
+    assert said(REPORT) not in tryout.get("/tryout").text
     say(tryout, "你好")
-    assert rasa.turns[-1]["sender"] != f"web:{resident_id}"
+    with db.session() as s:
+        newest = s.scalar(select(func.max(Person.id)).where(Person.role == Role.RESIDENT))
+    assert newest != resident_id
+    assert rasa.said(f"web:{newest}") == ["你好"]
+    assert rasa.said(f"web:{resident_id}") == [REPORT, "/affirm"]
 
 
 def test_the_chats_tickets_are_listed_with_links(
@@ -342,10 +341,9 @@ def test_the_chats_tickets_are_listed_with_links(
     assert "电梯" in panel
 
 
-def test_rasa_down_is_said_plainly(tryout: TestClient, rasa: FakeRasa, db: Database) -> None:
-    sign_in(tryout, "grid1")
-    rasa.down = True
-    response = say(tryout, "3栋电梯坏咗")
+def test_rasa_down_is_said_plainly(tryout: TestClient, db: Database) -> None:
+    sign_in(tryout, "grid1")  # Rasa's address is a port where nothing listens
+    response = say(tryout, REPORT)
     assert response.status_code == 303
     assert "对话服务暂不可用" in tryout.get("/tryout").text
     with db.session() as s:

@@ -1,19 +1,25 @@
 """试一试, the web channel: pasted group messages get the grid group's decision and real ``web`` tickets;
-a web resident's turn goes through the resident dialogue under ``web:<person id>``."""
+a web resident's turn goes through the real resident dialogue (Rasa and the action server) under
+``web:<person id>``."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from bot.errors import ServiceUnavailable
 from bot.rasa import RasaClient
-from console.tryout import Button, Reply, parse_paste, paste_group_messages, resident_turn
-from tests.bot.conftest import CHATTER, FakeClassifier, FakeRasa, demand
-from tests.tickets.factories import person
+from console.tryout import (
+    Button,
+    bubbles,
+    parse_paste,
+    paste_group_messages,
+    resident_turn,
+)
+from tests.bot.conftest import CHATTER, FakeClassifier, demand, nowhere
+from tests.support.rasa import RasaStack
+from tests.tickets.factories import file, person
+from tickets import services
 from tickets.classification import Classification
 from tickets.db import Database
 from tickets.domain import Domain
@@ -172,65 +178,69 @@ async def test_only_the_pasting_persons_own_grids_may_be_chosen(
         assert [g.code for g in web.grids_of(member, domain.units(s))] == [GRID]
 
 
-async def test_a_web_residents_turn_goes_through_the_dialogue_as_that_resident() -> None:
-    rasa = FakeRasa(
-        replies={
-            "3栋电梯坏咗": [
-                {
-                    "text": "您反映的是：3栋电梯坏咗（电梯）。对吗？",
-                    "buttons": [
-                        {"title": "对", "payload": "/affirm"},
-                        {"title": "不对", "payload": "/deny"},
-                    ],
-                }
-            ],
-            "满意": [
-                {
-                    "custom": {
-                        "minwei": {
-                            "text": "请用按钮评价",
-                            "reply_markup": {
-                                "inline_keyboard": [[{"text": "满意", "callback_data": "rate:x:s"}]]
-                            },
-                            "ticket_code": "MW-20261123-0001",
-                        }
-                    }
-                }
-            ],
-        }
-    )
-    client = RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa))
+async def test_a_web_residents_turn_goes_through_the_dialogue_as_that_resident(
+    db: Database, domain: Domain, rasa: RasaStack
+) -> None:
+    with db.unit_of_work() as uow:  # a web resident whose ticket was resolved
+        me = Person(role=Role.RESIDENT, display_name="网页居民（chen）")
+        uow.session.add(me)
+        uow.session.flush()
+        ticket = file(
+            uow.session,
+            domain,
+            "幸福花园北门垃圾堆咗三日",
+            "sanitation",
+            reporter=me,
+            source=Source.WEB,
+        )
+        services.accept(session=uow.session, domain=domain, ticket=ticket, actor="staff")
+        services.resolve(
+            session=uow.session, domain=domain, ticket=ticket, note="已清运", actor="staff"
+        )
+        person_id, code = me.id, ticket.code
+        uow.commit()
+    client = RasaClient(rasa.url)
     try:
-        replies = await resident_turn(
-            "3栋电梯坏咗", rasa=client, person_id=42, name="网页居民（chen）", action_server_port=1
-        )
-        assert replies == [
-            Reply(
-                "您反映的是：3栋电梯坏咗（电梯）。对吗？",
-                (Button("对", "/affirm"), Button("不对", "/deny")),
-            )
-        ]
-        turn: dict[str, Any] = rasa.turns[0]
-        assert turn["sender"] == "web:42"
-        assert turn["metadata"]["web"]["chat_id"] == web.web_chat_id(42)
-        assert turn["metadata"]["web"]["name"] == "网页居民（chen）"
         [rate] = await resident_turn(
-            "满意", rasa=client, person_id=42, name="", action_server_port=1
+            "满意", rasa=client, person_id=person_id, name="", action_server_port=rasa.action_port
         )
-        assert rate.buttons == (Button("满意", None),)  # answered by the Telegram bot only
-        assert rate.ticket_code == "MW-20261123-0001"
-        rasa.down = True
-        with pytest.raises(ServiceUnavailable):
-            await resident_turn("喂", rasa=client, person_id=42, name="", action_server_port=1)
+        assert rate.text == f"工单 {code} 已办结，请点下面的按钮评价："
+        assert rate.ticket_code == code
+        # Rating buttons are answered by the Telegram bot only: shown, not pressable here.
+        assert rate.buttons == (
+            Button("满意", None),
+            Button("基本满意", None),
+            Button("不满意", None),
+        )
+
+        [question] = await resident_turn(
+            "幸福花园3栋电梯又坏咗，我阿妈落唔到楼",
+            rasa=client,
+            person_id=person_id,
+            name="网页居民（chen）",
+            action_server_port=rasa.action_port,
+        )
+        assert question.text.startswith("您反映的是：") and "幸福花园3栋" in question.text
+        assert question.buttons == (Button("对", "/affirm"), Button("不对", "/deny"))
+        turn = rasa.turns(f"web:{person_id}")[-1]
+        assert turn["metadata"]["web"]["chat_id"] == web.web_chat_id(person_id)
+        assert turn["metadata"]["web"]["name"] == "网页居民（chen）"
     finally:
         await client.close()
 
 
-async def test_a_turn_the_action_server_could_not_take_is_to_be_sent_again() -> None:
-    rasa = FakeRasa(default=[{"custom": {"minwei": {"retry_later": True}}}])
-    client = RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa))
+async def test_a_turn_rasa_cannot_take_is_to_be_sent_again() -> None:
+    client = RasaClient(nowhere())
     try:
-        with pytest.raises(ServiceUnavailable, match="稍后再发"):
+        with pytest.raises(ServiceUnavailable, match="无法连接"):
             await resident_turn("喂", rasa=client, person_id=7, name="", action_server_port=1)
     finally:
         await client.close()
+
+
+def test_a_turn_the_action_server_could_not_take_is_to_be_sent_again() -> None:
+    # Rasa's answer when an action could not reach the database (actions/report.py, status.py,
+    # followup.py), as its REST channel sends a custom payload.
+    answered = [{"recipient_id": "web:7", "custom": {"minwei": {"retry_later": True}}}]
+    with pytest.raises(ServiceUnavailable, match="稍后再发"):
+        bubbles(answered)
