@@ -107,6 +107,18 @@ class Harness:
     _stopping: asyncio.Event = field(init=False)
     _running: asyncio.Task[None] = field(init=False)
 
+    def peer(self, **config: Any) -> Harness:
+        """Another bot process (not started) over the same Telegram, Rasa, classifier and database,
+        as worker ``bot2`` with ``config`` changed."""
+        return Harness(
+            self.telegram,
+            self.rasa_url,
+            self.classifier,
+            self.db,
+            self.domain,
+            replace(self.config, **{"worker_id": "bot2", **config}),
+        )
+
     async def start(self) -> None:
         settings = replace(
             self.domain.settings,

@@ -79,14 +79,7 @@ async def test_two_bot_processes_on_postgresql_neither_send_twice_nor_digest_twi
     await bot.stop()
     bot.config = replace(bot.config, group_messages_per_minute=5, backlog_digest_seconds=0.05)
     await bot.start()
-    other = Harness(
-        bot.telegram,
-        bot.rasa_url,
-        bot.classifier,
-        bot.db,
-        bot.domain,
-        replace(bot.config, worker_id="bot2", send_journal=None),
-    )
+    other = bot.peer(send_journal=None)
     await other.start()
     try:
         codes = file_burst(bot.db, bot.domain, 80, text=LIGHT)

@@ -270,14 +270,7 @@ async def test_a_second_worker_counts_what_the_first_one_sent(bot: Harness, db: 
         uow.commit()
     await bot.message(-100778, "卡片4")
     await bot.stop()
-    other = Harness(
-        bot.telegram,
-        bot.rasa_url,
-        bot.classifier,
-        bot.db,
-        bot.domain,
-        replace(bot.config, worker_id="bot2"),
-    )
+    other = bot.peer()
     await other.start()  # another process, with the rest of the group's cards to send
     try:
         await asyncio.sleep(1.0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -221,14 +220,7 @@ async def test_a_step_begun_on_one_worker_is_finished_by_another(bot: Harness, p
         }
     assert bot.stack.app.user_data.get(STAFF, {}) == {}
     await bot.stop()
-    other = Harness(
-        bot.telegram,
-        bot.rasa_url,
-        bot.classifier,
-        bot.db,
-        bot.domain,
-        replace(bot.config, worker_id="bot2"),
-    )
+    other = bot.peer()
     await other.start()  # a second process: a new Application that never saw the button
     try:
         bot.telegram.reply_to(people["staff"], prompt, "已更换路灯灯泡，今晚恢复照明")
