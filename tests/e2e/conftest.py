@@ -13,6 +13,7 @@ import pytest
 
 from tests.support import processes
 from tests.support.fake_telegram import FakeTelegram, FakeTelegramServer, free_port
+from tests.support.rasa import environment
 from tickets import migrate, units
 from tickets.db import Database
 from tickets.domain import Domain
@@ -78,18 +79,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     telegram.group(STAFF_CHAT, "云溪区工作群")
     server = FakeTelegramServer(telegram).start()
     action_port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BOT_", "TELEGRAM_", "RASA_", "DATABASE_", "STAFF_", "PYTEST"))
-    }
+    env = environment(url, STAFF_CHAT, action_port, token="123456:E2E-TOKEN")
     env.update(
         {
-            "DATABASE_URL": url,
-            "MINWEI_DATA_DIR": str(DATA_DIR),
-            "STAFF_CHAT_ID": str(STAFF_CHAT),
-            "ACTION_SERVER_PORT": str(action_port),
-            "TELEGRAM_BOT_TOKEN": "123456:E2E-TOKEN",
             "TELEGRAM_API_BASE_URL": server.base_url,
             "BOT_POLL_TIMEOUT": "2",
             "BOT_INBOX_POLL_SECONDS": "0.2",
@@ -99,7 +91,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # The fault test pushes hundreds of group messages; Telegram's 20 a minute per group
             # would make it wait minutes (the limiter itself is tested in tests/bot).
             "BOT_GROUP_MESSAGES_PER_MINUTE": "600",
-            "PYTHONUNBUFFERED": "1",
         }
     )
     if os.environ.get("MINWEI_E2E_NLU_MODEL"):  # a model trained elsewhere (default: models/nlu)

@@ -29,7 +29,11 @@ from tests.support.fake_telegram import free_port
 from tickets.settings import DATA_DIR
 
 
-def _environment(workdir: Path, database_url: str, staff_chat_id: int, port: int) -> dict[str, str]:
+def environment(
+    database_url: str, staff_chat_id: int, port: int, token: str = "123456:TEST-TOKEN"
+) -> dict[str, str]:
+    """The environment of an action server (port ``port``) and a Rasa server for tests: this
+    process's, without its bot, Telegram, Rasa, database and staff settings or pytest's."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -41,7 +45,7 @@ def _environment(workdir: Path, database_url: str, staff_chat_id: int, port: int
             "MINWEI_DATA_DIR": str(DATA_DIR),
             "STAFF_CHAT_ID": str(staff_chat_id),
             "ACTION_SERVER_PORT": str(port),
-            "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN",
+            "TELEGRAM_BOT_TOKEN": token,
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -72,13 +76,13 @@ class RasaStack:
         """Both servers, the action server on ``database_url``: started the first time, the action
         server started again when it served another database."""
         if self.actions is None:
-            env = _environment(self.workdir, database_url, self.staff_chat_id, self.action_port)
+            env = environment(database_url, self.staff_chat_id, self.action_port)
             self.rasa = processes.rasa_server(env, self.workdir, self.action_port)
         elif self.database_url == database_url:
             return
         if self.actions is not None:
             self.actions.stop()
-        env = _environment(self.workdir, database_url, self.staff_chat_id, self.action_port)
+        env = environment(database_url, self.staff_chat_id, self.action_port)
         # The actions classify a whole report's story with Rasa's /model/parse.
         env["RASA_URL"] = self.url
         self.actions = processes.action_server(env, self.workdir, self.action_port)
