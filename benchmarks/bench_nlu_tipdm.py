@@ -45,6 +45,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -297,11 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|")
     for method, value in PUBLISHED:
         print(f"| {method} | {value} |")
-    out = ROOT / "reports" / "bench_nlu_tipdm.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"\nreport: {out}")
-    return 0
+    return _write_report("bench_nlu_tipdm.json", results)
 
 
 def report_cv(train: list[dict[str, str]], labels: list[str], k: int) -> int:
@@ -311,7 +308,11 @@ def report_cv(train: list[dict[str, str]], labels: list[str], k: int) -> int:
     print("|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['macro_f1']:.4f} | {r['accuracy']:.4f} | {r['train_seconds']} |")
-    out = ROOT / "reports" / "bench_nlu_tipdm_cv.json"
+    return _write_report("bench_nlu_tipdm_cv.json", results)
+
+
+def _write_report(name: str, results: dict[str, Any]) -> int:
+    out = ROOT / "reports" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"\nreport: {out}")
