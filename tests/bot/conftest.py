@@ -27,7 +27,7 @@ from tickets.classification import Classification
 from tickets.clock import QuietHours
 from tickets.db import Database
 from tickets.domain import Domain
-from tickets.models import InboxItem, OutboxItem, Person, utcnow
+from tickets.models import InboxItem, OutboxItem, Person, Ticket, utcnow
 from tickets.statuses import Role
 
 TOKEN = "123456:TEST-TOKEN"
@@ -176,6 +176,22 @@ class Harness:
             )
             ready = queues.claimable(s)
         return (processing, sending, ready) == (0, 0, (0, 0)) and self.stack.worker.in_flight == 0
+
+    async def confirm_report(
+        self, user: dict[str, Any], buttons: tuple[str, ...]
+    ) -> tuple[dict[str, Any], str]:
+        """The resident ``user`` presses ``buttons`` in turn on the dialogue's latest question (对,
+        跳过, 可以 …) until the real action server files the report: the filing reply and the code
+        of the only ticket, which the reply names."""
+        chat_id = int(user["id"])
+        for button in buttons:
+            self.telegram.press(user, self.telegram.sent(chat_id)[-1], button)
+            await self.settle(timeout=60)
+        filed = await self.message(chat_id, "已为您登记")
+        with self.db.session() as s:
+            code = s.scalars(select(Ticket.code)).one()
+        assert code in filed["text"]
+        return filed, code
 
     async def message(
         self, chat_id: int, contains: str, *, after: int = 0, timeout: float = 10.0

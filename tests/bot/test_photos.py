@@ -73,19 +73,6 @@ def _stored(bot: Harness, n: int = 1) -> Callable[[], bool]:
     return lambda: [p[0] for p in _photos(bot)].count("stored") >= n
 
 
-async def _confirmed(bot: Harness, chen: dict[str, object]) -> str:
-    """The resident confirms the report the dialogue asked about and may be contacted; the code of
-    the ticket the action server filed."""
-    for button in ("对", "可以"):
-        bot.telegram.press(chen, bot.telegram.sent(RESIDENT)[-1], button)
-        await bot.settle(timeout=60)
-    filed = await bot.message(RESIDENT, "已为您登记")
-    with bot.db.session() as s:
-        code = s.scalars(select(Ticket.code)).one()
-    assert code in filed["text"]
-    return code
-
-
 async def test_a_photo_in_a_report_is_fetched_stored_without_gps_and_shown_on_the_staff_card(
     bot: Harness, chen: dict[str, object], rasa: RasaStack
 ) -> None:
@@ -95,7 +82,9 @@ async def test_a_photo_in_a_report_is_fetched_stored_without_gps_and_shown_on_th
     [turn] = rasa.turns(SENDER)
     file_id = turn["metadata"]["photo"]
     assert turn["text"] == "幸福花园3栋门口路灯唔着" and file_id in bot.telegram.files
-    code = await _confirmed(bot, chen)  # the photo came with the words: not asked for again
+    _, code = await bot.confirm_report(
+        chen, ("对", "可以")
+    )  # the photo came with the words: not asked for again
     bot.stack.deps.outbox_ready.set()
     await _until(_stored(bot), "the photo stored")
     await _until(lambda: bool(bot.telegram.photos_sent(STAFF_CHAT_ID)), "the photo on the card")
@@ -324,7 +313,7 @@ async def test_a_photo_from_telegram_reaches_the_console_then_the_public_page_an
     sent = phone_jpeg((160, 120), orientation=6)
     loopback.telegram.send_photo(chen, sent, caption="幸福花园3栋门口路灯唔着")
     await loopback.settle(timeout=60)
-    code = await _confirmed(loopback, chen)
+    _, code = await loopback.confirm_report(chen, ("对", "可以"))
     loopback.stack.deps.outbox_ready.set()
     await _until(_stored(loopback), "the photo stored")
     await _until(

@@ -199,13 +199,8 @@ async def test_a_filing_reply_is_linked_to_its_ticket_so_a_reply_adds_informatio
 ) -> None:
     bot.telegram.message(chen, REPORT)
     await bot.settle(timeout=60)
-    for button in ("对", "跳过", "可以"):  # confirm, no photo, may be contacted
-        bot.telegram.press(chen, bot.telegram.sent(RESIDENT)[-1], button)
-        await bot.settle(timeout=60)
-    filed = await bot.message(RESIDENT, "已为您登记")
-    with bot.db.session() as s:
-        code = s.scalars(select(Ticket.code)).one()
-    assert code in filed["text"]
+    # confirm, no photo, may be contacted
+    filed, code = await bot.confirm_report(chen, ("对", "跳过", "可以"))
     bot.telegram.reply_to(chen, filed, "系幸福花园3栋东边嗰部")
     await bot.settle(timeout=60)
     assert bot.telegram.texts(RESIDENT)[-1] == messages.info_added(code)
