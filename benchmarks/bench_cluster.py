@@ -26,7 +26,6 @@ import signal
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +56,54 @@ def drained(db: Database, pushed: int) -> bool:
     return stored >= pushed and done >= pushed
 
 
+def cpu_seconds(roles: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process tree: ``roles`` maps a role to the pid
+    of its root; a process belongs to the role of its nearest listed ancestor (PostgreSQL's and
+    Redis's servers are found by name, this benchmark is "driver"). Read from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    name: dict[int, str] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parent[pid], name[pid] = int(fields[1]), comm
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    by_pid = {pid: role for role, pid in roles.items()}
+    by_pid[os.getpid()] = "driver"
+    totals: dict[str, float] = dict.fromkeys([*roles, "driver", "postgres", "redis"], 0.0)
+    for pid, seconds in used.items():
+        role, walk = None, pid
+        while walk > 1 and role is None:
+            role = by_pid.get(walk)
+            if name.get(walk, "").startswith("postgres"):
+                role = "postgres"
+            elif name.get(walk, "").startswith("redis-server"):
+                role = "redis"
+            walk = parent.get(walk, 0)
+        if role is not None:
+            totals[role] += seconds
+    return totals
+
+
+def per_message(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    """CPU milliseconds a message of each role between two ``cpu_seconds`` readings (and in all)."""
+    ms = {role: round(1000 * (after.get(role, 0.0) - used) / n, 2) for role, used in before.items()}
+    ms = {role: v for role, v in ms.items() if v > 0}
+    return {**ms, "all": round(sum(ms.values()), 2)}
+
+
 def throughput(
     traffic: cluster.Traffic, balancer: cluster.Balancer, db: Database, n: int, base: int
 ) -> float:
-    """Push ``n`` group messages through the balancer (8 at a time) and time them until done."""
+    """Push ``n`` group messages through the balancer (8 connections) and time them until done."""
     telegram = traffic.telegram
     updates = []
     for k in range(n):
@@ -70,8 +113,7 @@ def throughput(
         updates.extend(telegram.take_updates())
     traffic.pushed += len(updates)
     started = time.monotonic()
-    with ThreadPoolExecutor(8) as pool_:
-        list(pool_.map(balancer.post, updates))
+    cluster.blast(balancer.workers[0].url, updates, connections=8)
     while not drained(db, traffic.pushed):
         time.sleep(0.2)
     return n / (time.monotonic() - started)
@@ -172,15 +214,26 @@ def main(argv: list[str] | None = None) -> int:
         bots[0].process.start()
         cluster.wait_listening(bots[0])
         time.sleep(3)  # HAProxy's health checks see the second worker down
+
+        def roles() -> dict[str, int]:
+            running = [(b.process.name, b.process.process) for b in bots]
+            running += [(p.name, p.process) for p in [haproxy, *rasas, *actions]]
+            return {name: proc.pid for name, proc in running if proc is not None}
+
+        cpu: dict[str, dict[str, float]] = {}
         log(f"throughput, 1 worker: {args.throughput} group messages")
+        before = cpu_seconds(roles())
         one = throughput(traffic, balancer, db, args.throughput, 1_000_000)
-        log(f"  {one:.0f} updates/s")
+        cpu["1_worker"] = per_message(before, cpu_seconds(roles()), args.throughput)
+        log(f"  {one:.0f} updates/s; CPU ms a message: {cpu['1_worker']}")
         bots[1].process.start()
         cluster.wait_listening(bots[1])
         time.sleep(3)
         log(f"throughput, 2 workers: {args.throughput} group messages")
+        before = cpu_seconds(roles())
         two = throughput(traffic, balancer, db, args.throughput, 2_000_000)
-        log(f"  {two:.0f} updates/s")
+        cpu["2_workers"] = per_message(before, cpu_seconds(roles()), args.throughput)
+        log(f"  {two:.0f} updates/s; CPU ms a message: {cpu['2_workers']}")
 
         log(f"mixed load with faults: {args.updates} updates at ~{args.rate:.0f}/s")
         reporter_ids = range(
@@ -294,11 +347,17 @@ def main(argv: list[str] | None = None) -> int:
                 "group_intake_1_worker_per_s": round(one, 1),
                 "group_intake_2_workers_per_s": round(two, 1),
                 "speedup_2_workers": round(two / one, 2),
+                "group_intake_cpu_ms_per_message": cpu,
                 "balancer_retries": balancer.retries,
                 "cores": os.cpu_count(),
                 "load_average": os.getloadavg()[0],
             }
         )
+        if result["duplicated_replies"]:  # which ones, to find the cause
+            result["duplicated_reply_texts"] = [
+                [chat, text[:40], n]
+                for (chat, text), n in cluster.excess_replies(db, traffic).items()
+            ][:20]
         if not settled:
             result["unfinished"] = cluster.unfinished(db)[:20]
         errors = {p.name: [e[:300] for e in p.errors()[-5:]] for p in everything if p.errors()}
