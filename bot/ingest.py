@@ -35,6 +35,8 @@ ALLOWED_UPDATES = [
 ]
 #: Remember this many update ids we already told "稍后再试" while the database was down.
 TOLD_MEMORY = 10_000
+#: At most this many webhook updates in one inbox transaction (the rest wait for the next).
+GROUP_COMMIT = 100
 
 
 def describe(payload: dict[str, Any], bot_id: int) -> tuple[str, int | None]:
@@ -174,7 +176,42 @@ class PollingIngest(Ingest):
 
 
 class WebhookIngest(Ingest):
-    """A small HTTP endpoint for Telegram's webhook; 200 only after the update is in the inbox."""
+    """A small HTTP endpoint for Telegram's webhook; 200 only after the update is in the inbox.
+
+    Requests that arrive while an insert is committing are stored together by the next one (group
+    commit): one transaction per burst instead of one per update, and no waiting when it is quiet."""
+
+    def __init__(self, bot: Bot, deps: Deps, worker: InboxWorker) -> None:
+        super().__init__(bot, deps, worker)
+        self._waiting: list[tuple[queues.StoredUpdate, asyncio.Future[None]]] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def receive(self, update: queues.StoredUpdate) -> None:
+        """Return once ``update`` is stored (raises StoreUnavailable when it could not be)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((update, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit())
+        await future  # a caller that hangs up cancels its own future only; its update is stored
+
+    async def _commit(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:GROUP_COMMIT], self._waiting[GROUP_COMMIT:]
+            error: BaseException | None = None
+            try:
+                await self.store([u for u, _ in batch])
+            except StoreUnavailable as e:
+                error = e
+            except Exception as e:  # nothing stored: every caller answers 5xx, Telegram redelivers
+                log.exception("webhook: storing %d updates failed", len(batch))
+                error = e
+            for _, future in batch:
+                if future.done():  # its caller hung up
+                    continue
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
 
     async def run(self, stopping: asyncio.Event) -> None:
         import uvicorn
@@ -195,7 +232,7 @@ class WebhookIngest(Ingest):
             except (ValueError, KeyError, TypeError):
                 return Response(status_code=400)
             try:
-                await self.store([update])
+                await self.receive(update)
             except StoreUnavailable as e:
                 log.warning("inbox unavailable, asking Telegram to redeliver: %s", e)
                 return Response(status_code=503)
