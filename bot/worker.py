@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -89,10 +90,15 @@ class InboxWorker:
     async def run(self, stopping: asyncio.Event) -> None:
         """Claim and process until ``stopping`` is set (in-flight updates are then finished by drain)."""
         backoff = 1.0
+        claimed_at = 0.0
         while not stopping.is_set():
             capacity = self.deps.config.concurrency - len(self._tasks)
             rows: list[queues.InboxRow] = []
             if capacity > 0:
+                gap = self.deps.config.inbox_claim_interval - (time.monotonic() - claimed_at)
+                if gap > 0:  # let the updates arriving meanwhile join this claim
+                    await asyncio.sleep(gap)
+                claimed_at = time.monotonic()
                 try:
                     rows = await self.deps.plumbing(
                         queues.claim_inbox,
