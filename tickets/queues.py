@@ -122,8 +122,9 @@ def store_updates(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table: Table = InboxItem.__table__  # type: ignore[assignment]
+    # One multi-row INSERT: a batch given as executemany parameters is one statement a row on psycopg
     result = session.connection().execute(
-        insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id]), rows
+        insert(table).values(rows).on_conflict_do_nothing(index_elements=[table.c.update_id])
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -233,32 +234,44 @@ def claim_inbox(
     """Claim updates ready to process, oldest first, at most one unfinished step per conversation,
     for ``owner`` until ``now + lease`` (renewed by ``renew_leases``)."""
     now = now or utcnow()
-    stmt = (
+    # Two statements for the whole batch: choose and lock (skipping rows a peer is claiming), then
+    # one UPDATE for all of them (per-row ORM updates were one statement a row).
+    chosen = session.execute(
         _claimable_inbox(now)
+        .with_only_columns(InboxItem.id, InboxItem.status)
         .order_by(InboxItem.update_id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
-    rows = []
-    for item in session.scalars(stmt):
-        taken_over = item.status == "processing"
-        item.status = "processing"
-        item.claimed_at = now
-        item.claimed_by = owner
-        item.lease_until = now + lease
-        item.attempts += 1
-        rows.append(
-            InboxRow(
-                item.id,
-                item.update_id,
-                item.kind,
-                item.chat_id,
-                item.payload,
-                item.attempts,
-                taken_over,
-            )
+    ).all()
+    if not chosen:
+        return []
+    taken_over = {row_id for row_id, status in chosen if status == "processing"}
+    table: Table = InboxItem.__table__  # type: ignore[assignment]
+    claimed = session.execute(
+        update(table)
+        .where(table.c.id.in_([row_id for row_id, _ in chosen]))
+        .values(
+            status="processing",
+            claimed_at=now,
+            claimed_by=owner,
+            lease_until=now + lease,
+            attempts=table.c.attempts + 1,
         )
-    return rows
+        .returning(
+            table.c.id,
+            table.c.update_id,
+            table.c.kind,
+            table.c.chat_id,
+            table.c.payload,
+            table.c.attempts,
+        )
+    ).all()
+    return [
+        InboxRow(row_id, update_id, kind, chat_id, payload, attempts, row_id in taken_over)
+        for row_id, update_id, kind, chat_id, payload, attempts in sorted(
+            claimed, key=lambda r: r[1]
+        )
+    ]
 
 
 def finish_inbox(
