@@ -12,14 +12,15 @@ from sqlalchemy import event, exc, select, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import STAFF_CHAT_ID
-from tests.tickets.factories import classified, file
+from tests.tickets.factories import classified, file, person
 from tickets import codes
 from tickets.classification import Classification
 from tickets.db import Database
 from tickets.domain import Domain
 from tickets.models import Case, ChatBinding, DueItem, OutboxItem, Ticket, TicketEvent
-from tickets.usecases import groups
-from tickets.usecases.views import GroupMessage
+from tickets.statuses import Role, Source
+from tickets.usecases import forwards, groups
+from tickets.usecases.views import ForwardItem, GroupMessage
 
 GROUP = -100200300
 THRESHOLDS = groups.Thresholds(file=0.6, review=0.3)
@@ -315,3 +316,48 @@ def test_single_filings_still_take_their_number_at_once(db: Database, domain: Do
         ticket = file(uow.session, domain, "北门个沙井盖烂咗", "road_facility", locations=["北门"])
         assert ticket.code == "MW-20261123-0001"  # before commit: the resident's reply needs it
         uow.commit()
+
+
+def test_a_grid_members_forward_burst_is_numbered_when_it_ends_with_the_final_codes(
+    db: Database, domain: Domain
+) -> None:
+    """As a group batch: placeholders while filing, one counter statement per scope at the end."""
+    said = [SAID[0], SAID[1]]
+    with db.unit_of_work() as uow:
+        person(uow.session, Role.GRID_MEMBER, tg=7100, unit="YX-SG-XF-01", domain=domain)
+        filed = file(uow.session, domain, "北门个沙井盖烂咗", "road_facility", locations=["北门"])
+        uow.commit()
+    demands = [
+        forwards.ForwardDemand(
+            (ForwardItem(500 + i, 7100, 900 + i, t, "user", 7200 + i, f"街坊{i}", None, None),)
+        )
+        for i, (t, _, _) in enumerate(said)
+    ]
+    taken: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "counters" in statement:
+            values = list(parameters.values() if isinstance(parameters, dict) else parameters)
+            taken.append(next(v for v in values if v in ("ticket", "case")))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.unit_of_work() as uow:
+            result = forwards.file_burst(
+                uow.session,
+                domain,
+                forwarder_telegram_id=7100,
+                demands=demands,
+                results=[classified(c, locations=[p], text=t) for t, c, p in said],
+                review_threshold=0.3,
+            )
+            uow.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert taken == ["ticket", "case"]
+    assert filed.code == "MW-20261123-0001"
+    assert [f.code for f in result.filed] == ["MW-20261123-0002", "MW-20261123-0003"]
+    with db.session() as session:
+        stored = session.scalars(select(Ticket.code).where(Ticket.source == Source.FORWARD))
+        assert sorted(stored) == ["MW-20261123-0002", "MW-20261123-0003"]
+        assert placeholders_left(session) == []

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tickets import messages, services
+from tickets import codes, messages, services
 from tickets.classification import Classification
 from tickets.domain import Domain
 from tickets.errors import PermissionDenied
@@ -63,51 +63,56 @@ def file_burst(
     tree = domain.units(session)
     own_unit = tree.by_id.get(forwarder.unit_id) if forwarder.unit_id is not None else None
     default_area = own_unit if own_unit is not None and own_unit.level == "grid" else None
-    filed: list[FiledForward] = []
+    tickets: list[tuple[Ticket, ForwardItem]] = []
     skipped = 0
-    for demand, result in zip(demands, results, strict=True):
-        if not result.is_demand and demand_probability(result) < review_threshold:
-            skipped += 1
-            continue
-        result = replace(result, is_demand=True)  # the grid member forwarded it as one
-        first = demand.first
-        reporter = (
-            resident_for(
-                session,
-                telegram_user_id=first.origin_user_id,
-                name=first.origin_name,
-                username=first.origin_username,
+    # Codes are taken when the burst is filed, not at its first ticket: the day's counter rows are
+    # locked for the last moments of the transaction only (``codes.numbered_last``, as group batches).
+    with codes.numbered_last(session):
+        for demand, result in zip(demands, results, strict=True):
+            if not result.is_demand and demand_probability(result) < review_threshold:
+                skipped += 1
+                continue
+            result = replace(result, is_demand=True)  # the grid member forwarded it as one
+            first = demand.first
+            reporter = (
+                resident_for(
+                    session,
+                    telegram_user_id=first.origin_user_id,
+                    name=first.origin_name,
+                    username=first.origin_username,
+                )
+                if first.origin_user_id is not None
+                else None
             )
-            if first.origin_user_id is not None
-            else None
-        )
-        classification = result
-        area = tree.locate([loc["text"] for loc in classification.locations]) or default_area
-        ticket = services.file_ticket(
-            session=session,
-            domain=domain,
-            text=demand.text,
-            source=Source.FORWARD,
-            classification=classification,
-            reporter=reporter,
-            forwarder=forwarder,
-            origin_label=first.origin_name or None,
-            chat_id=first.chat_id,
-            message_id=first.message_id,
-            area=area,
-        )
-        filed.append(
-            FiledForward(
-                code=ticket.code,
-                category=ticket.category,
-                category_name=domain.taxonomy.name(ticket.category),
-                confidence=ticket.category_confidence or 0.0,
-                urgent=ticket.urgent,
-                location=ticket.location_text,
-                origin=first.origin_name or messages.UNKNOWN_ORIGIN,
-                summary=" ".join(ticket.redacted_text.split())[:80],
+            classification = result
+            area = tree.locate([loc["text"] for loc in classification.locations]) or default_area
+            ticket = services.file_ticket(
+                session=session,
+                domain=domain,
+                text=demand.text,
+                source=Source.FORWARD,
+                classification=classification,
+                reporter=reporter,
+                forwarder=forwarder,
+                origin_label=first.origin_name or None,
+                chat_id=first.chat_id,
+                message_id=first.message_id,
+                area=area,
             )
+            tickets.append((ticket, first))
+    filed = [
+        FiledForward(
+            code=ticket.code,
+            category=ticket.category,
+            category_name=domain.taxonomy.name(ticket.category),
+            confidence=ticket.category_confidence or 0.0,
+            urgent=ticket.urgent,
+            location=ticket.location_text,
+            origin=first.origin_name or messages.UNKNOWN_ORIGIN,
+            summary=" ".join(ticket.redacted_text.split())[:80],
         )
+        for ticket, first in tickets
+    ]
     return ForwardBurstResult(
         messages=sum(len(d.items) for d in demands), filed=filed, skipped=skipped
     )
