@@ -36,12 +36,20 @@ def terminate(url: str, pid: int) -> None:
     admin.dispose()
 
 
+def kill_pooled_connection(
+    database: Database, url: str, monkeypatch: pytest.MonkeyPatch, *, ping_after: float
+) -> int:
+    """Use the pool's one connection, then have the server end it; its backend pid."""
+    monkeypatch.setattr(db_module, "PING_IDLE_SECONDS", ping_after)
+    pid = backend_pid(database)
+    terminate(url, pid)
+    return pid
+
+
 def test_an_idle_connection_the_server_closed_is_replaced_before_the_transaction(
     pg: Database, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db_module, "PING_IDLE_SECONDS", 0.0)
-    first = backend_pid(pg)
-    terminate(postgres_url, first)
+    first = kill_pooled_connection(pg, postgres_url, monkeypatch, ping_after=0.0)
     second = backend_pid(pg)  # no error: the ping found it dead and the pool connected afresh
     assert second != first
 
@@ -49,9 +57,7 @@ def test_an_idle_connection_the_server_closed_is_replaced_before_the_transaction
 def test_a_connection_used_moments_ago_is_not_pinged_and_a_dead_one_fails_once(
     pg: Database, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db_module, "PING_IDLE_SECONDS", 3600.0)
-    first = backend_pid(pg)
-    terminate(postgres_url, first)
+    first = kill_pooled_connection(pg, postgres_url, monkeypatch, ping_after=3600.0)
     with pytest.raises(StoreUnavailable):  # handed out unpinged: the transaction fails ...
         backend_pid(pg)
     assert backend_pid(pg) != first  # ... and the pool was replaced for the next one
