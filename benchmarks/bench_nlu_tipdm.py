@@ -53,11 +53,13 @@ from nlu import metrics
 from nlu.classifier import ClassifierConfig
 from nlu.data import Example
 from nlu.features import Lexicon, Vectorizer
-from nlu.linear import SoftmaxModel, balanced_weights, train_softmax
+from nlu.linear import SoftmaxModel, balanced_weights, binarize, train_nbsvm, train_softmax
 from nlu.normalize import Normalizer
 from nlu.resources import DATA_DIR, ROOT
 from nlu.urgency import UrgencyRules
 
+#: C of the NB-SVM member (``Recipe.nb_model``), chosen by ``--cv``
+NB_C = 1.0
 DATASET = ROOT.parent / "shared" / "datasets" / "tipdm2020c_labeled"
 PUBLISHED = [
     ("TF-IDF + SVD + RBF-SVM (国二; random 9:1, 921 validation rows)", "0.912"),
@@ -95,6 +97,9 @@ class Recipe:
     #: weight of a second model trained on titles only, its probabilities averaged with the first
     #: one's (0: none): it keeps the title in charge of records whose long body strays
     title_model: float = 0.0
+    #: weight of an NB-SVM (``train_nbsvm``) trained on the first model's texts and features,
+    #: its probabilities averaged in too (0: none); the first model keeps the rest of the weight
+    nb_model: float = 0.0
 
 
 #: The rows of the benchmark: how ``ours`` is trained on this dataset (chosen by ``--cv``).
@@ -104,6 +109,9 @@ RECIPES = {
     "ours (title + body, classes weighted equally)": Recipe(with_body=True, balanced=True),
     "ours (same + bare titles as examples + titles-only model at 0.4)": Recipe(
         with_body=True, balanced=True, title_copies=True, title_model=0.4
+    ),
+    "ours (same + NB-SVM at 0.15)": Recipe(
+        with_body=True, balanced=True, title_copies=True, title_model=0.4, nb_model=0.15
     ),
 }
 
@@ -128,20 +136,25 @@ def predict_ours(
         copies = [r for r in train if recipe.with_body and (r.get("留言详情") or "").strip()]
         texts += [text_of(r, False) for r in copies]
         y += [labels.index(r["一级标签"]) for r in copies]
-    models = [(1.0 - recipe.title_model, _Head.fit(normalizer, texts, y, labels, recipe.balanced))]
+    # (weight, head, whether the head reads the body of test records)
+    main_weight = 1.0 - recipe.title_model - recipe.nb_model
+    models = [(main_weight, _Head.fit(normalizer, texts, y, labels, recipe.balanced), True)]
+    if recipe.nb_model:
+        nb = _Head.fit(normalizer, texts, y, labels, recipe.balanced, nbsvm=True)
+        models.append((recipe.nb_model, nb, True))
     if recipe.title_model:
         titles = [text_of(r, False) for r in train]
         ty = [labels.index(r["一级标签"]) for r in train]
         models.append(
-            (recipe.title_model, _Head.fit(normalizer, titles, ty, labels, recipe.balanced))
+            (recipe.title_model, _Head.fit(normalizer, titles, ty, labels, recipe.balanced), False)
         )
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    proba = models[0][0] * models[0][1].proba(
-        normalizer, [text_of(r, recipe.with_body) for r in test]
-    )
-    for weight, head in models[1:]:
-        proba += weight * head.proba(normalizer, [text_of(r, False) for r in test])
+    proba = np.zeros((len(test), len(labels)))
+    for weight, head, body in models:
+        proba += weight * head.proba(
+            normalizer, [text_of(r, recipe.with_body and body) for r in test]
+        )
     pred = [labels[i] for i in proba.argmax(axis=1)]
     rate = len(test) / (time.perf_counter() - started)
     return pred, train_seconds, rate
@@ -154,6 +167,7 @@ class _Head:
     vectorizer: Vectorizer
     model: SoftmaxModel
     urgency: UrgencyRules
+    nbsvm: bool = False  # ``model`` is an NB-SVM over the binarised features
 
     @classmethod
     def fit(
@@ -163,6 +177,7 @@ class _Head:
         y: list[int],
         labels: list[str],
         balanced: bool,
+        nbsvm: bool = False,
     ) -> _Head:
         config = ClassifierConfig()
         urgency = UrgencyRules()
@@ -172,6 +187,8 @@ class _Head:
         vec = Vectorizer.fit(norm, config.features, lexicon, extras)
         x = vec.transform(norm, extras)
         target = np.array(y)
+        if nbsvm:  # each one-vs-rest side weighs the same whatever ``balanced`` says
+            return cls(vec, train_nbsvm(x, target, len(labels), c=NB_C), urgency, nbsvm=True)
         weights = balanced_weights(target, len(labels)) if balanced else None
         model = train_softmax(x, target, len(labels), c=config.c_category, sample_weight=weights)
         return cls(vec, model, urgency)
@@ -179,7 +196,7 @@ class _Head:
     def proba(self, normalizer: Normalizer, texts: list[str]) -> np.ndarray:
         norm = [normalizer.normalize(t).text for t in texts]
         x = self.vectorizer.transform(norm, [self.urgency.cues(t).features() for t in norm])
-        return self.model.predict_proba(x)
+        return self.model.predict_proba(binarize(x) if self.nbsvm else x)
 
 
 def grouped_folds(rows: list[dict[str, str]], k: int) -> list[int]:
