@@ -50,6 +50,7 @@ def test_rows_of_one_title_share_a_fold_and_every_label_is_in_every_fold():
         Recipe(),
         Recipe(with_body=True, balanced=True),
         Recipe(with_body=True, balanced=True, title_copies=True, title_model=0.4),
+        Recipe(with_body=True, balanced=True, title_copies=True, title_model=0.4, nb_model=0.15),
     ],
 )
 def test_every_recipe_learns_the_topics(recipe):
