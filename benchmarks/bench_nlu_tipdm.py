@@ -65,6 +65,22 @@ belong to messages whose titles are in labeled.csv, test.csv included, and the l
 training on them could train on test messages.
 Per-class additive biases on the fifth row's log-probabilities, tuned for macro-F1 by coordinate
 search on two folds' out-of-fold probabilities and applied to the third (nested): 0.8945 → 0.8926.
+fastText-style embeddings trained here (one-off NumPy script, nothing pretrained), per fold on the
+6,830 sibling-dataset messages whose title is not a labelled one plus the training fold's title + body
+texts (whitespace removed): skip-gram with 5 negative samples, 64 dimensions, window 3, one epoch
+(about 18.6 M pairs, frequent contexts subsampled at 1e-4), each position's input the mean of its
+character and the two character bigrams covering it (characters and bigrams seen ≥ 3 times, about
+126,000 units); about 255 s per fold on the 2 shared cores. As members of the fifth row (out-of-fold
+probabilities, same folds; fed title + body with bare-title copies, classes weighted equally): the
+IDF-weighted mean of a message's character and bigram vectors (L2-normalised) into ``train_softmax``
+(C=30): alone 0.7546, at 0.05 / 0.1 / 0.15 / 0.2 / 0.3 0.8947 / 0.8943 / 0.8944 / 0.8931 / 0.8872;
+a supervised fastText (mean of the message's character and bigram embeddings → softmax, Adam minibatch
+SGD, 5 epochs, learning rate 0.01, embeddings initialised from the skip-gram vectors): alone 0.8755, at
+the same weights 0.8946 / 0.8937 / 0.8924 / 0.8937 / 0.8925; the same from random initialisation: alone
+0.8725, 0.8948 / 0.8919 / 0.8925 / 0.8922 / 0.8906; the dense and the initialised supervised member at
+0.05 / 0.1 / 0.15 / 0.2 each 0.8944 / 0.8936 / 0.8934 / 0.8920; both supervised members at those weights
+each 0.8933 / 0.8930 / 0.8906 / 0.8894. The best (0.8948) is noise next to 0.8945, far from the
++0.003 asked for before test.csv is read, so test.csv was not scored and nothing is taken.
 """
 
 from __future__ import annotations
