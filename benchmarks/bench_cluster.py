@@ -223,32 +223,31 @@ def main(argv: list[str] | None = None) -> int:
             return {name: proc.pid for name, proc in running if proc is not None}
 
         cpu: dict[str, dict[str, float]] = {}
-        log(f"throughput, 1 worker: {args.throughput} group messages")
-        before = cpu_seconds(roles())
-        one = throughput(traffic, balancer, db, args.throughput, 1_000_000)
-        cpu["1_worker"] = per_message(before, cpu_seconds(roles()), args.throughput)
-        log(f"  {one:.0f} updates/s; CPU ms a message: {cpu['1_worker']}")
-        bots[1].process.start()
-        cluster.wait_listening(bots[1])
-        time.sleep(3)
-        log(f"throughput, 2 workers: {args.throughput} group messages")
-        before = cpu_seconds(roles())
-        two = throughput(traffic, balancer, db, args.throughput, 2_000_000)
-        cpu["2_workers"] = per_message(before, cpu_seconds(roles()), args.throughput)
-        log(f"  {two:.0f} updates/s; CPU ms a message: {cpu['2_workers']}")
+
+        def measure(label: str, base: int) -> float:
+            """Group intake rate now, and each process's CPU a message meanwhile (``cpu[label]``)."""
+            log(f"throughput, {label.replace('_', ' ')}: {args.throughput} group messages")
+            before = cpu_seconds(roles())
+            rate = throughput(traffic, balancer, db, args.throughput, base)
+            cpu[label] = per_message(before, cpu_seconds(roles()), args.throughput)
+            log(f"  {rate:.0f} updates/s; CPU ms a message: {cpu[label]}")
+            return rate
+
+        def second_worker_up() -> None:
+            bots[1].process.start()
+            cluster.wait_listening(bots[1])
+            time.sleep(3)  # HAProxy's health checks see it up
+
+        one = measure("1_worker", 1_000_000)
+        second_worker_up()
+        two = measure("2_workers", 2_000_000)
         # One worker again: each measure runs on a database the earlier ones grew (every fifth
         # message files a ticket, and filing looks for a case among the open ones), so the single
         # worker is measured before and after the pair and the two are averaged.
         bots[1].process.stop()
         time.sleep(3)  # HAProxy's health checks see it down
-        log(f"throughput, 1 worker again: {args.throughput} group messages")
-        before = cpu_seconds(roles())
-        one_again = throughput(traffic, balancer, db, args.throughput, 3_000_000)
-        cpu["1_worker_again"] = per_message(before, cpu_seconds(roles()), args.throughput)
-        log(f"  {one_again:.0f} updates/s; CPU ms a message: {cpu['1_worker_again']}")
-        bots[1].process.start()
-        cluster.wait_listening(bots[1])
-        time.sleep(3)
+        one_again = measure("1_worker_again", 3_000_000)
+        second_worker_up()
 
         log(f"mixed load with faults: {args.updates} updates at ~{args.rate:.0f}/s")
         reporter_ids = range(
