@@ -185,13 +185,13 @@ def blast(url: str, updates: list[dict[str, Any]], connections: int = 8) -> None
         while todo:
             if refused > 600:
                 raise RuntimeError(f"no worker took an update in 2 minutes: {todo[-1][:200]!r}")
-            body = todo[-1]
+            body, status, close = todo[-1], 0, True
             try:
                 if writer is None or reader is None:
                     reader, writer = await asyncio.open_connection(host, port)
                 writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-                status = int((await reader.readline()).split()[1])
-                length, close = 0, False
+                status, close = int((await reader.readline()).split()[1]), False
+                length = 0
                 while (line := await reader.readline()) not in (b"\r\n", b""):
                     name, _, value = line.decode("latin-1").partition(":")
                     if name.strip().lower() == "content-length":
@@ -199,20 +199,16 @@ def blast(url: str, updates: list[dict[str, Any]], connections: int = 8) -> None
                     elif name.strip().lower() == "connection" and "close" in value.lower():
                         close = True
                 await reader.readexactly(length)
-                if status == 200:
-                    todo.pop()
-                    refused = 0
-                else:
-                    refused += 1
-                if close or status != 200:
-                    writer.close()
-                    reader = writer = None
-                if status != 200:
-                    await asyncio.sleep(0.2)
             except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                status, close = 0, True
+            if status == 200:
+                todo.pop()
+                refused = 0
+            if close or status != 200:  # a refusal or a broken connection: a new one, later
                 if writer is not None:
                     writer.close()
                 reader = writer = None
+            if status != 200:
                 refused += 1
                 await asyncio.sleep(0.2)
         if writer is not None:
