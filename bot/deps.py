@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
+
 from bot.config import BotConfig
 from bot.journal import SendJournal
 from bot.rasa import RasaClient
+from tickets import outbox
 from tickets.classification import Classifier
 from tickets.db import Database
 from tickets.domain import Domain
@@ -51,9 +54,19 @@ class Deps:
         return timedelta(seconds=self.config.lease_seconds)
 
     async def write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``Database.run`` for a use case, then wake the outbox sender (it may have queued messages)."""
-        result = await self.db.run(fn, *args, **kwargs)
-        self.outbox_ready.set()
+        """``Database.run`` for a use case, then wake the outbox sender if it queued a message (most
+        group messages queue none: a claim after each was a third of the sender's transactions)."""
+        queued = False
+
+        def tracked(session: Session, /, *a: Any, **k: Any) -> T:
+            nonlocal queued
+            result = fn(session, *a, **k)
+            queued = outbox.queued_in(session)  # the last attempt's, when the run retried
+            return result
+
+        result = await self.db.run(tracked, *args, **kwargs)
+        if queued:
+            self.outbox_ready.set()
         return result
 
     async def plumbing(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

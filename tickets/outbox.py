@@ -33,6 +33,8 @@ FOLDED = "folded"
 #: A row that was not sent and never will be, with the reason in ``last_error`` (an edit of a folded
 #: card: there is no message to edit).
 SKIPPED = "skipped"
+#: ``Session.info`` key set by ``enqueue``: this transaction queued something (``queued_in``).
+QUEUED = "minwei_outbox_queued"
 
 
 def default_priority(kind: str, chat_id: int, ticket: Ticket | None) -> int:
@@ -100,7 +102,13 @@ def enqueue(
         created_at=now or utcnow(),
     )
     session.add(item)
+    session.info[QUEUED] = True
     return item
+
+
+def queued_in(session: Session) -> bool:
+    """Whether ``enqueue`` added a row in this session (its sender has something to send)."""
+    return bool(session.info.get(QUEUED))
 
 
 def claim_due(

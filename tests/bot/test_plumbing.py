@@ -216,6 +216,22 @@ async def test_a_long_message_is_sent_in_pieces(bot: Harness) -> None:
     assert "".join(pieces) == long
 
 
+async def test_the_sender_is_woken_by_a_write_that_queued_a_message_and_by_no_other(
+    bot: Harness,
+) -> None:
+    bot.telegram.user(RESIDENT, "陈姨")
+    deps = bot.stack.deps
+    deps.outbox_ready.clear()
+    await deps.write(lambda s: s.scalar(select(func.count(OutboxItem.id))))
+    assert not deps.outbox_ready.is_set()
+    await deps.write(
+        lambda s: outbox.enqueue(s, chat_id=RESIDENT, text="您的工单已受理", kind="note")
+    )
+    assert deps.outbox_ready.is_set()
+    await bot.settle()
+    assert bot.telegram.texts(RESIDENT) == ["您的工单已受理"]
+
+
 async def test_a_group_gets_at_most_twenty_messages_a_minute(bot: Harness) -> None:
     bot.telegram.group(-100777, "另一个群")
     with bot.db.unit_of_work() as uow:
