@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     server = FakeTelegramServer(telegram).start()
     redis = processes.Redis(workdir)
     redis.start()
-    bots = cluster.workers(2, url=url, telegram=server, workdir=workdir, lease=5.0)
+    bots = cluster.workers(
+        2, url=url, telegram=server, workdir=workdir, lease=5.0, redis_url=redis.url
+    )
     rasa_ports, action_ports = [free_port(), free_port()], [free_port(), free_port()]
     lb = layout.Cluster(
         database_url=pg.url.rsplit("/", 1)[0] + "/rasa",

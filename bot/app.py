@@ -220,6 +220,7 @@ async def _run(stack: Stack, stopping: asyncio.Event) -> None:
     await stack.worker.drain()
     await asyncio.gather(tasks[2], *tasks[4:], return_exceptions=True)
     await stack.sender.drain()
+    await stack.sender.close()
 
 
 async def serve(settings: Settings, config: BotConfig, stopping: asyncio.Event) -> None:

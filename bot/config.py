@@ -63,9 +63,13 @@ class BotConfig:
     #: Telegram's limits: about 30 messages a second overall and 20 a minute in any one group.
     messages_per_second: float = 30.0
     group_messages_per_minute: float = 20.0
-    #: Count them in the database for every bot process (``bot.limits``): None (``auto``, the
-    #: default) shares them on PostgreSQL and keeps them in the process on SQLite.
+    #: Count them for every bot process (``bot.limits``): None (``auto``, the default) shares them
+    #: through Redis when ``redis_url`` is set, else on PostgreSQL, and keeps them in the process on
+    #: SQLite.
     shared_limits: bool | None = None
+    #: ``REDIS_URL`` (no ``BOT_`` prefix: the cluster's pieces share it): where shared limits are
+    #: counted when set; else in the database.
+    redis_url: str = ""
     #: Fold a group chat's ordinary new-ticket cards into a digest when more are waiting than the
     #: group's per-minute limit (``tickets.usecases.backlog``); looked at every this many seconds, 0:
     #: never (every card is sent alone, however long the chat waits).
@@ -125,6 +129,7 @@ class BotConfig:
                 if get("BOT_SHARED_LIMITS", "auto").lower() == "auto"
                 else _bool(get("BOT_SHARED_LIMITS", "auto"))
             ),
+            redis_url=get("REDIS_URL", d.redis_url),
             backlog_digest_seconds=float(
                 get("BOT_BACKLOG_DIGEST_SECONDS", str(d.backlog_digest_seconds))
             ),

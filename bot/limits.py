@@ -1,28 +1,74 @@
 """Telegram's send limits: about 30 messages a second overall and 20 a minute in any one group.
 
 Telegram counts per bot, not per process, so with several bot workers the limits must be shared.
-``SharedLimits`` keeps one GCRA cell per limit in the database (``rate_limits``: the theoretical arrival
-time of the next message); a send takes a slot from the overall cell and, for a group, from the group's
-cell in one short transaction, or learns how long to wait. A cell with burst ``b`` and interval ``T``
-lets ``b`` messages through at once and then one every ``T`` — the same as the leaky bucket of
-``aiolimiter`` that ``LocalLimits`` uses for a single process (SQLite).
+Each limit is a GCRA cell (the theoretical arrival time of the next message); a send takes a slot from
+the overall cell and, for a group, from the group's cell too, all or none, or learns how long to wait.
+A cell with burst ``b`` and interval ``T`` lets ``b`` messages through at once and then one every
+``T`` — the same as the leaky bucket of ``aiolimiter`` that ``LocalLimits`` uses for a single process.
+
+Where the cells live: in Redis when ``REDIS_URL`` is set (``RedisLimits``: one Lua script call a
+send, on Redis's clock), else in the database on PostgreSQL (``SharedLimits``: ``rate_limits``, one
+short transaction of five statements a send, all workers queueing on the overall row), else in the
+process (SQLite, ``make run``). While the shared store cannot be reached, each process keeps the
+limits itself (``LocalLimits``) and says so once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from typing import Protocol
 
+import redis.asyncio as aioredis
 from aiolimiter import AsyncLimiter
+from redis.exceptions import RedisError
 
 from bot.deps import Deps
 from tickets.errors import StoreUnavailable
 from tickets.ratelimits import Cell, take
 
+log = logging.getLogger(__name__)
+
+#: After Redis failed, the process keeps the limits itself this long before trying Redis again (a
+#: host that does not answer would otherwise cost every send a connection timeout).
+REDIS_RETRY_SECONDS = 5.0
+REDIS_TIMEOUT_SECONDS = 1.0
+#: Redis keys of the cells: ``minwei:send:all`` and ``minwei:send:chat:<chat id>``.
+REDIS_PREFIX = "minwei:send:"
+
+#: Take a slot from every cell (KEYS; ARGV: interval and burst of each), or none; returns the seconds
+#: to wait as a string (Redis turns a Lua number into an integer). Each key expires when its cell is
+#: full again, so idle groups leave nothing behind.
+GCRA_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local wait = 0
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local burst = tonumber(ARGV[2 * i])
+  local tat = math.max(tonumber(redis.call('GET', key) or '0'), now)
+  tats[i] = tat
+  wait = math.max(wait, tat - interval * (burst - 1) - now)
+end
+if wait > 0 then
+  return tostring(wait)
+end
+for i, key in ipairs(KEYS) do
+  local tat = tats[i] + tonumber(ARGV[2 * i - 1])
+  redis.call('SET', key, string.format('%.6f', tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
+end
+return '0'
+"""
+
 
 class SendLimits(Protocol):
     async def acquire(self, chat_id: int) -> None:
         """Wait until a message to ``chat_id`` may go out (and count it)."""
+
+    async def close(self) -> None:
+        """Let go of connections (at shutdown)."""
 
 
 class LocalLimits:
@@ -40,22 +86,32 @@ class LocalLimits:
             await self._groups[chat_id].acquire()
         await self._overall.acquire()
 
+    async def close(self) -> None:
+        pass
 
-class SharedLimits:
-    """The limits of every process sharing the database."""
 
-    def __init__(self, deps: Deps, per_second: float, group_per_minute: float) -> None:
-        self.deps = deps
+class _Cells:
+    """The cells a send to a chat takes a slot from: the overall one and, for a group, the group's."""
+
+    def __init__(self, per_second: float, group_per_minute: float) -> None:
         self.overall = Cell("all", 1.0 / per_second, max(1, int(per_second)))
         self.group_interval = 60.0 / group_per_minute
         self.group_burst = max(1, int(group_per_minute))
-        #: While the database cannot be reached (the send could not be recorded either).
-        self._fallback = LocalLimits(per_second, group_per_minute)
 
     def cells(self, chat_id: int) -> list[Cell]:
         if chat_id >= 0:
             return [self.overall]
         return [Cell(f"chat:{chat_id}", self.group_interval, self.group_burst), self.overall]
+
+
+class SharedLimits(_Cells):
+    """The limits of every process sharing the database."""
+
+    def __init__(self, deps: Deps, per_second: float, group_per_minute: float) -> None:
+        super().__init__(per_second, group_per_minute)
+        self.deps = deps
+        #: While the database cannot be reached (the send could not be recorded either).
+        self._fallback = LocalLimits(per_second, group_per_minute)
 
     async def acquire(self, chat_id: int) -> None:
         cells = self.cells(chat_id)
@@ -69,13 +125,62 @@ class SharedLimits:
                 return
             await asyncio.sleep(wait)
 
+    async def close(self) -> None:
+        pass
+
+
+class RedisLimits(_Cells):
+    """The limits of every process sharing a Redis server."""
+
+    def __init__(self, url: str, per_second: float, group_per_minute: float) -> None:
+        super().__init__(per_second, group_per_minute)
+        self.redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        self._take = self.redis.register_script(GCRA_LUA)  # EVALSHA, loaded again after a restart
+        self._fallback = LocalLimits(per_second, group_per_minute)
+        #: ``time.monotonic()`` until which Redis is not tried (after a failure).
+        self._down_until = 0.0
+
+    async def acquire(self, chat_id: int) -> None:
+        cells = self.cells(chat_id)
+        keys = [REDIS_PREFIX + c.key for c in cells]
+        args = [v for c in cells for v in (repr(c.interval), c.burst)]
+        while True:
+            if time.monotonic() < self._down_until:
+                await self._fallback.acquire(chat_id)
+                return
+            try:
+                wait = float(await self._take(keys=keys, args=args))
+            except (RedisError, OSError) as e:
+                if self._down_until == 0.0:
+                    log.warning("send limits: Redis unavailable, counting in this process: %s", e)
+                self._down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                continue
+            if self._down_until:
+                log.info("send limits: Redis is back, counting there again")
+                self._down_until = 0.0
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
 
 def make_limits(deps: Deps) -> SendLimits:
-    """Shared limits when the bot may run in several processes (PostgreSQL), else local ones."""
+    """Limits shared through Redis (``REDIS_URL``) or the database (PostgreSQL) when the bot may run
+    in several processes, else those of this process (SQLite, or ``BOT_SHARED_LIMITS=false``)."""
     config = deps.config
     shared = config.shared_limits
     if shared is None:
-        shared = deps.db.engine.dialect.name == "postgresql"
-    if shared:
-        return SharedLimits(deps, config.messages_per_second, config.group_messages_per_minute)
-    return LocalLimits(config.messages_per_second, config.group_messages_per_minute)
+        shared = bool(config.redis_url) or deps.db.engine.dialect.name == "postgresql"
+    if not shared:
+        return LocalLimits(config.messages_per_second, config.group_messages_per_minute)
+    if config.redis_url:
+        return RedisLimits(
+            config.redis_url, config.messages_per_second, config.group_messages_per_minute
+        )
+    return SharedLimits(deps, config.messages_per_second, config.group_messages_per_minute)

@@ -375,6 +375,9 @@ class OutboxSender:
                 )
         return True
 
+    async def close(self) -> None:
+        await self.limits.close()
+
     async def drain(self, timeout: float = 10.0) -> None:
         if self._tasks:
             with contextlib.suppress(TimeoutError):

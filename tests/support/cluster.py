@@ -81,13 +81,22 @@ class Worker:
 
 
 def workers(
-    count: int, *, url: str, telegram: FakeTelegramServer, workdir: Path, lease: float = 2.0
+    count: int,
+    *,
+    url: str,
+    telegram: FakeTelegramServer,
+    workdir: Path,
+    lease: float = 2.0,
+    redis_url: str | None = None,
 ) -> list[Worker]:
-    """``count`` bot workers in webhook mode on one database, each with its own id and journal."""
+    """``count`` bot workers in webhook mode on one database, each with its own id and journal;
+    Telegram's send limits are shared through Redis at ``redis_url``, else through the database."""
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("BOT_", "TELEGRAM_", "RASA_", "DATABASE_", "STAFF_", "PYTEST"))
+        if not k.startswith(
+            ("BOT_", "TELEGRAM_", "RASA_", "DATABASE_", "REDIS_", "STAFF_", "PYTEST")
+        )
     }
     (workdir / "journals").mkdir(parents=True, exist_ok=True)
     found = []
@@ -116,6 +125,7 @@ def workers(
             "BOT_GROUP_MESSAGES_PER_MINUTE": "60000",
             "BOT_MESSAGES_PER_SECOND": "1000",
             "PYTHONUNBUFFERED": "1",
+            **({"REDIS_URL": redis_url} if redis_url else {}),
         }
         process = processes.Process(
             f"bot{n}", [processes.APP_PY, "-m", "bot"], env, workdir / f"bot{n}.log"
