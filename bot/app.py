@@ -28,9 +28,10 @@ from bot.deps import Deps
 from bot.forwarding import ForwardCoalescer
 from bot.ingest import PollingIngest, WebhookIngest
 from bot.intake import GroupIntake
-from bot.journal import SendJournal
+from bot.journal import SendJournal, SharedJournal
 from bot.photos import PhotoFetcher
 from bot.rasa import RasaClient, RasaParseClassifier
+from bot.redislink import RedisLink
 from bot.sender import OutboxSender
 from bot.worker import InboxWorker
 from tickets import queues
@@ -117,6 +118,7 @@ async def post_init(
     rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
     classifier = classifier or await make_classifier(settings, rasa)
     journal = SendJournal(config.send_journal) if config.send_journal is not None else None
+    redis = RedisLink(config.redis_url) if config.redis_url else None
     deps = Deps(
         settings=settings,
         config=config,
@@ -125,6 +127,8 @@ async def post_init(
         rasa=rasa,
         classifier=classifier,
         journal=journal,
+        redis=redis,
+        shared_journal=SharedJournal(redis) if redis is not None else None,
     )
     try:
         if deps.journal is not None:  # deliveries a killed predecessor had not recorded yet
@@ -220,7 +224,6 @@ async def _run(stack: Stack, stopping: asyncio.Event) -> None:
     await stack.worker.drain()
     await asyncio.gather(tasks[2], *tasks[4:], return_exceptions=True)
     await stack.sender.drain()
-    await stack.sender.close()
 
 
 async def serve(settings: Settings, config: BotConfig, stopping: asyncio.Event) -> None:

@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from bot.config import BotConfig
-from bot.journal import SendJournal
+from bot.journal import SendJournal, SharedJournal
 from bot.rasa import RasaClient
+from bot.redislink import RedisLink
 from tickets import outbox
 from tickets.classification import Classifier
 from tickets.db import Database
@@ -39,6 +40,9 @@ class Deps:
     classifier: Classifier
     #: The send journal (``bot.journal``), or None when it is turned off.
     journal: SendJournal | None = None
+    #: Redis (``REDIS_URL``): the send limits and the journal's copy shared by every bot process.
+    redis: RedisLink | None = None
+    shared_journal: SharedJournal | None = None
     #: Set when something was queued in the outbox, so the sender does not wait for its next poll.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _bindings: dict[int, groups.Binding] = field(default_factory=dict)
@@ -92,4 +96,6 @@ class Deps:
         await self.rasa.close()
         if self.journal is not None:
             self.journal.close()
+        if self.redis is not None:
+            await self.redis.close()
         self.db.dispose()

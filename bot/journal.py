@@ -17,8 +17,9 @@ is replayed or read by the worker that takes the row over.
 Each bot process has its own journal file (``BOT_SEND_JOURNAL``); the processes of one host keep
 theirs in one directory. A worker that takes over rows whose owner's lease ran out reads every journal
 in that directory first (``delivered``), so a row the dead worker delivered and did not record is
-recorded, not sent again. A worker on another host cannot read them; on PostgreSQL the results reach
-the database a few milliseconds after the send, so that remaining window is small.
+recorded, not sent again. A worker on another host cannot read those files: with ``REDIS_URL`` set
+each line is also written to Redis right after the file (``SharedJournal``, one key a delivery, kept
+a day), and a worker taking rows over reads them there too.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ import binascii
 import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from bot.redislink import RedisLink
 
 #: A delivered poll: Telegram's poll id and its options' persistent ids, in order.
 SentPoll = tuple[str, tuple[str, ...]]
@@ -55,11 +61,7 @@ class SendJournal:
         """Write down that row ``row_id`` was delivered (one ``write``, before anything else)."""
         if self._fd is None:
             return
-        text = f"{row_id} {message_id if message_id is not None else '-'}"
-        if poll is not None:
-            packed = json.dumps([poll[0], list(poll[1])], separators=(",", ":")).encode()
-            text += " " + base64.urlsafe_b64encode(packed).decode("ascii")
-        line = (text + "\n").encode("ascii")
+        line = (_line(row_id, message_id, poll) + "\n").encode("ascii")
         with self._lock:
             os.write(self._fd, line)
             self._lines += 1
@@ -121,14 +123,62 @@ class SendJournal:
                 self._fd = None
 
 
+class SharedJournal:
+    """The journal's copy in Redis, for a worker on another host that takes a dead worker's rows over:
+    key ``minwei:sent:<row id>``, value the journal line, expiring after ``TTL_SECONDS`` (a lease is
+    seconds, so rows are taken over within minutes; a day of sends is a few megabytes). Written after the local file, so it only ever adds to it; while Redis is down the file
+    is all there is (``RedisLink``)."""
+
+    PREFIX = "minwei:sent:"
+    TTL_SECONDS = 24 * 3600
+
+    def __init__(self, link: RedisLink) -> None:
+        self.link = link
+
+    async def record(
+        self, row_id: int, message_id: int | None, poll: SentPoll | None = None
+    ) -> None:
+        line = _line(row_id, message_id, poll)
+        await self.link.run(lambda r: r.set(self.PREFIX + str(row_id), line, ex=self.TTL_SECONDS))
+
+    async def delivered(
+        self, row_ids: set[int]
+    ) -> tuple[dict[int, int | None], dict[int, SentPoll]]:
+        """Which of ``row_ids`` any worker wrote down (row id → message id), and the polls among them;
+        nothing when Redis cannot be reached."""
+        ordered = sorted(row_ids)
+
+        async def read(r: aioredis.Redis) -> list[bytes | str | None]:
+            return list(await r.mget([self.PREFIX + str(i) for i in ordered]))
+
+        values = await self.link.run(read) if ordered else None
+        return _parse(
+            v.decode("ascii", errors="replace") if isinstance(v, bytes) else v
+            for v in values or []
+            if v is not None
+        )
+
+
+def _line(row_id: int, message_id: int | None, poll: SentPoll | None) -> str:
+    text = f"{row_id} {message_id if message_id is not None else '-'}"
+    if poll is not None:
+        packed = json.dumps([poll[0], list(poll[1])], separators=(",", ":")).encode()
+        text += " " + base64.urlsafe_b64encode(packed).decode("ascii")
+    return text
+
+
 def _read(path: Path) -> tuple[dict[int, int | None], dict[int, SentPoll]]:
-    found: dict[int, int | None] = {}
-    polls: dict[int, SentPoll] = {}
     try:
         text = path.read_text(encoding="ascii", errors="replace")
     except FileNotFoundError:
-        return found, polls
-    for line in text.splitlines():
+        return {}, {}
+    return _parse(text.splitlines())
+
+
+def _parse(lines: Iterable[str]) -> tuple[dict[int, int | None], dict[int, SentPoll]]:
+    found: dict[int, int | None] = {}
+    polls: dict[int, SentPoll] = {}
+    for line in lines:
         parts = line.split()
         if len(parts) not in (2, 3) or not parts[0].isdigit():
             continue  # a line cut short by a crash

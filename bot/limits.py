@@ -16,24 +16,15 @@ limits itself (``LocalLimits``) and says so once.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from aiolimiter import AsyncLimiter
-from redis.exceptions import RedisError
 
 from bot.deps import Deps
+from bot.redislink import RedisLink
 from tickets.errors import StoreUnavailable
 from tickets.ratelimits import Cell, take
 
-log = logging.getLogger(__name__)
-
-#: After Redis failed, the process keeps the limits itself this long before trying Redis again (a
-#: host that does not answer would otherwise cost every send a connection timeout).
-REDIS_RETRY_SECONDS = 5.0
-REDIS_TIMEOUT_SECONDS = 1.0
 #: Redis keys of the cells: ``minwei:send:all`` and ``minwei:send:chat:<chat id>``.
 REDIS_PREFIX = "minwei:send:"
 
@@ -67,9 +58,6 @@ class SendLimits(Protocol):
     async def acquire(self, chat_id: int) -> None:
         """Wait until a message to ``chat_id`` may go out (and count it)."""
 
-    async def close(self) -> None:
-        """Let go of connections (at shutdown)."""
-
 
 class LocalLimits:
     """The limits of one process (``make run`` on SQLite)."""
@@ -85,9 +73,6 @@ class LocalLimits:
                 self._groups[chat_id] = AsyncLimiter(self._group_per_minute, 60)
             await self._groups[chat_id].acquire()
         await self._overall.acquire()
-
-    async def close(self) -> None:
-        pass
 
 
 class _Cells:
@@ -125,49 +110,30 @@ class SharedLimits(_Cells):
                 return
             await asyncio.sleep(wait)
 
-    async def close(self) -> None:
-        pass
-
 
 class RedisLimits(_Cells):
     """The limits of every process sharing a Redis server."""
 
-    def __init__(self, url: str, per_second: float, group_per_minute: float) -> None:
+    def __init__(self, link: RedisLink, per_second: float, group_per_minute: float) -> None:
         super().__init__(per_second, group_per_minute)
-        self.redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        )
-        self._take = self.redis.register_script(GCRA_LUA)  # EVALSHA, loaded again after a restart
+        self.link = link
+        self._take = link.client.register_script(GCRA_LUA)  # EVALSHA, loaded again after a restart
+        #: While Redis cannot be reached.
         self._fallback = LocalLimits(per_second, group_per_minute)
-        #: ``time.monotonic()`` until which Redis is not tried (after a failure).
-        self._down_until = 0.0
 
     async def acquire(self, chat_id: int) -> None:
         cells = self.cells(chat_id)
         keys = [REDIS_PREFIX + c.key for c in cells]
         args = [v for c in cells for v in (repr(c.interval), c.burst)]
         while True:
-            if time.monotonic() < self._down_until:
+            got = await self.link.run(lambda client: self._take(keys, args, client))
+            if got is None:
                 await self._fallback.acquire(chat_id)
                 return
-            try:
-                wait = float(await self._take(keys=keys, args=args))
-            except (RedisError, OSError) as e:
-                if self._down_until == 0.0:
-                    log.warning("send limits: Redis unavailable, counting in this process: %s", e)
-                self._down_until = time.monotonic() + REDIS_RETRY_SECONDS
-                continue
-            if self._down_until:
-                log.info("send limits: Redis is back, counting there again")
-                self._down_until = 0.0
+            wait = float(got)
             if wait <= 0:
                 return
             await asyncio.sleep(wait)
-
-    async def close(self) -> None:
-        await self.redis.aclose()
 
 
 def make_limits(deps: Deps) -> SendLimits:
@@ -176,11 +142,9 @@ def make_limits(deps: Deps) -> SendLimits:
     config = deps.config
     shared = config.shared_limits
     if shared is None:
-        shared = bool(config.redis_url) or deps.db.engine.dialect.name == "postgresql"
+        shared = deps.redis is not None or deps.db.engine.dialect.name == "postgresql"
     if not shared:
         return LocalLimits(config.messages_per_second, config.group_messages_per_minute)
-    if config.redis_url:
-        return RedisLimits(
-            config.redis_url, config.messages_per_second, config.group_messages_per_minute
-        )
+    if deps.redis is not None:
+        return RedisLimits(deps.redis, config.messages_per_second, config.group_messages_per_minute)
     return SharedLimits(deps, config.messages_per_second, config.group_messages_per_minute)

@@ -200,7 +200,7 @@ class OutboxSender:
                     backoff = min(30.0, backoff * 2)
                     continue
             self._held.update(r.id for r in rows)
-            delivered, polls = self._delivered_by_the_dead(rows)
+            delivered, polls = await self._delivered_by_the_dead(rows)
             for row in rows:
                 if row.id in delivered:
                     poll_id, options = polls.get(row.id, (None, ()))
@@ -247,15 +247,19 @@ class OutboxSender:
             for w in waiters:
                 w.cancel()
 
-    def _delivered_by_the_dead(
+    async def _delivered_by_the_dead(
         self, rows: list[queues.OutboxRow]
     ) -> tuple[dict[int, int | None], dict[int, tuple[str, tuple[str, ...]]]]:
         """Rows taken over from a worker whose lease ran out that its journal says it delivered (and
-        the polls among them)."""
+        the polls among them): the journal files of this host, and the copy in Redis (any host)."""
         taken = {r.id for r in rows if r.taken_over}
-        if not taken or self.deps.journal is None:
-            return {}, {}
-        found, polls = self.deps.journal.delivered(taken), self.deps.journal.polls(taken)
+        found: dict[int, int | None] = {}
+        polls: dict[int, tuple[str, tuple[str, ...]]] = {}
+        if taken and self.deps.shared_journal is not None:
+            found, polls = await self.deps.shared_journal.delivered(taken)
+        if taken and self.deps.journal is not None:
+            found.update(self.deps.journal.delivered(taken))
+            polls.update(self.deps.journal.polls(taken))
         if found:
             log.info("outbox: %d rows taken over were already delivered (journal)", len(found))
         return found, polls
@@ -266,9 +270,12 @@ class OutboxSender:
         except Exception as e:  # a bug, not Telegram: keep the row for later and say so loudly
             log.exception("outbox: row %s could not be sent", row.id)
             result = queues.SendResult(row.id, "retry", error=repr(e))
-        if result.outcome == "sent" and self.deps.journal is not None:
+        if result.outcome == "sent":
             poll = (result.poll_id, result.poll_options) if result.poll_id is not None else None
-            self.deps.journal.record(row.id, result.message_id, poll)  # before anything else
+            if self.deps.journal is not None:
+                self.deps.journal.record(row.id, result.message_id, poll)  # before anything else
+            if self.deps.shared_journal is not None:  # for a worker on another host
+                await self.deps.shared_journal.record(row.id, result.message_id, poll)
         if result.outcome == "sent":
             self.sent += 1
         self._record(result)
@@ -374,9 +381,6 @@ class OutboxSender:
                     "outbox: could not tell groups of %d refused notices: %s", len(refused), e
                 )
         return True
-
-    async def close(self) -> None:
-        await self.limits.close()
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self._tasks:

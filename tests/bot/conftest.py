@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.config import BotConfig
 from bot.rasa import RasaClient
 from tests.conftest import STAFF_CHAT_ID, Clock
 from tests.support.fake_telegram import FakeRequest, FakeTelegram, free_port
+from tests.support.processes import Redis
 from tickets import queues
 from tickets.classification import Classification
 from tickets.clock import QuietHours
@@ -297,3 +299,16 @@ async def bot(
     finally:
         await harness.stop()
     no_errors()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Redis]:
+    """A throw-away redis-server (Debian's ``redis-server``; skipped, saying so, where it is missing)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = Redis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

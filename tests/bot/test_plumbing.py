@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot import texts
-from bot.journal import SendJournal
+from bot.journal import SendJournal, SharedJournal
+from bot.redislink import RedisLink
 from bot.sender import split_text
 from tests.bot.conftest import Harness
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.processes import Redis
 from tests.support.rasa import RasaStack
 from tickets import messages, outbox, queues
 from tickets.db import Database
@@ -138,6 +140,34 @@ async def test_a_message_the_dead_peer_delivered_is_recorded_from_its_journal_no
     with bot.db.unit_of_work() as uow:
         uow.session.execute(update(OutboxItem).values(lease_until=utcnow() - timedelta(seconds=1)))
         uow.commit()
+    await bot.start()
+    await bot.settle()
+    assert bot.telegram.texts(RESIDENT) == ["还没发出的通知"]
+    with bot.db.session() as s:
+        first = s.get(OutboxItem, rows[0].id)
+        assert first is not None
+        assert (first.status, first.telegram_message_id) == ("sent", 777)
+
+
+async def test_a_message_a_dead_peer_on_another_host_delivered_is_recorded_from_redis(
+    bot: Harness, redis_server: Redis
+) -> None:
+    bot.telegram.user(RESIDENT, "陈姨")
+    with bot.db.unit_of_work() as uow:
+        outbox.enqueue(uow.session, chat_id=RESIDENT, text="已经发出的通知", kind="note")
+        outbox.enqueue(uow.session, chat_id=RESIDENT, text="还没发出的通知", kind="note")
+        await bot.stop()
+        rows = queues.claim_outbox(uow.session, limit=10, owner="peer", lease=timedelta(hours=1))
+        uow.commit()
+    # Telegram took it and the peer was killed before recording it; its journal file is on its own
+    # host, so what this worker can read is the copy in Redis.
+    link = RedisLink(redis_server.url)
+    await SharedJournal(link).record(rows[0].id, 777)
+    await link.close()
+    with bot.db.unit_of_work() as uow:
+        uow.session.execute(update(OutboxItem).values(lease_until=utcnow() - timedelta(seconds=1)))
+        uow.commit()
+    bot.config = replace(bot.config, redis_url=redis_server.url)
     await bot.start()
     await bot.settle()
     assert bot.telegram.texts(RESIDENT) == ["还没发出的通知"]
