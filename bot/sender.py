@@ -217,7 +217,10 @@ class OutboxSender:
                 task = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            if not rows:
+            if capacity <= 0 or len(rows) < capacity:
+                # Everything claimable now was taken (one row a chat): claiming again at once found
+                # nothing, a third of the sender's transactions on grid-group intake (one staff chat,
+                # a card at a time). A result recorded or a message queued wakes it sooner.
                 await self._wait(stopping, self.deps.config.outbox_poll_seconds)
 
     async def _fold_backlog(self) -> None:
