@@ -122,8 +122,9 @@ async def test_a_peers_live_claims_are_left_alone_at_start_and_taken_over_when_i
     assert owners == {bot.config.worker_id}
 
 
+@pytest.mark.parametrize("where", ["this host's journal directory", "Redis (another host)"])
 async def test_a_message_the_dead_peer_delivered_is_recorded_from_its_journal_not_sent_again(
-    bot: Harness, tmp_path: Path
+    bot: Harness, tmp_path: Path, request: pytest.FixtureRequest, where: str
 ) -> None:
     bot.telegram.user(RESIDENT, "陈姨")
     with bot.db.unit_of_work() as uow:
@@ -133,41 +134,21 @@ async def test_a_message_the_dead_peer_delivered_is_recorded_from_its_journal_no
         rows = queues.claim_outbox(uow.session, limit=10, owner="peer", lease=timedelta(hours=1))
         uow.commit()
     assert len(rows) == 1  # one at a time per chat
-    peer = SendJournal(tmp_path / "bot-outbox.peer.journal")  # next to this worker's journal
-    peer.open()
-    peer.record(rows[0].id, 777)  # Telegram took it; the peer was killed before recording it
-    peer.close()
+    # Telegram took it; the peer was killed before recording it in the database.
+    if where == "Redis (another host)":  # its journal file is on its own host: only the copy
+        redis_server: Redis = request.getfixturevalue("redis_server")
+        link = RedisLink(redis_server.url)
+        await SharedJournal(link).record(rows[0].id, 777)
+        await link.close()
+        bot.config = replace(bot.config, redis_url=redis_server.url)
+    else:
+        peer = SendJournal(tmp_path / "bot-outbox.peer.journal")  # next to this worker's journal
+        peer.open()
+        peer.record(rows[0].id, 777)
+        peer.close()
     with bot.db.unit_of_work() as uow:
         uow.session.execute(update(OutboxItem).values(lease_until=utcnow() - timedelta(seconds=1)))
         uow.commit()
-    await bot.start()
-    await bot.settle()
-    assert bot.telegram.texts(RESIDENT) == ["还没发出的通知"]
-    with bot.db.session() as s:
-        first = s.get(OutboxItem, rows[0].id)
-        assert first is not None
-        assert (first.status, first.telegram_message_id) == ("sent", 777)
-
-
-async def test_a_message_a_dead_peer_on_another_host_delivered_is_recorded_from_redis(
-    bot: Harness, redis_server: Redis
-) -> None:
-    bot.telegram.user(RESIDENT, "陈姨")
-    with bot.db.unit_of_work() as uow:
-        outbox.enqueue(uow.session, chat_id=RESIDENT, text="已经发出的通知", kind="note")
-        outbox.enqueue(uow.session, chat_id=RESIDENT, text="还没发出的通知", kind="note")
-        await bot.stop()
-        rows = queues.claim_outbox(uow.session, limit=10, owner="peer", lease=timedelta(hours=1))
-        uow.commit()
-    # Telegram took it and the peer was killed before recording it; its journal file is on its own
-    # host, so what this worker can read is the copy in Redis.
-    link = RedisLink(redis_server.url)
-    await SharedJournal(link).record(rows[0].id, 777)
-    await link.close()
-    with bot.db.unit_of_work() as uow:
-        uow.session.execute(update(OutboxItem).values(lease_until=utcnow() - timedelta(seconds=1)))
-        uow.commit()
-    bot.config = replace(bot.config, redis_url=redis_server.url)
     await bot.start()
     await bot.settle()
     assert bot.telegram.texts(RESIDENT) == ["还没发出的通知"]
