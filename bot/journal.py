@@ -126,8 +126,9 @@ class SendJournal:
 class SharedJournal:
     """The journal's copy in Redis, for a worker on another host that takes a dead worker's rows over:
     key ``minwei:sent:<row id>``, value the journal line, expiring after ``TTL_SECONDS`` (a lease is
-    seconds, so rows are taken over within minutes; a day of sends is a few megabytes). Written after the local file, so it only ever adds to it; while Redis is down the file
-    is all there is (``RedisLink``)."""
+    seconds, so rows are taken over within minutes; a day of sends is a few megabytes). Written
+    after the local file, so it only ever adds to it; while Redis is down the file is all there is
+    (``RedisLink``)."""
 
     PREFIX = "minwei:sent:"
     TTL_SECONDS = 24 * 3600
