@@ -76,12 +76,14 @@ class LocalLimits:
 
 
 class _Cells:
-    """The cells a send to a chat takes a slot from: the overall one and, for a group, the group's."""
+    """The cells a send to a chat takes a slot from: the overall one and, for a group, the group's;
+    and the process's own limits for while the store that shares them cannot be reached."""
 
     def __init__(self, per_second: float, group_per_minute: float) -> None:
         self.overall = Cell("all", 1.0 / per_second, max(1, int(per_second)))
         self.group_interval = 60.0 / group_per_minute
         self.group_burst = max(1, int(group_per_minute))
+        self._fallback = LocalLimits(per_second, group_per_minute)
 
     def cells(self, chat_id: int) -> list[Cell]:
         if chat_id >= 0:
@@ -95,8 +97,6 @@ class SharedLimits(_Cells):
     def __init__(self, deps: Deps, per_second: float, group_per_minute: float) -> None:
         super().__init__(per_second, group_per_minute)
         self.deps = deps
-        #: While the database cannot be reached (the send could not be recorded either).
-        self._fallback = LocalLimits(per_second, group_per_minute)
 
     async def acquire(self, chat_id: int) -> None:
         cells = self.cells(chat_id)
@@ -118,8 +118,6 @@ class RedisLimits(_Cells):
         super().__init__(per_second, group_per_minute)
         self.link = link
         self._take = link.client.register_script(GCRA_LUA)  # EVALSHA, loaded again after a restart
-        #: While Redis cannot be reached.
-        self._fallback = LocalLimits(per_second, group_per_minute)
 
     async def acquire(self, chat_id: int) -> None:
         cells = self.cells(chat_id)

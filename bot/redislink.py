@@ -32,27 +32,25 @@ class RedisLink:
         )
         #: ``time.monotonic()`` until which Redis is not tried (after a failure); 0 while it is up.
         self._down_until = 0.0
-        self._down = False
 
     async def run(self, call: Callable[[aioredis.Redis], Awaitable[T]]) -> T | None:
         """``call(client)``, or None when Redis is (or was just found) unreachable."""
-        if self._down and time.monotonic() < self._down_until:
+        if time.monotonic() < self._down_until:
             return None
         try:
             result = await call(self.client)
         except (RedisError, OSError) as e:
-            if not self._down:
+            if not self._down_until:
                 log.warning(
                     "Redis unavailable: send limits are counted in this process and the send "
                     "journal stays in its local file until it is back: %s",
                     e,
                 )
-            self._down = True
             self._down_until = time.monotonic() + RETRY_SECONDS
             return None
-        if self._down:
+        if self._down_until:
             log.info("Redis is back: send limits and the send journal are shared again")
-            self._down = False
+            self._down_until = 0.0
         return result
 
     async def close(self) -> None:
