@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,6 @@ from bot.journal import SendJournal, SharedJournal
 from bot.limits import RedisLimits
 from bot.redislink import RedisLink
 from tests.support.processes import Redis
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None,
-    reason="redis-server is not installed (apt-get install redis-server): what bots share in Redis untested",
-)
 
 GROUP = -100555
 
